@@ -1,0 +1,142 @@
+"""Datasets, chosen by name (``data.name``), each loaded into one in-memory tensor.
+
+A loader returns :class:`Raw` data in the data's own space — images (N, C, H, W) in [0, 1],
+tables (N, D) in original units. :func:`prepare` then maps it affinely into the space the
+networks train in (the generator's output range for images, standardised columns for tables) and
+keeps the inverse, so samples come back in the data's own space.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Literal, Optional
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from gankit.config import DataConfig
+from gankit.errors import GankitError
+from gankit.registry import Registry
+
+Kind = Literal["image", "table"]
+
+
+@dataclass
+class Raw:
+    x: np.ndarray  # images (N, C, H, W) float32 in [0, 1]; tables (N, D) float
+    kind: Kind
+    labels: Optional[np.ndarray] = None  # (N,) int64 class indices
+    classes: Optional[list[str]] = None
+    columns: Optional[list[str]] = None  # tables
+
+
+@dataclass
+class Data:
+    """Training tensor plus what is needed to map samples back to the data's own space."""
+
+    x: Tensor  # (N, *shape) float32, training space
+    kind: Kind
+    name: str
+    offset: Tensor  # raw = x * scale + offset (broadcast over the item shape)
+    scale: Tensor
+    labels: Optional[Tensor] = None
+    classes: Optional[list[str]] = None
+    columns: Optional[list[str]] = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.x.shape[1:])
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+
+Loader = Callable[[DataConfig, int], Raw]
+DATASETS: Registry[Loader] = Registry("dataset")
+
+
+def _register_all() -> None:
+    # imported for their @DATASETS.register side effects
+    from gankit.data import builtin, idx, images, tabular, toy  # noqa: F401
+
+
+def guess_name(cfg: DataConfig) -> str:
+    """``data.name=auto``: digits without a path, else from what the path holds."""
+    if cfg.name != "auto":
+        return cfg.name
+    if cfg.path is None:
+        return "digits"
+    p = Path(cfg.path)
+    if p.is_file() or p.suffix.lower() in (".csv", ".npy", ".npz", ".tsv", ".txt"):
+        return "table"
+    if p.is_dir():
+        names = {q.name for q in p.iterdir()}
+        if any(n.startswith("train-images-idx3-ubyte") for n in names):
+            return "mnist"
+        return "images"
+    raise GankitError(
+        f"data.path {cfg.path!r} does not exist; give an existing folder of images, an MNIST IDX "
+        f"folder, or a .csv/.npy/.npz file"
+    )
+
+
+def output_range(output: str) -> tuple[float, float]:
+    """Training range of image pixels: the generator's output range."""
+    return (0.0, 1.0) if output == "sigmoid" else (-1.0, 1.0)
+
+
+def prepare(raw: Raw, name: str, *, output: str, standardize: bool) -> Data:
+    """Map raw data into training space: ``x = (raw - offset) / scale``."""
+    x = torch.from_numpy(np.ascontiguousarray(raw.x, dtype=np.float32))
+    if raw.kind == "image":
+        # pixels [0, 1] -> the generator's output range [lo, hi]
+        lo, hi = output_range(output)
+        scale = torch.tensor([1.0 / (hi - lo)])
+        offset = torch.tensor([-lo / (hi - lo)])
+    elif standardize:
+        offset = x.mean(0)
+        std = x.std(0, unbiased=False)
+        scale = torch.where(std > 0, std, torch.ones_like(std))
+    else:
+        offset, scale = torch.zeros(x.shape[1]), torch.ones(x.shape[1])
+    xt = ((x - offset) / scale).contiguous()
+    labels = torch.from_numpy(raw.labels.astype(np.int64)) if raw.labels is not None else None
+    return Data(xt, raw.kind, name, offset, scale, labels, raw.classes, raw.columns)
+
+
+def decode(x: Tensor, kind: Kind, offset: Tensor, scale: Tensor) -> Tensor:
+    """Training space -> data space (images clamped to [0, 1])."""
+    out = x * scale.to(x.device) + offset.to(x.device)
+    return out.clamp(0, 1) if kind == "image" else out
+
+
+def load_data(cfg: DataConfig, *, output: str = "tanh", seed: int = 0) -> Data:
+    """Load the dataset named by ``cfg`` into memory, in training space."""
+    _register_all()
+    name = guess_name(cfg)
+    raw = DATASETS.get(name)(cfg, seed)
+    if cfg.limit is not None:
+        raw.x = raw.x[: cfg.limit]
+        if raw.labels is not None:
+            raw.labels = raw.labels[: cfg.limit]
+    if len(raw.x) == 0:
+        raise GankitError(f"dataset {name!r} is empty; check data.path")
+    return prepare(raw, name, output=output, standardize=cfg.standardize)
+
+
+#: per-item shapes of the built-in sets, so `gankit summary` needs no data on disk
+KNOWN_SHAPES: dict[str, tuple[int, ...]] = {
+    "digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28),
+    "gaussian-1d": (1,), "ring": (2,), "grid": (2,),
+}
+
+
+def data_shape(cfg: DataConfig) -> tuple[int, ...]:
+    """Per-item shape without loading a built-in set (user files are read to find it)."""
+    name = guess_name(cfg)
+    if name in KNOWN_SHAPES and not (name in ("images",)):
+        return KNOWN_SHAPES[name]
+    return load_data(cfg).shape

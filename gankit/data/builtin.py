@@ -1,0 +1,17 @@
+"""scikit-learn's bundled 8x8 digits: 1,797 images, 10 classes, no download (the default set)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gankit.config import DataConfig
+from gankit.data import DATASETS, Raw
+
+
+@DATASETS.register("digits", "scikit-learn's 8x8 digits, 1,797 images, bundled (no download)")
+def digits(cfg: DataConfig, seed: int) -> Raw:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = (d.images.astype(np.float32) / 16.0)[:, None]  # (1797, 1, 8, 8), pixel values 0..16 -> [0, 1]
+    return Raw(x, "image", labels=d.target.astype(np.int64), classes=[str(i) for i in range(10)])

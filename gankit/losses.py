@@ -1,0 +1,134 @@
+"""GAN losses as pure functions of discriminator logits (stylegan2-ada's loss.py, one place).
+
+Every function takes keyword-only ``real=`` / ``fake=`` logits of shape (N,) or (N, 1) and returns a
+scalar. Probabilities are never formed and then logged: ``log(sigmoid(x)) = -softplus(-x)`` and
+``log(1 - sigmoid(x)) = -softplus(x)`` are computed stably with softplus.
+
+Conventions (each checked against the paper's formula in tests/test_losses.py):
+
+* ``bce``      Goodfellow et al. 2014 with the non-saturating G loss, as the PyTorch DCGAN/MNIST
+               examples write it: D: BCE(D(x), 1) + BCE(D(G(z)), 0); G: BCE(D(G(z)), 1).
+* ``minimax``  the original saturating game: G minimises E[log(1 - D(G(z)))].
+* ``mse``      MSE on D's *probability*: D: (D(x) - 1)^2 + D(G(z))^2; G: (D(G(z)) - 1)^2.
+* ``lsgan``    Mao et al. 2017 on raw outputs, a=0, b=1, c=1: D: ½(D(x)-1)^2 + ½D(G(z))^2;
+               G: ½(D(G(z))-1)^2.
+* ``wgan-gp``  Gulrajani et al. 2017: D: E[D(G(z))] - E[D(x)] + λ E[(‖∇D(x̂)‖₂ - 1)^2],
+               x̂ = αx + (1-α)G(z), α ~ U(0, 1) per sample; G: -E[D(G(z))].
+* ``hinge``    Lim & Ye 2017 / Miyato et al. 2018: D: E[relu(1 - D(x))] + E[relu(1 + D(G(z)))];
+               G: -E[D(G(z))].
+* R1           Mescheder et al. 2018: γ/2 E[‖∇D(x)‖²] on real data, optional for any loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from gankit.registry import Registry
+
+
+def _flat(x: Tensor) -> Tensor:
+    return x.reshape(x.shape[0])
+
+
+# ----------------------------------------------------------------------------- D losses
+
+
+def bce_d(*, real: Tensor, fake: Tensor) -> Tensor:
+    # BCE(x, 1) = softplus(-x); BCE(x, 0) = softplus(x)
+    return F.softplus(-_flat(real)).mean() + F.softplus(_flat(fake)).mean()
+
+
+def bce_g(*, fake: Tensor) -> Tensor:
+    return F.softplus(-_flat(fake)).mean()
+
+
+def minimax_g(*, fake: Tensor) -> Tensor:
+    # E[log(1 - sigmoid(f))] = E[-softplus(f)]
+    return (-F.softplus(_flat(fake))).mean()
+
+
+def mse_d(*, real: Tensor, fake: Tensor) -> Tensor:
+    return (torch.sigmoid(_flat(real)) - 1).square().mean() + torch.sigmoid(_flat(fake)).square().mean()
+
+
+def mse_g(*, fake: Tensor) -> Tensor:
+    return (torch.sigmoid(_flat(fake)) - 1).square().mean()
+
+
+def lsgan_d(*, real: Tensor, fake: Tensor) -> Tensor:
+    return 0.5 * (_flat(real) - 1).square().mean() + 0.5 * _flat(fake).square().mean()
+
+
+def lsgan_g(*, fake: Tensor) -> Tensor:
+    return 0.5 * (_flat(fake) - 1).square().mean()
+
+
+def wasserstein_d(*, real: Tensor, fake: Tensor) -> Tensor:
+    return _flat(fake).mean() - _flat(real).mean()
+
+
+def wasserstein_g(*, fake: Tensor) -> Tensor:
+    return -_flat(fake).mean()
+
+
+def hinge_d(*, real: Tensor, fake: Tensor) -> Tensor:
+    return F.relu(1 - _flat(real)).mean() + F.relu(1 + _flat(fake)).mean()
+
+
+# ----------------------------------------------------------------------------- penalties
+
+
+def gradient_penalty(
+    critic: Callable[[Tensor], Tensor], *, real: Tensor, fake: Tensor, alpha: Tensor | None = None
+) -> Tensor:
+    """WGAN-GP term E[(‖∇D(x̂)‖₂ - 1)^2] (without λ), x̂ = αx + (1-α)x̃, α ~ U(0,1) per sample.
+
+    The norm is taken per sample over all non-batch dimensions. ``alpha`` (shape (N,)) may be given
+    for testing; by default it is drawn from the global torch RNG.
+    """
+    n = real.shape[0]
+    if alpha is None:
+        alpha = torch.rand(n, device=real.device, dtype=real.dtype)
+    a = alpha.reshape(n, *([1] * (real.dim() - 1)))
+    x_hat = (a * real.detach() + (1 - a) * fake.detach()).requires_grad_(True)
+    out = critic(x_hat)
+    (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
+    norm = grad.reshape(n, -1).norm(2, dim=1)
+    return (norm - 1).square().mean()
+
+
+def r1_penalty(real_logits: Tensor, real: Tensor) -> Tensor:
+    """R1 term E[‖∇ₓD(x)‖²] (without γ/2); ``real`` must have requires_grad=True."""
+    (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+    return grad.reshape(grad.shape[0], -1).square().sum(1).mean()
+
+
+# ----------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class GANLoss:
+    """A D loss and a G loss that belong together."""
+
+    name: str
+    d: Callable[..., Tensor]  # (*, real, fake) -> scalar
+    g: Callable[..., Tensor]  # (*, fake) -> scalar
+    probability: bool  # D's output is read as a probability (sigmoid of the logit)
+    gradient_penalty: bool = False  # add λ·gradient_penalty to the D loss (WGAN-GP)
+
+
+LOSSES: Registry[GANLoss] = Registry("loss")
+for _loss, _help in (
+    (GANLoss("bce", bce_d, bce_g, True), "binary cross-entropy, non-saturating G (PyTorch example)"),
+    (GANLoss("minimax", bce_d, minimax_g, True), "original saturating minimax game (Goodfellow 2014)"),
+    (GANLoss("mse", mse_d, mse_g, True), "MSE on D's probability, targets 1 real / 0 fake"),
+    (GANLoss("lsgan", lsgan_d, lsgan_g, False), "least squares on raw outputs (Mao et al. 2017)"),
+    (GANLoss("wgan-gp", wasserstein_d, wasserstein_g, False, True), "Wasserstein + gradient penalty"),
+    (GANLoss("hinge", hinge_d, wasserstein_g, False), "hinge loss (Lim & Ye 2017, SNGAN)"),
+):
+    LOSSES.register(_loss.name, _help)(_loss)

@@ -1,0 +1,112 @@
+"""Keras-style ``summary()`` tables: layer (type), output shape, parameter count.
+
+Output shapes are found by running one small batch through the model with forward hooks on the
+leaf modules, so any model family works without extra code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+WIDTH = 72
+
+
+@dataclass
+class Row:
+    name: str
+    kind: str
+    shape: tuple[int, ...]
+    params: int
+
+
+def _shape(t) -> tuple[int, ...]:
+    return tuple(t.shape[1:]) if isinstance(t, torch.Tensor) else ()
+
+
+def layer_rows(model: nn.Module, example: torch.Tensor) -> list[Row]:
+    """One row per leaf module, in call order; ``example`` is a (N, ...) input batch."""
+    rows: list[Row] = []
+    hooks = []
+    for name, mod in model.named_modules():
+        if any(True for _ in mod.children()):
+            continue
+
+        def hook(m, _inp, out, name=name):
+            n = sum(p.numel() for p in m.parameters(recurse=False))
+            rows.append(Row(name, type(m).__name__, _shape(out), n))
+
+        hooks.append(mod.register_forward_hook(hook))
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(example)
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    return rows
+
+
+def _fmt_shape(shape: tuple[int, ...]) -> str:
+    return "(None, " + ", ".join(str(s) for s in shape) + ")" if shape else "(None,)"
+
+
+def format_table(title: str, rows: list[Row], trainable: int, non_trainable: int, note: str = "") -> str:
+    lines = [f'Model: "{title}"', "_" * WIDTH, f" {'Layer (type)':<34}{'Output Shape':<24}{'Param #':>12}", "=" * WIDTH]
+    for i, r in enumerate(rows):
+        label = f"{r.name} ({r.kind})"
+        lines.append(f" {label:<34}{_fmt_shape(r.shape):<24}{r.params:>12,}")
+        if i < len(rows) - 1:
+            lines.append("")
+    lines += [
+        "=" * WIDTH,
+        f"Total params: {trainable + non_trainable:,}",
+        f"Trainable params: {trainable:,}",
+        f"Non-trainable params: {non_trainable:,}",
+    ]
+    if note:
+        lines.append(note)
+    lines.append("_" * WIDTH)
+    return "\n".join(lines)
+
+
+def count(model: nn.Module) -> tuple[int, int]:
+    t = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    n = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+    return t, n
+
+
+def summary(model: nn.Module, example: torch.Tensor, title: str, note: str = "") -> str:
+    return format_table(title, layer_rows(model, example), *count(model), note=note)
+
+
+def gan_summary(G: nn.Module, D: nn.Module, latent_dim: int) -> str:
+    """Tables for G, D and the combined G→D model (D frozen there, as in the Keras GAN examples)."""
+    z = torch.zeros(2, latent_dim)
+    with torch.no_grad():
+        G.eval()
+        x = G(z)
+        G.train()
+    g_train, g_frozen = count(G)
+    d_total = sum(count(D))
+    combined_rows = [
+        Row("generator", type(G).__name__, _shape(x), g_train + g_frozen),
+        Row("discriminator", type(D).__name__, (1,), d_total),
+    ]
+    note = "D outputs a logit; sigmoid(logit) is the probability that the input is real."
+    return "\n\n".join(
+        [
+            summary(G, z, "generator"),
+            summary(D, x, "discriminator", note=note),
+            format_table(
+                "gan (generator -> discriminator; D frozen during G's step)",
+                combined_rows,
+                g_train,
+                d_total + g_frozen,
+            ),
+        ]
+    )

@@ -1,0 +1,99 @@
+"""Named starting points. Each preset is a plain dict of config values (no torch import here).
+
+``gankit presets`` lists them; ``gankit train PRESET key=value ...`` starts from one.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from gankit.errors import GankitError, did_you_mean
+
+#: name -> (one-line description, config values)
+PRESETS: dict[str, tuple[str, dict]] = {
+    "digits": (
+        "MLP GAN on scikit-learn's bundled 8x8 digits (1,797 images, no download)",
+        {
+            "data": {"name": "digits"},
+            "generator": {"latent_dim": 64, "hidden": [256, 256], "activation": "relu", "output": "tanh"},
+            "discriminator": {"hidden": [256, 128], "activation": "leaky_relu", "dropout": 0.0},
+            "loss": "bce",
+            "train": {"steps": 4000, "batch_size": 64},
+        },
+    ),
+    "mnist-mlp": (
+        "the classic PyTorch MNIST GAN: G 100-256-512-784, D 784-512-256-1, BCE, Adam 2e-4, 10 epochs",
+        {
+            "data": {"name": "mnist"},
+            "generator": {"latent_dim": 100, "hidden": [256, 512], "activation": "relu",
+                          "output": "tanh", "lr": 2e-4, "betas": [0.5, 0.999]},
+            "discriminator": {"hidden": [512, 256], "activation": "relu", "lr": 2e-4,
+                              "betas": [0.5, 0.999]},
+            "loss": "bce",
+            "train": {"epochs": 10, "batch_size": 64},
+        },
+    ),
+    "mnist-mlp-keras": (
+        "the Keras MNIST GAN: G 100-128-784 (sigmoid), D 784-128-1, BCE, Adam with Keras defaults (1e-3)",
+        {
+            "data": {"name": "mnist"},
+            "generator": {"latent_dim": 100, "hidden": [128], "activation": "relu",
+                          "output": "sigmoid", "lr": 1e-3, "betas": [0.9, 0.999]},
+            "discriminator": {"hidden": [128], "activation": "relu", "lr": 1e-3,
+                              "betas": [0.9, 0.999]},
+            "loss": "bce",
+            "train": {"epochs": 10, "batch_size": 128},
+        },
+    ),
+    "gaussian-1d-mse": (
+        "1-D Gaussian (mean 4, std 1.25), small MLPs, MSE loss on D's probability (targets 1/0)",
+        {
+            "data": {"name": "gaussian-1d", "mean": 4.0, "std": 1.25, "n_samples": 10000},
+            "generator": {"latent_dim": 4, "hidden": [32, 32], "activation": "leaky_relu",
+                          "output": "none", "lr": 1e-3, "betas": [0.5, 0.999]},
+            "discriminator": {"hidden": [32, 32], "activation": "leaky_relu", "lr": 1e-3,
+                              "betas": [0.5, 0.999]},
+            "loss": "mse",
+            "train": {"steps": 3000, "batch_size": 128},
+        },
+    ),
+    "ring": (
+        "8 Gaussians on a circle (radius 1, std 0.01): the standard mode-collapse benchmark",
+        {
+            "data": {"name": "ring", "n_samples": 20000, "standardize": False},
+            "generator": {"latent_dim": 2, "hidden": [128, 128, 128], "activation": "relu",
+                          "output": "none", "lr": 1e-4, "betas": [0.5, 0.999]},
+            "discriminator": {"hidden": [128, 128, 128], "activation": "leaky_relu", "lr": 1e-4,
+                              "betas": [0.5, 0.999]},
+            "loss": "bce",
+            "train": {"steps": 5000, "batch_size": 256},
+        },
+    ),
+    "grid": (
+        "25 Gaussians on a 5x5 grid ({-4..4}^2, std 0.05): the standard mode-collapse benchmark",
+        {
+            "data": {"name": "grid", "n_samples": 50000, "standardize": False},
+            "generator": {"latent_dim": 2, "hidden": [128, 128, 128], "activation": "relu",
+                          "output": "none", "lr": 1e-4, "betas": [0.5, 0.999]},
+            "discriminator": {"hidden": [128, 128, 128], "activation": "leaky_relu", "lr": 1e-4,
+                              "betas": [0.5, 0.999]},
+            "loss": "bce",
+            "train": {"steps": 5000, "batch_size": 256},
+        },
+    ),
+}
+
+DEFAULT_PRESET = "digits"
+
+
+def preset_dict(name: str) -> dict:
+    try:
+        return copy.deepcopy(PRESETS[name][1])
+    except KeyError:
+        raise GankitError(
+            f"unknown preset {name!r}{did_you_mean(name, PRESETS)}; choose one of: {', '.join(PRESETS)}"
+        ) from None
+
+
+def describe() -> list[tuple[str, str]]:
+    return [(name, desc) for name, (desc, _) in PRESETS.items()]

@@ -1,0 +1,71 @@
+"""Plots with matplotlib's Agg backend (no display): samples of tables, loss curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def table_plot(fake: np.ndarray, path: str | Path, real: np.ndarray | None = None, title: str = "",
+               columns: list[str] | None = None) -> Path:
+    """1-D: overlaid histograms; 2-D or more: scatter of the first two columns."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 5) if fake.shape[1] > 1 else (6, 4), dpi=100)
+    if fake.shape[1] == 1:
+        lo = min(fake.min(), real.min()) if real is not None else fake.min()
+        hi = max(fake.max(), real.max()) if real is not None else fake.max()
+        bins = np.linspace(lo, hi, 60)
+        if real is not None:
+            ax.hist(real[:, 0], bins=bins, alpha=0.5, density=True, label="real")
+        ax.hist(fake[:, 0], bins=bins, alpha=0.5, density=True, label="generated")
+        ax.legend()
+        ax.set_xlabel(columns[0] if columns else "x")
+    else:
+        if real is not None:
+            ax.scatter(real[:, 0], real[:, 1], s=2, alpha=0.3, label="real")
+        ax.scatter(fake[:, 0], fake[:, 1], s=2, alpha=0.5, label="generated")
+        ax.legend(markerscale=4)
+        ax.set_aspect("equal", adjustable="datalim")
+        if columns:
+            ax.set_xlabel(columns[0])
+            ax.set_ylabel(columns[1])
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def loss_curves(csv_path: str | Path, path: str | Path) -> Path:
+    """Loss and D-output curves from metrics.csv."""
+    import csv
+
+    plt = _plt()
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    step = [int(r["step"]) for r in rows]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.5), dpi=100)
+    for key in ("d_loss", "g_loss"):
+        a.plot(step, [float(r[key]) for r in rows], label=key)
+    a.set_xlabel("step")
+    a.set_title("losses")
+    a.legend()
+    for key, label in (("d_real", "D(x)"), ("d_fake", "D(G(z))")):
+        b.plot(step, [float(r[key]) for r in rows], label=label)
+    b.set_xlabel("step")
+    b.set_title("discriminator outputs")
+    b.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)

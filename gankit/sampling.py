@@ -1,0 +1,119 @@
+"""Use a trained generator on its own: load a run folder, sample, save as PNG / NPY / CSV.
+
+    import gankit
+    g = gankit.load("runs/digits-20261122-120000")
+    x = g.sample(1000)          # numpy, in the data's own space
+
+Images come back as (N, C, H, W) in [0, 1]; tables as (N, D) in the original units.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gankit import checkpoint
+from gankit.config import Config, merge_dict
+from gankit.data import decode
+from gankit.errors import GankitError
+from gankit.models import build_generator
+
+
+class TrainedGenerator:
+    """A generator with what it needs to produce data in the data's own space."""
+
+    def __init__(self, G: torch.nn.Module, meta: dict) -> None:
+        self.G = G.eval()
+        self.meta = meta
+        d = meta["data"]
+        self.kind: str = d["kind"]
+        self.shape: tuple[int, ...] = tuple(d["shape"])
+        self.offset = torch.tensor(d["offset"], dtype=torch.float32)
+        self.scale = torch.tensor(d["scale"], dtype=torch.float32)
+        self.classes = d.get("classes")
+        self.columns = d.get("columns")
+        self.latent_dim: int = meta["generator"]["latent_dim"]
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.G.parameters()).device
+
+    @torch.inference_mode()
+    def sample(self, n: int, *, seed: int | None = None, batch_size: int = 1024) -> np.ndarray:
+        """``n`` samples in the data's own space; ``seed`` makes them reproducible."""
+        if n < 1:
+            raise GankitError(f"--n must be >= 1, got {n}")
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        out = []
+        for i in range(0, n, batch_size):
+            z = torch.randn(min(batch_size, n - i), self.latent_dim, generator=gen).to(self.device)
+            out.append(decode(self.G(z).float(), self.kind, self.offset, self.scale).cpu())
+        return torch.cat(out).numpy()
+
+    def __repr__(self) -> str:
+        return f"TrainedGenerator(kind={self.kind!r}, shape={self.shape}, latent_dim={self.latent_dim})"
+
+
+def load(run: str | Path, device: str = "cpu") -> TrainedGenerator:
+    """Load the final generator of a run folder (or a ``generator.json`` path)."""
+    p = Path(run)
+    json_path = p / "generator.json" if p.is_dir() else p
+    if p.is_dir() and not json_path.exists():
+        if (p / "config.yaml").exists():
+            raise GankitError(f"{p}: the run has no final generator yet (unfinished?); resume it with "
+                              f"gankit train --resume {p}")
+        raise GankitError(f"{p}: not a gankit run folder (no generator.json)")
+    state, meta = checkpoint.load(json_path)
+    try:
+        cfg = merge_dict(Config(), {"generator": meta["generator"]}, source=str(json_path)).generator
+        G = build_generator(cfg, tuple(meta["data"]["shape"]))
+        G.load_state_dict(state["G"])
+    except (KeyError, TypeError, RuntimeError) as e:
+        raise GankitError(f"{json_path}: generator weights do not match their description ({e})") from None
+    return TrainedGenerator(G.to(device), meta)
+
+
+def save_samples(x: np.ndarray, kind: str, out: str | Path, columns: list[str] | None = None) -> Path:
+    """Write samples by the output's form: .npy, .png (grid or plot), .csv, or a folder/."""
+    out = Path(out)
+    is_folder = str(out).endswith(("/", "\\")) or (out.exists() and out.is_dir()) or out.suffix == ""
+    if out.exists() and not out.is_dir() and is_folder:
+        raise GankitError(f"--out {out} is a file; give a folder path ending in /")
+    try:
+        if is_folder:
+            if kind != "image":
+                raise GankitError("a folder of files is for images; write tables to .csv or .npy")
+            from gankit.report.grids import save_image
+
+            out.mkdir(parents=True, exist_ok=True)
+            width = len(str(len(x) - 1))
+            for i, img in enumerate(x):
+                save_image(img, out / f"{i:0{width}d}.png")
+            return out
+        out.parent.mkdir(parents=True, exist_ok=True)
+        suffix = out.suffix.lower()
+        if suffix == ".npy":
+            np.save(out, x.astype(np.float32))
+        elif suffix == ".png":
+            if kind == "image":
+                from gankit.report.grids import save_grid
+
+                save_grid(x, out)
+            else:
+                from gankit.report.plots import table_plot
+
+                table_plot(x, out, title=f"{len(x)} samples", columns=columns)
+        elif suffix == ".csv":
+            flat = x.reshape(len(x), -1)
+            with open(out, "w", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(columns if kind == "table" and columns else [f"p{i}" for i in range(flat.shape[1])])
+                w.writerows([[f"{v:.7g}" for v in row] for row in flat])
+        else:
+            raise GankitError(f"--out {out}: unknown format {suffix!r}; use .npy, .png, .csv or a folder/")
+    except OSError as e:
+        raise GankitError(f"cannot write {out} ({e.strerror})") from None
+    return out

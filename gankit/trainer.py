@@ -1,0 +1,219 @@
+"""The D/G alternation, on one screen (stylegan2-ada's phases).
+
+One *step* is ``n_critic`` discriminator updates followed by one generator update:
+
+* ``d_step``: D learns real -> 1 and fake -> 0 (or the loss's equivalent). G is not involved:
+  the fake batch is detached. When D has no batch norm, real and fake go through D in one
+  concatenated forward pass (the same numbers, one larger matrix product instead of two).
+* ``g_step``: G learns to make D call its samples real. D is frozen with ``requires_grad_(False)``
+  so its weight gradients are not computed at all; the gradient flows through D into G only.
+
+As in the PyTorch DCGAN example, the fake batch of the last D update is reused by the G update
+(one G forward per step). Per-step statistics stay on the device as tensors; they are read
+(one host sync) only every ``log.every`` steps.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from gankit.losses import GANLoss, gradient_penalty, r1_penalty
+
+
+def has_batchnorm(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+class Batches:
+    """Shuffled mini-batches of an in-memory tensor: a permutation per epoch, no DataLoader.
+
+    The order comes from its own ``torch.Generator`` so that data order is reproducible and its
+    state can be checkpointed. Incomplete last batches are dropped (constant batch size).
+    """
+
+    def __init__(self, x: Tensor, batch_size: int, seed: int) -> None:
+        self.x = x
+        self.batch_size = batch_size
+        self.gen = torch.Generator().manual_seed(seed)
+        self.per_epoch = x.shape[0] // batch_size
+        self.epoch = 0
+        self.pos = 0
+        self.perm = torch.randperm(x.shape[0], generator=self.gen).to(x.device)
+
+    def next(self) -> Tensor:  # (B, *item_shape)
+        if self.pos >= self.per_epoch:
+            self.epoch += 1
+            self.pos = 0
+            self.perm = torch.randperm(self.x.shape[0], generator=self.gen).to(self.x.device)
+        idx = self.perm[self.pos * self.batch_size : (self.pos + 1) * self.batch_size]
+        self.pos += 1
+        return self.x.index_select(0, idx)
+
+    def state_dict(self) -> dict:
+        return {"gen": self.gen.get_state(), "perm": self.perm.cpu(), "epoch": self.epoch, "pos": self.pos}
+
+    def load_state_dict(self, s: dict) -> None:
+        self.gen.set_state(s["gen"])
+        self.perm = s["perm"].to(self.x.device)
+        self.epoch, self.pos = int(s["epoch"]), int(s["pos"])
+
+
+@dataclass
+class StepStats:
+    """Per-step numbers as 0-d tensors (no host sync)."""
+
+    d_loss: Tensor
+    g_loss: Tensor
+    d_real: Tensor  # mean D(x): probability for probability losses, raw output otherwise
+    d_fake: Tensor  # mean D(G(z)), measured in the D step
+
+
+class Trainer:
+    def __init__(
+        self,
+        G: nn.Module,
+        D: nn.Module,
+        loss: GANLoss,
+        opt_g: torch.optim.Optimizer,
+        opt_d: torch.optim.Optimizer,
+        *,
+        latent_dim: int,
+        n_critic: int = 1,
+        gp_weight: float = 10.0,
+        r1_gamma: float = 0.0,
+        r1_interval: int = 1,
+    ) -> None:
+        self.G, self.D, self.loss = G, D, loss
+        self.opt_g, self.opt_d = opt_g, opt_d
+        self.latent_dim = latent_dim
+        self.n_critic = n_critic
+        self.gp_weight = gp_weight
+        self.r1_gamma, self.r1_interval = r1_gamma, r1_interval
+        # batch norm couples the samples of a batch: then real and fake must go through D apart
+        self.concat_d = not has_batchnorm(D)
+        self.step = 0  # G steps done
+        self.d_steps = 0
+
+    def noise(self, n: int, device: torch.device) -> Tensor:  # (n, latent_dim)
+        return torch.randn(n, self.latent_dim, device=device)
+
+    def _readout(self, logits: Tensor) -> Tensor:
+        return torch.sigmoid(logits).mean() if self.loss.probability else logits.mean()
+
+    # ------------------------------------------------------------------ the two phases
+
+    def d_step(self, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """One D update on a real batch and a (detached) fake batch."""
+        D = self.D
+        D.requires_grad_(True)
+        r1 = self.r1_gamma > 0 and self.d_steps % self.r1_interval == 0
+        if r1:
+            real = real.detach().requires_grad_(True)
+        if self.concat_d:
+            logits = D(torch.cat([real, fake]))
+            real_logits, fake_logits = logits[: real.shape[0]], logits[real.shape[0] :]
+        else:
+            real_logits, fake_logits = D(real), D(fake)
+        loss = self.loss.d(real=real_logits, fake=fake_logits)
+        if self.loss.gradient_penalty:
+            loss = loss + self.gp_weight * gradient_penalty(D, real=real, fake=fake)
+        if r1:  # lazy R1 (StyleGAN2): every r1_interval steps, scaled by the interval
+            loss = loss + (self.r1_gamma / 2) * self.r1_interval * r1_penalty(real_logits, real)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        self.d_steps += 1
+        return loss.detach(), self._readout(real_logits.detach()), self._readout(fake_logits.detach())
+
+    def g_step(self, fake: Tensor) -> Tensor:
+        """One G update through a frozen D; ``fake`` = G(z) with its graph."""
+        self.D.requires_grad_(False)
+        loss = self.loss.g(fake=self.D(fake))
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        self.D.requires_grad_(True)
+        self.step += 1
+        return loss.detach()
+
+    def train_step(self, batches: Batches) -> StepStats:
+        """n_critic D updates, then one G update that reuses the last fake batch."""
+        for k in range(self.n_critic):
+            real = batches.next()
+            z = self.noise(real.shape[0], real.device)
+            last = k == self.n_critic - 1
+            with torch.set_grad_enabled(last):  # keep G's graph only for the batch G's step uses
+                fake = self.G(z)
+            d_loss, d_real, d_fake = self.d_step(real, fake.detach())
+        g_loss = self.g_step(fake)
+        return StepStats(d_loss, g_loss, d_real, d_fake)
+
+    # ------------------------------------------------------------------ resume state
+
+    def state_dict(self, batches: Batches) -> dict:
+        return {
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "step": self.step,
+            "d_steps": self.d_steps,
+            "batches": batches.state_dict(),
+            "rng": rng_state(),
+        }
+
+    def load_state_dict(self, s: dict, batches: Batches) -> None:
+        self.G.load_state_dict(s["G"])
+        self.D.load_state_dict(s["D"])
+        self.opt_g.load_state_dict(_fix_groups(s["opt_g"]))
+        self.opt_d.load_state_dict(_fix_groups(s["opt_d"]))
+        self.step, self.d_steps = int(s["step"]), int(s["d_steps"])
+        batches.load_state_dict(s["batches"])
+        set_rng_state(s["rng"])
+
+
+def _fix_groups(sd: dict) -> dict:
+    # JSON turns tuples into lists and int dict keys are kept; betas must be a tuple again
+    for g in sd.get("param_groups", []):
+        if isinstance(g.get("betas"), list):
+            g["betas"] = tuple(g["betas"])
+    return sd
+
+
+def make_optimizer(params, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
+    """Adam; ``foreach`` updates all tensors of a network in a few fused kernels."""
+    return torch.optim.Adam(params, lr=lr, betas=tuple(betas), foreach=True)
+
+
+def rng_state() -> dict:
+    st = random.getstate()
+    np_st = np.random.get_state()
+    out = {
+        "torch": torch.get_rng_state(),
+        "python": [st[0], list(st[1]), st[2]],
+        "numpy": [np_st[0], torch.from_numpy(np_st[1].astype(np.int64)), int(np_st[2]), int(np_st[3]), float(np_st[4])],
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        out["cuda"] = torch.cuda.get_rng_state_all()
+    return out
+
+
+def set_rng_state(s: dict) -> None:
+    torch.set_rng_state(s["torch"])
+    v, internal, gauss = s["python"]
+    random.setstate((v, tuple(internal), gauss))
+    name, keys, pos, has_gauss, cached = s["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    if "cuda" in s and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(list(s["cuda"]))
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
