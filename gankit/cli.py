@@ -167,7 +167,13 @@ COMMANDS = {"train": cmd_train, "sample": cmd_sample, "summary": cmd_summary, "p
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # key=value overrides may come after options (`train digits --out x a=b`): argparse leaves them over
+    stray = [e for e in extra if e.startswith("-") or "=" not in e]
+    if stray or (extra and not hasattr(args, "overrides")):
+        parser.error(f"unrecognized arguments: {' '.join(stray or extra)}")
+    if extra:
+        args.overrides = list(args.overrides or []) + extra
     if args.command is None:
         parser.print_help()
         return 0

@@ -11,6 +11,9 @@ This module must not import torch: ``gankit --help``/``presets`` stay fast.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -92,6 +95,10 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     deterministic: bool = False
     threads: Optional[int] = None  # torch intra-op threads; None = torch's default
+    # divergence guard: on non-finite losses/weights, roll back to the last good checkpoint and
+    # multiply both learning rates by divergence_lr_factor, at most max_rollbacks times (0 = stop)
+    divergence_lr_factor: float = 0.5
+    max_rollbacks: int = 3
 
 
 @dataclass
@@ -115,6 +122,23 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     log: LogConfig = field(default_factory=LogConfig)
     version: int = SCHEMA_VERSION
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.2-style booleans: only true/false, so ``log.progress=off`` stays the string "off"."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _safe_load(text: str):
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader subclass
 
 
 # --------------------------------------------------------------------------- type handling
@@ -180,6 +204,11 @@ def _coerce(value: Any, tp: Any) -> Any:
             return _NO
         if isinstance(value, (int, float)):
             return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads "1e-3" (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                return _NO
         return _NO
     if tp is str:
         if isinstance(value, (dict, list)) or value is None:
@@ -191,7 +220,7 @@ def _coerce(value: Any, tp: Any) -> Any:
 def _parse_scalar(text: str) -> Any:
     """Parse the right-hand side of ``key=value`` as YAML (so ``[256,256]``, ``1e-3``, ``true`` work)."""
     try:
-        return yaml.safe_load(text) if text.strip() else ""
+        return _safe_load(text) if text.strip() else ""
     except yaml.YAMLError:
         return text
 
@@ -278,7 +307,7 @@ def read_yaml(path: str | Path) -> dict:
     except (OSError, UnicodeDecodeError) as e:
         raise GankitError(f"{p}: cannot read ({e})") from None
     try:
-        data = yaml.safe_load(text)
+        data = _safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -328,6 +357,11 @@ def validate(cfg: Config) -> Config:
         if not ok:
             raise GankitError(f"{key} {msg}")
 
+    for key in all_keys():  # .nan / .inf / "inf" are floats to YAML but never useful settings
+        value = functools.reduce(getattr, key.split("."), cfg)
+        items = value if isinstance(value, (list, tuple)) else [value]
+        need(all(not isinstance(v, float) or math.isfinite(v) for v in items), key,
+             f"must be a finite number, got {value}")
     t, g, d, p, lg, dt = cfg.train, cfg.generator, cfg.discriminator, cfg.penalty, cfg.log, cfg.data
     for name, net in (("generator", g), ("discriminator", d)):
         need(net.lr > 0, f"{name}.lr", f"must be > 0, got {net.lr} (try 2e-4)")
@@ -340,7 +374,10 @@ def validate(cfg: Config) -> Config:
     need(t.steps is None or t.steps >= 1, "train.steps", f"must be >= 1, got {t.steps}")
     need(t.epochs is None or t.epochs >= 1, "train.epochs", f"must be >= 1, got {t.epochs}")
     need(t.n_critic >= 1, "train.n_critic", f"must be >= 1, got {t.n_critic}")
-    need(t.seed >= 0, "train.seed", f"must be >= 0, got {t.seed}")
+    need(0 <= t.seed < 2**63, "train.seed", f"must be in 0..2**63-1, got {t.seed}")
+    need(0 < t.divergence_lr_factor < 1, "train.divergence_lr_factor",
+         f"must be in (0, 1), got {t.divergence_lr_factor} (try 0.5)")
+    need(t.max_rollbacks >= 0, "train.max_rollbacks", f"must be >= 0, got {t.max_rollbacks}")
     need(t.threads is None or t.threads >= 1, "train.threads", "must be >= 1")
     dev = t.device
     ok_dev = dev in ("auto", "cpu", "cuda", "mps") or (dev.startswith("cuda:") and dev[5:].isdigit())

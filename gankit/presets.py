@@ -15,8 +15,9 @@ PRESETS: dict[str, tuple[str, dict]] = {
         "MLP GAN on scikit-learn's bundled 8x8 digits (1,797 images, no download)",
         {
             "data": {"name": "digits"},
-            "generator": {"latent_dim": 64, "hidden": [256, 256], "activation": "relu", "output": "tanh"},
-            "discriminator": {"hidden": [256, 128], "activation": "leaky_relu", "dropout": 0.0},
+            "generator": {"latent_dim": 64, "hidden": [256, 256], "activation": "relu", "norm": "batch",
+                          "output": "tanh"},
+            "discriminator": {"hidden": [256, 128], "activation": "leaky_relu", "dropout": 0.3},
             "loss": "bce",
             "train": {"steps": 4000, "batch_size": 64},
         },

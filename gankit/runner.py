@@ -2,20 +2,33 @@
 
 Run folder (everything later commands need; the original config file or dataset is not):
   config.yaml            the resolved config
-  run.json               status (running / complete / interrupted / failed), sizes, timings
+  run.json               status (running / complete / interrupted / failed), sizes, timings, rollbacks
   metrics.csv            step, epoch, d_loss, g_loss, d_real, d_fake, seconds
   samples/step_*.png     fixed-noise sample grids (images) or scatter/histograms (tables)
   checkpoints/step_*     resumable training state (safetensors + JSON)
   generator.safetensors  the final generator, with generator.json to rebuild and decode it
+
+Reliability:
+* A checkpoint holds the models, both optimisers, the step counters, the data order and every RNG
+  (torch, numpy, python), so ``--resume`` continues the same trajectory; with
+  ``train.deterministic=true`` a killed and resumed run ends bit-identical to an uninterrupted one.
+* Checkpoints are written atomically (checkpoint.py); resume skips a damaged newest one.
+* SIGINT/SIGTERM finish the current step, write a checkpoint and exit 130.
+* Divergence guard: the loss sums are checked every few steps (one host sync); on NaN/Inf the
+  loop rolls back to the last good state (kept in memory), scales the learning rates by
+  ``train.divergence_lr_factor`` and goes on, at most ``train.max_rollbacks`` times.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
+import os
 import signal
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime
@@ -34,6 +47,20 @@ from gankit.models import build_discriminator, build_generator
 from gankit.trainer import Batches, Trainer, make_optimizer, seed_everything
 
 METRIC_COLUMNS = ["step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds"]
+
+#: the divergence guard looks at the loss sums at least this often (one host sync per look)
+CHECK_EVERY = 10
+
+#: keys a resume must not change: they define the networks and the data a checkpoint belongs to
+#: (train.seed makes the toy data sets)
+LOCKED_KEYS = (
+    "generator.arch", "generator.latent_dim", "generator.hidden", "generator.activation",
+    "generator.negative_slope", "generator.norm", "generator.dropout", "generator.output",
+    "discriminator.arch", "discriminator.hidden", "discriminator.activation",
+    "discriminator.negative_slope", "discriminator.norm", "discriminator.dropout",
+    "data.name", "data.path", "data.n_samples", "data.mean", "data.std", "data.image_size",
+    "data.channels", "data.standardize", "data.limit", "train.seed",
+)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -57,7 +84,7 @@ def prepare_out(out: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as e:
-        raise GankitError(f"cannot write to {out} ({e.strerror}); choose a writable --out folder") from None
+        raise GankitError(f"cannot write to --out {out} ({e.strerror}); choose a writable folder") from None
 
 
 def total_steps(cfg: Config, n_items: int) -> tuple[int, int]:
@@ -82,16 +109,35 @@ def write_json(path: Path, data: dict) -> None:
     checkpoint.atomic_write(path, json.dumps(data, indent=1).encode())
 
 
-def _set_threads(cfg: Config) -> None:
+@contextmanager
+def torch_settings(cfg: Config) -> Iterator[None]:
+    """Threads and determinism for one run, put back afterwards (``train`` may run in-process).
+
+    Deterministic mode follows PyTorch's reproducibility notes: deterministic kernels only,
+    no cuDNN autotuning, and a fixed cuBLAS workspace (CUBLAS_WORKSPACE_CONFIG) on CUDA.
+    """
+    threads = torch.get_num_threads()
+    det = torch.are_deterministic_algorithms_enabled()
+    bench = torch.backends.cudnn.benchmark
     if cfg.train.threads is not None:
         torch.set_num_threads(cfg.train.threads)
+    if cfg.train.deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(det)
+        torch.backends.cudnn.benchmark = bench
 
 
 @contextmanager
 def stop_signals() -> Iterator[dict]:
     """SIGINT/SIGTERM set a flag: the current step finishes, then the loop checkpoints and stops."""
     flag = {"stop": False}
-    if not hasattr(signal, "SIGTERM") or __import__("threading").current_thread() is not __import__("threading").main_thread():
+    if threading.current_thread() is not threading.main_thread():
         yield flag
         return
 
@@ -108,13 +154,28 @@ def stop_signals() -> Iterator[dict]:
             signal.signal(s, h)
 
 
+def _crash_step() -> int | None:
+    """``GANKIT_TEST_CRASH=step:N``: the crash tests SIGKILL the run right after step N."""
+    spec = os.environ.get(checkpoint.CRASH_ENV, "")
+    return int(spec[5:]) if spec.startswith("step:") and spec[5:].isdigit() else None
+
+
 # ----------------------------------------------------------------------------- build
 
 
 def build(cfg: Config, device: torch.device) -> tuple[Data, Trainer]:
-    data = load_data(cfg.data, output=cfg.generator.output, seed=cfg.train.seed)
-    G = build_generator(cfg.generator, data.shape).to(device)
-    D = build_discriminator(cfg.discriminator, data.shape).to(device)
+    try:
+        data = load_data(cfg.data, output=cfg.generator.output, seed=cfg.train.seed)
+    except MemoryError:
+        raise GankitError("not enough memory to hold the data set; lower data.n_samples or set data.limit") from None
+    try:
+        G = build_generator(cfg.generator, data.shape).to(device)
+        D = build_discriminator(cfg.discriminator, data.shape).to(device)
+    except (MemoryError, RuntimeError) as e:
+        if isinstance(e, RuntimeError) and "alloc" not in str(e).lower() and "memory" not in str(e).lower():
+            raise
+        raise GankitError(f"not enough memory for the networks ({str(e).splitlines()[0][:120]}); "
+                          f"use smaller generator.hidden / discriminator.hidden") from None
     trainer = Trainer(
         G, D, LOSSES.get(cfg.loss),
         make_optimizer(G.parameters(), cfg.generator.lr, cfg.generator.betas),
@@ -156,174 +217,72 @@ def save_samples_preview(G: torch.nn.Module, z: torch.Tensor, data: Data, path: 
         table_plot(x, path, real=real, title=path.stem, columns=data.columns)
 
 
-# ----------------------------------------------------------------------------- train
+# ----------------------------------------------------------------------------- resume
 
 
-def train(cfg: Config, out: str | Path | None = None, *, resume: str | Path | None = None,
-          quiet: bool | None = None) -> Path:
-    """Train a GAN as configured; returns the run folder. ``resume`` continues a run folder."""
-    _set_threads(cfg)
-    device = resolve_device(cfg.train.device)
-    if cfg.train.deterministic:
-        torch.use_deterministic_algorithms(True)
-    seed_everything(cfg.train.seed)
-    data, trainer = build(cfg, device)  # all input errors surface before the folder is made
-    total, per_epoch = total_steps(cfg, len(data))
-    run_dir = Path(resume) if resume is not None else Path(out) if out is not None else default_out(cfg)
-    start_ckpt = None
-    if resume is not None:
-        start_ckpt = latest_checkpoint(run_dir)
-    else:
-        prepare_out(run_dir)
-    (run_dir / "samples").mkdir(exist_ok=True)
-    (run_dir / "checkpoints").mkdir(exist_ok=True)
-    checkpoint.atomic_write(run_dir / "config.yaml", dump(cfg).encode())
-
-    x_dev = data.x.to(device)
-    batches = Batches(x_dev, cfg.train.batch_size, seed=cfg.train.seed)
-    fixed_z = torch.randn(cfg.log.grid_size, cfg.generator.latent_dim,
-                          generator=torch.Generator().manual_seed(cfg.train.seed + 1)).to(device)
-    real_preview = data.x[: 2000].mul(data.scale).add(data.offset).numpy() if data.kind == "table" else None
-    acc = torch.zeros(4, device=device)
-    acc_n = 0
-    seconds0 = 0.0
-    if start_ckpt is not None:
-        state, meta = checkpoint.load(start_ckpt)
-        try:
-            trainer.load_state_dict(state["trainer"], batches)
-        except (RuntimeError, KeyError, ValueError) as e:
-            raise GankitError(f"{start_ckpt}: does not fit this config's models ({str(e).splitlines()[0]}); "
-                              f"was the run's config.yaml changed?") from None
-        acc = state["acc"].to(device)
-        acc_n = int(meta["acc_n"])
-        seconds0 = float(meta["seconds"])
-        _truncate_metrics(run_dir / "metrics.csv", trainer.step)
-    if trainer.step >= total:
-        raise GankitError(f"{run_dir} already trained {trainer.step} of {total} steps; raise train.steps to go on")
-
-    log_every = cfg.log.every
-    sample_every = _every(cfg.log.sample_every, total, 10)
-    ckpt_every = _every(cfg.log.checkpoint_every, total, 5)
-    info = {
-        "status": "running", "gankit_version": __version__, "preset": cfg.preset, "device": str(device),
-        "data": {"name": data.name, "items": len(data), "shape": list(data.shape)},
-        "steps": total, "batches_per_epoch": per_epoch, "started": datetime.now().isoformat(timespec="seconds"),
-    }
-    write_json(run_dir / "run.json", info)
-    metrics_path = run_dir / "metrics.csv"
-    new_csv = not metrics_path.exists()
-    csv_file = open(metrics_path, "a", newline="")
-    writer = csv.writer(csv_file)
-    if new_csv:
-        writer.writerow(METRIC_COLUMNS)
-    show = (sys.stdout.isatty() if cfg.log.progress == "auto" else cfg.log.progress == "on") and not quiet
-    if not quiet:
-        print(f"gankit: training {cfg.preset or 'custom'} on {data.name} ({len(data)} items, shape "
-              f"{tuple(data.shape)}) for {total} steps on {device}; run folder {run_dir}", flush=True)
-    bar = None
-    if show:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, initial=trainer.step, unit="step", dynamic_ncols=True, file=sys.stdout)
-
-    def save_ckpt() -> None:
-        meta = {"step": trainer.step, "epoch": batches.epoch, "acc_n": acc_n, "seconds": seconds,
-                "config": to_dict(cfg), "gankit_version": __version__}
-        stem = run_dir / "checkpoints" / f"step_{trainer.step:08d}"
-        checkpoint.save(stem, {"trainer": trainer.state_dict(batches), "acc": acc}, meta)
-        for old in checkpoint.checkpoints_in(run_dir / "checkpoints")[: -cfg.log.keep_checkpoints]:
-            checkpoint.remove(old)
-
-    t_start = time.perf_counter()
-    seconds = seconds0
-    try:
-        with stop_signals() as flag:
-            while trainer.step < total:
-                st = trainer.train_step(batches)
-                acc += torch.stack([st.d_loss, st.g_loss, st.d_real, st.d_fake])
-                acc_n += 1
-                step = trainer.step
-                seconds = seconds0 + time.perf_counter() - t_start
-                if step % log_every == 0 or step == total:
-                    mean = (acc / acc_n).tolist()
-                    writer.writerow([step, batches.epoch, *(f"{v:.6g}" for v in mean), f"{seconds:.3f}"])
-                    csv_file.flush()
-                    acc.zero_()
-                    acc_n = 0
-                    if not all(math.isfinite(v) for v in mean):
-                        raise GankitError(
-                            f"training diverged at step {step} (losses {mean[0]:.3g}, {mean[1]:.3g} are "
-                            f"not finite); lower the learning rates (generator.lr, discriminator.lr)")
-                    if bar is not None:
-                        bar.set_postfix(d=f"{mean[0]:.3f}", g=f"{mean[1]:.3f}", Dx=f"{mean[2]:.2f}",
-                                        DGz=f"{mean[3]:.2f}", refresh=False)
-                if bar is not None:
-                    bar.update(1)
-                if step % sample_every == 0 or step == total:
-                    save_samples_preview(trainer.G, fixed_z, data, run_dir / "samples" / f"step_{step:08d}.png",
-                                         real=real_preview)
-                if step % ckpt_every == 0 or step == total:
-                    save_ckpt()
-                if flag["stop"] and step < total:
-                    save_ckpt()
-                    info["status"] = "interrupted"
-                    write_json(run_dir / "run.json", info)
-                    raise Interrupted(run_dir, step)
-    except (Interrupted, KeyboardInterrupt):
-        raise
-    except BaseException:
-        info["status"] = "failed"
-        write_json(run_dir / "run.json", info)
-        raise
-    finally:
-        csv_file.close()
-        if bar is not None:
-            bar.close()
-
-    save_generator(trainer.G, run_dir, generator_meta(cfg, data, trainer.step))
-    try:
-        from gankit.report.plots import loss_curves
-
-        loss_curves(metrics_path, run_dir / "curves.png")
-    except Exception as e:  # a plot must never fail a finished run
-        print(f"gankit: warning: could not draw curves.png ({e})", file=sys.stderr)
-    info.update(status="complete", finished=datetime.now().isoformat(timespec="seconds"),
-                seconds=round(seconds, 3), steps_done=trainer.step)
-    write_json(run_dir / "run.json", info)
-    if not quiet:
-        last = sorted((run_dir / "samples").glob("step_*.png"))[-1]
-        print(f"gankit: done in {seconds:.1f}s; samples {last}; use it: gankit sample {run_dir} --n 64 "
-              f"--out samples.png", flush=True)
-    return run_dir
-
-
-def save_generator(G: torch.nn.Module, run_dir: Path, meta: dict) -> None:
-    checkpoint.save(run_dir / "generator", {"G": G.state_dict()}, meta)
-
-
-def latest_checkpoint(run_dir: Path) -> Path:
-    """Newest checkpoint whose metadata and checksum are intact (damaged ones are skipped)."""
+def find_resume_point(run_dir: Path) -> tuple[Path, dict, dict, list[Path]]:
+    """(newest intact checkpoint, its state, its meta, newer damaged checkpoints it skipped)."""
     if not run_dir.is_dir():
         raise GankitError(f"--resume {run_dir}: no such run folder")
-    found = checkpoint.checkpoints_in(run_dir / "checkpoints")
-    for p in reversed(found):
+    damaged: list[tuple[Path, str]] = []
+    for p in reversed(checkpoint.checkpoints_in(run_dir / "checkpoints")):
         try:
-            checkpoint.load(p)
-            return p
+            state, meta = checkpoint.load(p)
+        except checkpoint.CheckpointTooNew:
+            raise
         except GankitError as e:
-            print(f"gankit: warning: skipping damaged checkpoint ({e})", file=sys.stderr)
-    raise GankitError(f"{run_dir}: no usable checkpoint to resume from; start a new run instead")
+            damaged.append((p, str(e)))
+            continue
+        for q, why in damaged:
+            print(f"gankit: warning: skipping damaged checkpoint ({why})", file=sys.stderr)
+        return p, state, meta, [q for q, _ in damaged]
+    detail = f" ({len(damaged)} damaged; newest: {damaged[0][1]})" if damaged else ""
+    raise GankitError(f"{run_dir}: no usable checkpoint to resume from{detail}; start a new run instead")
+
+
+def check_config_unchanged(cfg: Config, meta: dict, source: Path) -> None:
+    """Refuse a resume whose config changes the networks or data the checkpoint was made with."""
+    saved = meta.get("config")
+    if not isinstance(saved, dict):
+        return
+    now = to_dict(cfg)
+    for key in LOCKED_KEYS:
+        a, b = saved, now
+        for part in key.split("."):
+            a = a.get(part) if isinstance(a, dict) else None
+            b = b[part]
+        if a is not None and a != b:
+            raise GankitError(f"{source}: was made with {key}={a!r} but the config now says {b!r}; "
+                              f"resume with the run's own {key} (or start a new run)")
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _read_run_json(run_dir: Path) -> dict:
+    try:
+        info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return {}
+    return info if isinstance(info, dict) else {}
 
 
 def _truncate_metrics(path: Path, step: int) -> None:
-    """Drop metrics rows written after the checkpoint we resume from."""
+    """Keep the header and the complete rows up to ``step`` (a killed run may leave a half row)."""
     if not path.exists():
         return
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    keep = [rows[0]] + [r for r in rows[1:] if r and r[0].isdigit() and int(r[0]) <= step]
-    data = "".join(",".join(r) + "\r\n" for r in keep)
-    checkpoint.atomic_write(path, data.encode())
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = text.splitlines(keepends=True)
+    keep = [METRIC_COLUMNS]
+    for line in lines[1:]:
+        row = next(csv.reader([line]), [])
+        if (line.endswith("\n") and len(row) == len(METRIC_COLUMNS) and row[0].isdigit()
+                and int(keep[-1][0] if len(keep) > 1 else 0) < int(row[0]) <= step):
+            keep.append(row)
+    buf = io.StringIO()
+    csv.writer(buf).writerows(keep)
+    checkpoint.atomic_write(path, buf.getvalue().encode())
 
 
 def load_run_config(run_dir: str | Path) -> Config:
@@ -334,3 +293,295 @@ def load_run_config(run_dir: str | Path) -> Config:
         raise GankitError(f"{run_dir}: not a gankit run folder (no config.yaml)")
     return from_dict(read_yaml(p), source=str(p))
 
+
+# ----------------------------------------------------------------------------- the loop
+
+
+class Session:
+    """One ``train`` call on a run folder: the loop, its counters, and the files it writes."""
+
+    def __init__(self, cfg: Config, run_dir: Path, data: Data, trainer: Trainer, batches: Batches,
+                 total: int, device: torch.device) -> None:
+        self.cfg, self.run_dir, self.data = cfg, run_dir, data
+        self.trainer, self.batches, self.total, self.device = trainer, batches, total, device
+        self.acc = torch.zeros(4, device=device)  # sums of d_loss, g_loss, d_real, d_fake since the last row
+        self.acc_n = 0
+        self.seconds = 0.0  # training wall clock over all sessions of the run
+        self.rollbacks = 0
+        self.lr_scale = 1.0  # product of divergence_lr_factor over the rollbacks so far
+        self.good: checkpoint.Snapshot | None = None  # last state known finite: the rollback target
+        self.good_step = 0
+        self.good_ckpt: Path | None = None
+        self.info: dict = {}
+        self.csv_file = None
+        self.writer = None
+
+    # ------------------------------------------------------------------ state
+
+    def state(self) -> checkpoint.Snapshot:
+        return checkpoint.Snapshot.of({"trainer": self.trainer.state_dict(self.batches), "acc": self.acc})
+
+    def meta(self) -> dict:
+        return {"step": self.trainer.step, "epoch": self.batches.epoch, "acc_n": self.acc_n,
+                "seconds": self.seconds, "rollbacks": self.rollbacks, "lr_scale": self.lr_scale,
+                "config": to_dict(self.cfg), "gankit_version": __version__}
+
+    def load(self, state: dict, meta: dict, source: Path) -> None:
+        """Restore from a checkpoint's contents, which come from disk: any mismatch is reported."""
+        check_config_unchanged(self.cfg, meta, source)
+        try:
+            perm = state["trainer"]["batches"]["perm"]
+            if perm.numel() != len(self.data):
+                raise GankitError(f"{source}: was made for {perm.numel()} data items but the data now has "
+                                  f"{len(self.data)}; resume with the run's own data")
+            self.trainer.load_state_dict(state["trainer"], self.batches)
+            acc = state["acc"]
+            if tuple(acc.shape) != (4,):
+                raise ValueError(f"acc has shape {tuple(acc.shape)}")
+            self.acc = acc.to(self.device)
+            self.acc_n = int(meta["acc_n"])
+            self.seconds = float(meta["seconds"])
+            self.rollbacks = int(meta.get("rollbacks", 0))
+            self.lr_scale = float(meta.get("lr_scale", 1.0))
+        except GankitError:
+            raise
+        except Exception as e:  # noqa: BLE001 - untrusted file contents; every failure is a bad file
+            why = (str(e).splitlines() or [type(e).__name__])[0][:200]
+            raise GankitError(f"{source}: does not fit this config's models ({why}); "
+                              f"was the run's config.yaml changed?") from None
+        self.set_lrs()
+
+    def set_lrs(self) -> None:
+        """Learning rates from the config times the divergence guard's scale (also on resume, so
+        a ``generator.lr=...`` override given with ``--resume`` takes effect)."""
+        for opt, net in ((self.trainer.opt_g, self.cfg.generator), (self.trainer.opt_d, self.cfg.discriminator)):
+            for group in opt.param_groups:
+                group["lr"] = net.lr * self.lr_scale
+                group["betas"] = tuple(net.betas)
+
+    # ------------------------------------------------------------------ files
+
+    def open_metrics(self) -> None:
+        path = self.run_dir / "metrics.csv"
+        new = not path.exists()
+        self.csv_file = open(path, "a", newline="")
+        self.writer = csv.writer(self.csv_file)
+        if new:
+            self.writer.writerow(METRIC_COLUMNS)
+            self.csv_file.flush()
+
+    def save_ckpt(self, snap: checkpoint.Snapshot) -> None:
+        stem = self.run_dir / "checkpoints" / f"step_{self.trainer.step:08d}"
+        self.good_ckpt = checkpoint.save(stem, snap, self.meta())
+        for old in checkpoint.checkpoints_in(self.run_dir / "checkpoints")[: -self.cfg.log.keep_checkpoints]:
+            checkpoint.remove(old)
+
+    def write_info(self, **changes) -> None:
+        self.info.update(changes)
+        write_json(self.run_dir / "run.json", self.info)
+
+    # ------------------------------------------------------------------ divergence guard
+
+    def roll_back(self, step: int, why: str) -> None:
+        """Return to the last good state with lower learning rates, or stop when out of rollbacks."""
+        t = self.cfg.train
+        if self.rollbacks >= t.max_rollbacks:
+            where = f"; the last good checkpoint is {self.good_ckpt}" if self.good_ckpt else ""
+            tried = (f" after {self.rollbacks} rollback(s) with the learning rates scaled down to "
+                     f"{self.lr_scale:.3g}x" if self.rollbacks else "")
+            raise GankitError(f"training diverged at step {step} ({why}){tried}; lower generator.lr and "
+                              f"discriminator.lr (or raise train.max_rollbacks) and check the data for "
+                              f"extreme values{where}")
+        assert self.good is not None
+        self.rollbacks += 1
+        self.lr_scale *= t.divergence_lr_factor
+        state = self.good.state()
+        self.trainer.load_state_dict(state["trainer"], self.batches)
+        self.acc = state["acc"].to(self.device)
+        self.acc_n = self.good_acc_n
+        self.set_lrs()
+        self.csv_file.close()
+        _truncate_metrics(self.run_dir / "metrics.csv", self.good_step)
+        self.open_metrics()
+        print(f"gankit: warning: training diverged at step {step} ({why}); rolled back to step "
+              f"{self.good_step} and scaled the learning rates to {self.lr_scale:.3g}x "
+              f"(rollback {self.rollbacks} of {t.max_rollbacks})", file=sys.stderr, flush=True)
+        self.info.setdefault("rollbacks", []).append(
+            {"step": step, "to_step": self.good_step, "reason": why, "lr_scale": self.lr_scale})
+        self.write_info()
+
+    def keep_good(self, snap: checkpoint.Snapshot) -> None:
+        self.good, self.good_step, self.good_acc_n = snap, self.trainer.step, self.acc_n
+
+    # ------------------------------------------------------------------ run
+
+    def loop(self, show: bool) -> None:
+        cfg, trainer, batches, data, total = self.cfg, self.trainer, self.batches, self.data, self.total
+        log_every = cfg.log.every
+        check_every = min(log_every, CHECK_EVERY)
+        sample_every = _every(cfg.log.sample_every, total, 10)
+        ckpt_every = _every(cfg.log.checkpoint_every, total, 5)
+        fixed_z = torch.randn(cfg.log.grid_size, cfg.generator.latent_dim,
+                              generator=torch.Generator().manual_seed(cfg.train.seed + 1)).to(self.device)
+        real_preview = data.x[:2000].mul(data.scale).add(data.offset).numpy() if data.kind == "table" else None
+        crash_step = _crash_step()
+        bar = None
+        if show:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, initial=trainer.step, unit="step", dynamic_ncols=True, file=sys.stdout)
+        self.keep_good(self.state())
+        t_start, seconds0 = time.perf_counter(), self.seconds
+        try:
+            with stop_signals() as flag:
+                while trainer.step < total:
+                    st = trainer.train_step(batches)
+                    self.acc += torch.stack([st.d_loss, st.g_loss, st.d_real, st.d_fake])
+                    self.acc_n += 1
+                    step = trainer.step
+                    self.seconds = seconds0 + time.perf_counter() - t_start
+                    if step == crash_step:
+                        os.kill(os.getpid(), signal.SIGKILL)
+                    log_now = step % log_every == 0 or step == total
+                    if log_now:
+                        mean = (self.acc / self.acc_n).tolist()
+                        finite = all(math.isfinite(v) for v in mean)
+                    elif step % check_every == 0:
+                        finite = bool(torch.isfinite(self.acc).all())
+                    else:
+                        finite = True
+                    if not finite:
+                        self.roll_back(step, "the losses are not finite")
+                        if bar is not None:
+                            bar.n = trainer.step
+                        continue
+                    if log_now:
+                        self.writer.writerow([step, batches.epoch, *(f"{v:.6g}" for v in mean),
+                                              f"{self.seconds:.3f}"])
+                        self.csv_file.flush()
+                        self.acc.zero_()
+                        self.acc_n = 0
+                        if bar is not None:
+                            bar.set_postfix(d=f"{mean[0]:.3f}", g=f"{mean[1]:.3f}", Dx=f"{mean[2]:.2f}",
+                                            DGz=f"{mean[3]:.2f}", refresh=False)
+                    if bar is not None:
+                        bar.update(1)
+                    stop = flag["stop"] and step < total
+                    if step % ckpt_every == 0 or step == total or stop:
+                        snap = self.state()
+                        bad = checkpoint.first_nonfinite(snap.tensors)
+                        if bad is not None:
+                            self.roll_back(step, f"{bad} is not finite")
+                            continue
+                        self.save_ckpt(snap)
+                        self.keep_good(snap)
+                    if step % sample_every == 0 or step == total:
+                        save_samples_preview(trainer.G, fixed_z, data,
+                                             self.run_dir / "samples" / f"step_{step:08d}.png", real=real_preview)
+                    if stop:
+                        self.write_info(status="interrupted", steps_done=step)
+                        raise Interrupted(self.run_dir, step)
+        except Interrupted:
+            raise
+        except KeyboardInterrupt:
+            _quietly(self.write_info, status="interrupted")
+            raise
+        except OSError as e:
+            _quietly(self.write_info, status="failed")
+            raise GankitError(f"cannot write to {e.filename or self.run_dir} ({e.strerror}); free disk space "
+                              f"or fix permissions, then continue with gankit train --resume {self.run_dir}") from None
+        except BaseException as e:
+            _quietly(self.write_info, status="failed", error=str(e).splitlines()[0] if str(e) else type(e).__name__)
+            raise
+        finally:
+            self.csv_file.close()
+            if bar is not None:
+                bar.close()
+
+
+def _quietly(fn, **kwargs) -> None:
+    """Record a failure in run.json without hiding the error that caused it."""
+    try:
+        fn(**kwargs)
+    except OSError:
+        pass
+
+
+# ----------------------------------------------------------------------------- train
+
+
+def train(cfg: Config, out: str | Path | None = None, *, resume: str | Path | None = None,
+          quiet: bool | None = None) -> Path:
+    """Train a GAN as configured; returns the run folder. ``resume`` continues a run folder.
+
+    Every input error (data, config, output folder, checkpoint) is raised as GankitError before
+    anything is written.
+    """
+    with torch_settings(cfg):
+        return _train(cfg, out, resume, quiet)
+
+
+def _train(cfg: Config, out: str | Path | None, resume: str | Path | None, quiet: bool | None) -> Path:
+    device = resolve_device(cfg.train.device)
+    seed_everything(cfg.train.seed)
+    data, trainer = build(cfg, device)
+    total, per_epoch = total_steps(cfg, len(data))
+    batches = Batches(data.x.to(device), cfg.train.batch_size, seed=cfg.train.seed)
+    run_dir = Path(resume) if resume is not None else Path(out) if out is not None else default_out(cfg)
+    s = Session(cfg, run_dir, data, trainer, batches, total, device)
+    now = datetime.now().isoformat(timespec="seconds")
+    info = {"status": "running", "gankit_version": __version__, "preset": cfg.preset, "device": str(device),
+            "data": {"name": data.name, "items": len(data), "shape": list(data.shape)},
+            "steps": total, "batches_per_epoch": per_epoch, "started": now}
+    if resume is not None:
+        ckpt, state, meta, damaged = find_resume_point(run_dir)
+        s.load(state, meta, ckpt)
+        s.good_ckpt = ckpt
+        old = _read_run_json(run_dir)
+        if trainer.step > total or (trainer.step == total and old.get("status") == "complete"):
+            raise GankitError(f"{run_dir} already trained {trainer.step} of {total} steps; "
+                              f"raise train.steps to go on (e.g. train.steps={trainer.step + total})")
+        # the run folder is written from here on
+        for p in damaged:
+            checkpoint.quarantine(p)
+        for folder in (run_dir, run_dir / "checkpoints", run_dir / "samples"):
+            checkpoint.clean_temp(folder)
+        _truncate_metrics(run_dir / "metrics.csv", trainer.step)
+        # rollbacks after the checkpoint belong to the abandoned timeline and may happen again
+        info.update(started=old.get("started", now), resumed=[*_list(old.get("resumed")), now],
+                    rollbacks=_list(old.get("rollbacks"))[: s.rollbacks])
+        if not quiet:
+            print(f"gankit: resuming {run_dir} from step {trainer.step} ({ckpt.name})", flush=True)
+    else:
+        prepare_out(run_dir)
+    (run_dir / "samples").mkdir(exist_ok=True)
+    (run_dir / "checkpoints").mkdir(exist_ok=True)
+    checkpoint.atomic_write(run_dir / "config.yaml", dump(cfg).encode())
+    s.info = info
+    s.write_info()
+    s.open_metrics()
+    show = (sys.stdout.isatty() if cfg.log.progress == "auto" else cfg.log.progress == "on") and not quiet
+    if not quiet:
+        print(f"gankit: training {cfg.preset or 'custom'} on {data.name} ({len(data)} items, shape "
+              f"{tuple(data.shape)}) for {total} steps on {device}; run folder {run_dir}", flush=True)
+    s.loop(show)
+
+    save_generator(trainer.G, run_dir, generator_meta(cfg, data, trainer.step))
+    try:
+        from gankit.report.plots import loss_curves
+
+        loss_curves(run_dir / "metrics.csv", run_dir / "curves.png")
+    except Exception as e:  # a plot must never fail a finished run
+        print(f"gankit: warning: could not draw curves.png ({e})", file=sys.stderr)
+    s.write_info(status="complete", finished=datetime.now().isoformat(timespec="seconds"),
+                 seconds=round(s.seconds, 3), steps_done=trainer.step)
+    if not quiet:
+        samples = sorted((run_dir / "samples").glob("step_*.png"))
+        where = f"; samples {samples[-1]}" if samples else ""
+        print(f"gankit: done in {s.seconds:.1f}s{where}; use it: gankit sample {run_dir} --n 64 "
+              f"--out samples.png", flush=True)
+    return run_dir
+
+
+def save_generator(G: torch.nn.Module, run_dir: Path, meta: dict) -> None:
+    checkpoint.save(run_dir / "generator", {"G": G.state_dict()}, meta)

@@ -3,12 +3,13 @@
 A loader returns :class:`Raw` data in the data's own space — images (N, C, H, W) in [0, 1],
 tables (N, D) in original units. :func:`prepare` then maps it affinely into the space the
 networks train in (the generator's output range for images, standardised columns for tables) and
-keeps the inverse, so samples come back in the data's own space.
+keeps the inverse, so samples come back in the data's own space. Everything is vectorised over the
+whole array once, before training: the training loop only indexes one tensor.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal, Optional
 
@@ -44,7 +45,6 @@ class Data:
     labels: Optional[Tensor] = None
     classes: Optional[list[str]] = None
     columns: Optional[list[str]] = None
-    meta: dict = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -83,26 +83,52 @@ def guess_name(cfg: DataConfig) -> str:
     )
 
 
+#: share of a bounded generator output range that standardised table columns fill (tanh never
+#: reaches +-1 exactly, so the extremes of the data must lie strictly inside)
+TABLE_FILL = 0.95
+
+
 def output_range(output: str) -> tuple[float, float]:
     """Training range of image pixels: the generator's output range."""
     return (0.0, 1.0) if output == "sigmoid" else (-1.0, 1.0)
 
 
 def prepare(raw: Raw, name: str, *, output: str, standardize: bool) -> Data:
-    """Map raw data into training space: ``x = (raw - offset) / scale``."""
-    x = torch.from_numpy(np.ascontiguousarray(raw.x, dtype=np.float32))
+    """Map raw data into training space: ``x = (raw - offset) / scale``, an affine map per column.
+
+    Images: pixels [0, 1] -> the generator's output range ([-1, 1] for tanh as in DCGAN, Radford
+    et al. 2016; [0, 1] for sigmoid as in the Keras MNIST GAN).
+    Tables: each column standardised to mean 0, std 1 (constant columns keep scale 1). A bounded
+    generator output (tanh, sigmoid) cannot reach the tails of standardised data (a tanh G would
+    be stuck inside +-1 std), so each standardised column is then shrunk around its mean to fill
+    ``TABLE_FILL`` of the output range. ``data.standardize=false`` trains on the raw values.
+    Statistics are computed in float64 so the inverse (:func:`decode`) restores the original units
+    to float32 precision.
+    """
     if raw.kind == "image":
-        # pixels [0, 1] -> the generator's output range [lo, hi]
+        x = torch.from_numpy(np.ascontiguousarray(raw.x, dtype=np.float32))  # (N, C, H, W) in [0, 1]
         lo, hi = output_range(output)
         scale = torch.tensor([1.0 / (hi - lo)])
         offset = torch.tensor([-lo / (hi - lo)])
-    elif standardize:
-        offset = x.mean(0)
-        std = x.std(0, unbiased=False)
-        scale = torch.where(std > 0, std, torch.ones_like(std))
+        xt = ((x - offset) / scale).contiguous()
     else:
-        offset, scale = torch.zeros(x.shape[1]), torch.ones(x.shape[1])
-    xt = ((x - offset) / scale).contiguous()
+        x64 = np.asarray(raw.x, dtype=np.float64)  # (N, D)
+        offset64, scale64 = np.zeros(x64.shape[1]), np.ones(x64.shape[1])
+        if standardize:
+            offset64 = x64.mean(0)
+            std = x64.std(0)
+            scale64 = np.where(std > 0, std, 1.0)
+            if output in ("tanh", "sigmoid"):
+                lo, hi = output_range(output)
+                # z = (raw - mean) / std; t = centre + z * half / m fills TABLE_FILL of [lo, hi]
+                m = np.abs((x64 - offset64) / scale64).max(0) / TABLE_FILL
+                m = np.where(m > 0, m, 1.0)
+                half, centre = (hi - lo) / 2, (hi + lo) / 2
+                scale64 = scale64 * m / half
+                offset64 = offset64 - centre * scale64
+        xt = torch.from_numpy(((x64 - offset64) / scale64).astype(np.float32))
+        offset = torch.from_numpy(offset64.astype(np.float32))
+        scale = torch.from_numpy(scale64.astype(np.float32))
     labels = torch.from_numpy(raw.labels.astype(np.int64)) if raw.labels is not None else None
     return Data(xt, raw.kind, name, offset, scale, labels, raw.classes, raw.columns)
 
@@ -137,6 +163,6 @@ KNOWN_SHAPES: dict[str, tuple[int, ...]] = {
 def data_shape(cfg: DataConfig) -> tuple[int, ...]:
     """Per-item shape without loading a built-in set (user files are read to find it)."""
     name = guess_name(cfg)
-    if name in KNOWN_SHAPES and not (name in ("images",)):
+    if name in KNOWN_SHAPES:
         return KNOWN_SHAPES[name]
     return load_data(cfg).shape

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
+import math
 import os
 import shutil
 import struct
 import tempfile
 import urllib.error
 import urllib.request
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +70,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError, gzip.BadGzipFile) as e:
+        except (OSError, EOFError, zlib.error) as e:  # BadGzipFile is an OSError
             raise GankitError(f"{p}: corrupt or truncated gzip file ({e}); delete it and download again") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _DTYPES or not 1 <= raw[3] <= 4:
         raise GankitError(f"{p}: not an IDX file (wrong magic number {raw[:4].hex() or 'empty'}); "
@@ -75,16 +78,18 @@ def read_idx(path: str | Path) -> np.ndarray:
     dtype, ndim = np.dtype(_DTYPES[raw[2]]), raw[3]
     if len(raw) < 4 + 4 * ndim:
         raise GankitError(f"{p}: IDX header is truncated")
-    dims = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
-    count = int(np.prod(dims)) * dtype.itemsize
-    body = raw[4 + 4 * ndim :]
-    if len(body) < count:
-        raise GankitError(f"{p}: IDX header says {dims} items but the file holds only {len(body)} of "
-                          f"{count} bytes (truncated download?); delete it and download again")
-    return np.frombuffer(body, dtype=dtype, count=int(np.prod(dims))).reshape(dims)
+    start = 4 + 4 * ndim
+    dims = struct.unpack(f">{ndim}I", raw[4:start])
+    items = math.prod(dims)  # Python ints: no overflow on a corrupt header
+    if len(raw) - start < items * dtype.itemsize:
+        raise GankitError(f"{p}: IDX header says shape {dims} ({items * dtype.itemsize} bytes) but the file "
+                          f"holds only {len(raw) - start} bytes (truncated download?); delete it and "
+                          f"download again")
+    return np.frombuffer(raw, dtype=dtype, count=items, offset=start).reshape(dims)
 
 
 def md5(path: Path) -> str:
+    """Hex md5 of a file, read in 1 MiB chunks (the official MNIST checksums are md5)."""
     h = hashlib.md5()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -93,6 +98,7 @@ def md5(path: Path) -> str:
 
 
 def cache_root(cache_dir: str | None) -> Path:
+    """Where downloads go: data.cache_dir, else $GANKIT_CACHE, else ~/.cache/gankit."""
     return Path(cache_dir or os.environ.get("GANKIT_CACHE") or Path.home() / ".cache" / "gankit")
 
 
@@ -120,7 +126,9 @@ def download(name: str, folder: Path, files: tuple[str, ...] = FILES[:2]) -> Non
                     continue
                 os.replace(tmp, dest)
                 break
-            except (urllib.error.URLError, OSError, ValueError) as e:
+            except urllib.error.HTTPError as e:
+                errors.append(f"{url}: HTTP {e.code} {e.reason}")
+            except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
                 errors.append(f"{url}: {getattr(e, 'reason', e)}")
             finally:
                 if os.path.exists(tmp):
@@ -144,8 +152,12 @@ def load_idx_folder(folder: Path, split: str = "train") -> tuple[np.ndarray, np.
         else:
             raise GankitError(f"{folder}: missing {stem}.gz; the folder must hold the MNIST-format IDX files")
     images, labels = read_idx(found["images"]), read_idx(found["labels"])
-    if images.ndim != 3 or labels.ndim != 1:
-        raise GankitError(f"{found['images']}: expected (N, H, W) images and (N,) labels")
+    if images.ndim != 3:
+        raise GankitError(f"{found['images']}: expected (N, H, W) images, got shape {images.shape}; "
+                          f"is it a labels file?")
+    if labels.ndim != 1:
+        raise GankitError(f"{found['labels']}: expected (N,) labels, got shape {labels.shape}; "
+                          f"is it an images file?")
     if len(images) != len(labels):
         raise GankitError(f"{folder}: {len(images)} images but {len(labels)} labels; files from different sets?")
     return images, labels
@@ -155,7 +167,8 @@ def _load(name: str, cfg: DataConfig) -> Raw:
     if cfg.path is not None:
         folder = Path(cfg.path)
         if not folder.is_dir():
-            raise GankitError(f"data.path {cfg.path!r} is not a folder; give the folder holding the IDX .gz files")
+            raise GankitError(f"data.path {cfg.path!r} is not a folder; give the folder holding the IDX .gz "
+                              f"files, or leave data.path unset to download {name} into the cache")
     else:
         folder = cache_root(cfg.cache_dir) / name
         missing = [f for f in FILES[:2] if not (folder / f).exists()]
@@ -164,8 +177,14 @@ def _load(name: str, cfg: DataConfig) -> Raw:
                 raise GankitError(f"{name} is not in {folder} and data.download=false; set data.path=FOLDER")
             download(name, folder)
     images, labels = load_idx_folder(folder)
-    x = (images.astype(np.float32) / 255.0)[:, None]  # (N, 1, 28, 28) in [0, 1]
-    return Raw(x, "image", labels=labels.astype(np.int64), classes=CLASSES[name])
+    if images.dtype != np.uint8:
+        raise GankitError(f"{folder}: images are {images.dtype}, expected 8-bit pixels as in the {name} release")
+    classes = CLASSES[name]
+    if len(labels) and not 0 <= int(labels.min()) <= int(labels.max()) < len(classes):
+        raise GankitError(f"{folder}: labels must be 0..{len(classes) - 1} for {name}, found "
+                          f"{int(labels.min())}..{int(labels.max())}")
+    x = (images.astype(np.float32) / 255.0)[:, None]  # (N, 1, H, W) in [0, 1]; (N, 1, 28, 28) for MNIST
+    return Raw(x, "image", labels=labels.astype(np.int64), classes=classes)
 
 
 @DATASETS.register("mnist", "MNIST 28x28 digits (data.path=IDX folder, else downloaded once)")

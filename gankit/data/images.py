@@ -2,7 +2,8 @@
 
 All images are decoded once into an (N, C, H, W) array in [0, 1]. ``data.image_size`` resizes to a
 square; without it all images must share one size. ``data.channels`` forces grayscale (1) or RGB (3);
-by default RGB is used when any image has colour, else grayscale.
+by default RGB is used when any image has colour, else grayscale. Decoding happens once, at load;
+training only indexes the resulting tensor.
 """
 
 from __future__ import annotations
@@ -19,19 +20,30 @@ EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 
 
 def find_images(folder: Path) -> tuple[list[Path], list[str] | None, list[int] | None]:
-    """Image files in ``folder``; when they live in sub-folders, those name the classes."""
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
-    subdirs = sorted({p.parent for p in files if p.parent != folder})
-    if files and subdirs and all(p.parent != folder for p in files):
+    """Image files in ``folder``; when all live in sub-folders, the first level names the classes.
+
+    Hidden files and folders (``.ipynb_checkpoints``, macOS ``._x.png`` forks) are skipped.
+    """
+    files = sorted(
+        p for p in folder.rglob("*")
+        if p.suffix.lower() in EXTENSIONS and not any(q.startswith(".") for q in p.relative_to(folder).parts)
+        and p.is_file()
+    )
+    if files and all(p.parent != folder for p in files):
         classes = sorted({p.relative_to(folder).parts[0] for p in files})
         index = {c: i for i, c in enumerate(classes)}
         return files, classes, [index[p.relative_to(folder).parts[0]] for p in files]
     return files, None, None
 
 
+#: modes without colour; 16-bit grayscale ("I;16*", or "I" in older Pillow) needs its own scaling
+GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+WIDE_GRAY_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N"}
+
+
 @DATASETS.register("images", "a folder of PNG/JPG images (sub-folders = classes), data.path=FOLDER")
 def image_folder(cfg: DataConfig, seed: int) -> Raw:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     if cfg.path is None:
         raise GankitError("data.name=images needs data.path=FOLDER (a folder of PNG/JPG images)")
@@ -46,31 +58,48 @@ def image_folder(cfg: DataConfig, seed: int) -> Raw:
         try:
             with Image.open(f) as im:
                 im.load()
-                pics.append(im.copy())
-        except (UnidentifiedImageError, OSError, ValueError) as e:
+                # camera JPGs store their rotation in EXIF; apply it so pictures stand upright
+                pics.append(ImageOps.exif_transpose(im))
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError,
+                Image.DecompressionBombError) as e:
             raise GankitError(f"{f}: cannot decode image ({e}); remove or replace the file") from None
-    channels = cfg.channels
-    if channels is None:
-        colour = any(p.mode not in ("1", "L", "LA", "I", "I;16", "F") and not _is_gray(p) for p in pics)
-        channels = 3 if colour else 1
-    mode = "L" if channels == 1 else "RGB"
     sizes = {p.size for p in pics}
     if cfg.image_size is None and len(sizes) > 1:
         shown = ", ".join(f"{w}x{h}" for w, h in sorted(sizes)[:4])
         raise GankitError(f"{folder}: images have mixed sizes ({shown}); set data.image_size=N to resize them")
-    arrays = []
-    for p in pics:
-        p = p.convert(mode)
-        if cfg.image_size is not None and p.size != (cfg.image_size, cfg.image_size):
-            p = p.resize((cfg.image_size, cfg.image_size), Image.Resampling.BILINEAR)
-        a = np.asarray(p, dtype=np.float32) / 255.0
-        arrays.append(a[None] if a.ndim == 2 else a.transpose(2, 0, 1))
-    x = np.stack(arrays)  # (N, C, H, W)
+    channels = cfg.channels if cfg.channels is not None else 3 if any(map(_has_colour, pics)) else 1
+    size = (cfg.image_size, cfg.image_size) if cfg.image_size is not None else None
+    x = np.stack([to_array(p, channels, size) for p in pics])  # (N, C, H, W) in [0, 1]
     return Raw(x, "image", labels=np.array(labels, np.int64) if labels else None, classes=classes)
 
 
-def _is_gray(img) -> bool:
-    if img.mode not in ("RGB", "RGBA", "P"):
+def to_array(img, channels: int, size: tuple[int, int] | None) -> np.ndarray:
+    """One PIL image -> (C, H, W) float32 in [0, 1], converted to ``channels`` and resized to ``size``.
+
+    Resizing stretches to the square (no crop), bilinear; colour -> gray uses PIL's ITU-R 601 luma.
+    """
+    from PIL import Image
+
+    if img.mode in WIDE_GRAY_MODES:
+        # 16-bit gray: PIL's convert("L") would clip at 255 instead of scaling
+        img = Image.fromarray(np.clip(np.asarray(img, dtype=np.float32) / 65535.0, 0.0, 1.0))  # mode "F"
+        scale = 1.0
+    else:
+        img = img.convert("L" if channels == 1 else "RGB")
+        scale = 1.0 / 255.0
+    if size is not None and img.size != size:
+        img = img.resize(size, Image.Resampling.BILINEAR)
+    a = np.asarray(img, dtype=np.float32) * scale
+    if a.ndim == 2:
+        a = np.repeat(a[None], channels, 0)  # gray image, also when RGB is forced
+    else:
+        a = a.transpose(2, 0, 1)
+    return np.clip(a, 0.0, 1.0)
+
+
+def _has_colour(img) -> bool:
+    """True when some pixel has R, G, B not all equal (an RGB file of gray content counts as gray)."""
+    if img.mode in GRAY_MODES:
         return False
     a = np.asarray(img.convert("RGB"), dtype=np.int16)
-    return bool((a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all())
+    return not ((a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all())

@@ -20,13 +20,17 @@ from gankit.errors import GankitError
 
 def _number(cell: str) -> float | None:
     try:
-        v = float(cell)
+        return float(cell)
     except ValueError:
         return None
-    return v
 
 
 def read_csv(path: Path) -> tuple[np.ndarray, list[str]]:
+    """(N, D) float64 values and D column names of a numeric CSV (delimiter sniffed: , ; tab space).
+
+    The first row is a header when none of its cells is a number; otherwise it is data, so a stray
+    word in the first row is reported as a bad cell rather than silently eaten as column names.
+    """
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             sample = f.read(4096)
@@ -35,7 +39,7 @@ def read_csv(path: Path) -> tuple[np.ndarray, list[str]]:
                 dialect = csv.Sniffer().sniff(sample, delimiters=",;\t ") if sample else csv.excel
             except csv.Error:
                 dialect = csv.excel
-            rows = [r for r in csv.reader(f, dialect) if any(c.strip() for c in r)]
+            rows = [[c.strip() for c in r] for r in csv.reader(f, dialect) if any(c.strip() for c in r)]
     except UnicodeDecodeError:
         raise GankitError(f"{path}: not a text CSV file (binary content?)") from None
     except OSError as e:
@@ -45,31 +49,41 @@ def read_csv(path: Path) -> tuple[np.ndarray, list[str]]:
     if not rows:
         raise GankitError(f"{path}: the CSV file is empty")
     header = None
-    if any(_number(c.strip()) is None for c in rows[0]):
-        header = [c.strip() for c in rows[0]]
+    if all(_number(c) is None for c in rows[0]):
+        header = rows[0]
         rows = rows[1:]
     if not rows:
         raise GankitError(f"{path}: the CSV file has a header but no data rows")
     width = len(header) if header else len(rows[0])
-    out = np.empty((len(rows), width), np.float64)
+    columns = header or [f"x{j}" for j in range(width)]
+    try:  # fast path: numpy parses the whole table at once
+        out = np.array(rows, dtype=np.float64)
+        if out.shape == (len(rows), width) and np.isfinite(out).all():
+            return out, columns
+    except ValueError:
+        pass
+    # slow path, only to name the first bad cell
     for i, row in enumerate(rows):
         line = i + (2 if header else 1)
         if len(row) != width:
             raise GankitError(f"{path}: line {line} has {len(row)} cells, expected {width} (ragged rows)")
         for j, cell in enumerate(row):
-            v = _number(cell.strip())
+            v = _number(cell)
             col = header[j] if header else str(j + 1)
             if v is None:
-                what = "an empty cell" if not cell.strip() else f"{cell.strip()!r}, not a number"
+                what = "an empty cell" if not cell else f"{cell!r}, not a number"
                 raise GankitError(f"{path}: line {line}, column {col}: {what}; tables must be all numeric")
             if not math.isfinite(v):
-                raise GankitError(f"{path}: line {line}, column {col}: {cell.strip()} is not finite; "
+                raise GankitError(f"{path}: line {line}, column {col}: {cell} is not finite; "
                                   f"remove or fill such rows")
-            out[i, j] = v
-    return out, header or [f"x{j}" for j in range(width)]
+    return np.array([[float(c) for c in row] for row in rows], np.float64), columns  # e.g. "1_000"
 
 
 def read_array(path: Path) -> np.ndarray:
+    """(N, D) float64 from an .npy (1-D or 2-D) or .npz (key ``x`` or its only array).
+
+    ``allow_pickle`` stays False: a pickled object array can run code when loaded, so it is refused.
+    """
     try:
         if path.suffix.lower() == ".npz":
             with np.load(path, allow_pickle=False) as z:
@@ -123,4 +137,4 @@ def table(cfg: DataConfig, seed: int) -> Raw:
         x, columns = read_csv(p)
     else:
         raise GankitError(f"{p}: unknown table format {suffix!r}; use .csv, .npy or .npz")
-    return Raw(x.astype(np.float32), "table", columns=columns)
+    return Raw(x, "table", columns=columns)  # float64: prepare() standardises in full precision

@@ -6,6 +6,7 @@ leaf modules, so any model family works without extra code.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import torch
@@ -30,9 +31,14 @@ def layer_rows(model: nn.Module, example: torch.Tensor) -> list[Row]:
     """One row per leaf module, in call order; ``example`` is a (N, ...) input batch."""
     rows: list[Row] = []
     hooks = []
-    for name, mod in model.named_modules():
+    seen: dict[str, int] = {}
+    for _, mod in model.named_modules():
         if any(True for _ in mod.children()):
             continue
+        kind = type(mod).__name__
+        base = re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", kind).lower()  # BatchNorm1d -> batch_norm1d
+        seen[base] = seen.get(base, 0) + 1
+        name = base if seen[base] == 1 else f"{base}_{seen[base] - 1}"  # Keras: dense, dense_1, ...
 
         def hook(m, _inp, out, name=name):
             n = sum(p.numel() for p in m.parameters(recurse=False))

@@ -1,0 +1,257 @@
+"""The domain classifier: a small CNN gankit trains on a labelled image set and uses as evaluator.
+
+Inception-v3 features (the FID standard) need a download and know nothing about 8x8 digits; a
+classifier trained on the domain itself works offline, is quick on a CPU, and its features separate
+exactly the things that matter there. Its penultimate layer is the feature space for FID / KID /
+PRDC (like Inception's pool layer), and its class probabilities give the class histogram of
+generated samples. Scores made with it are comparable between gankit runs on the same data and
+the same classifier (its weights sha256 is recorded with every score), not with published FIDs.
+
+Trained classifiers are cached as ``<cache>/evaluators/classifier-<dataset>-<data sha256[:12]>``:
+weights in safetensors, the rest (architecture, classes, held-out accuracy, training settings,
+weights sha256) in the JSON sidecar of :mod:`gankit.checkpoint`. Never pickle.
+
+Architecture, for images (N, C, H, W) in [0, 1], any size:
+  conv3x3(C->w) ReLU, [maxpool2 while the side > 16], conv3x3(w->2w) ReLU, maxpool2,
+  conv3x3(2w->4w) ReLU, adaptive avg pool 4x4, Linear(64w->D) ReLU  => features (N, D)
+  dropout, Linear(D->K)                                              => logits (N, K)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gankit import __version__, checkpoint
+from gankit.config import DataConfig
+from gankit.errors import GankitError
+from gankit.metrics.features import FeatureExtractor
+
+#: datasets whose classifier is trained automatically on first use
+BUILTIN = ("digits", "mnist", "fashion-mnist")
+EVALUATOR_DIR = "evaluators"
+KIND = "gankit-classifier"
+
+
+class DomainClassifier(nn.Module):
+    def __init__(self, in_shape: tuple[int, ...], n_classes: int, width: int = 16, feature_dim: int = 128,
+                 dropout: float = 0.3) -> None:
+        super().__init__()
+        c, h, w = in_shape
+        layers: list[nn.Module] = [nn.Conv2d(c, width, 3, padding=1), nn.ReLU()]
+        side = min(h, w)
+        while side > 16:  # cheap early downsampling keeps 28x28 (and larger) fast on a CPU
+            layers.append(nn.MaxPool2d(2))
+            side //= 2
+        layers += [nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True),
+                   nn.Conv2d(2 * width, 4 * width, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(4),
+                   nn.Flatten(), nn.Linear(64 * width, feature_dim), nn.ReLU()]
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(feature_dim, n_classes))
+        self.in_shape = tuple(in_shape)
+
+    def features(self, x: Tensor) -> Tensor:  # (N, C, H, W) in [0, 1] -> (N, feature_dim)
+        return self.body(x)
+
+    def forward(self, x: Tensor) -> Tensor:  # (N, C, H, W) -> (N, n_classes) logits
+        return self.head(self.body(x))
+
+
+@dataclass
+class TrainSettings:
+    """How the classifier is trained; ``epochs=None`` picks ~40k examples seen (2..30 epochs)."""
+
+    epochs: int | None = None
+    batch_size: int = 128
+    lr: float = 1e-3
+    width: int = 16
+    feature_dim: int = 128
+    holdout: float = 0.2  # share of the data held out to measure accuracy (at most 10,000 items)
+    seed: int = 0
+
+    def resolved_epochs(self, n_train: int) -> int:
+        if self.epochs is not None:
+            return self.epochs
+        return min(30, max(2, math.ceil(40_000 / max(n_train, 1))))
+
+
+def labelled_data(cfg: DataConfig) -> tuple[Tensor, Tensor, list[str], str]:
+    """(images (N, C, H, W) in [0, 1], labels (N,), class names, dataset name) of ``cfg``'s whole set.
+
+    ``data.limit`` is ignored: a quick run on part of a set is judged by the classifier of all of it.
+    """
+    from gankit.data import decode, guess_name, load_data
+
+    cfg = replace(cfg, limit=None)
+    name = guess_name(cfg)
+    data = load_data(cfg, output="sigmoid")
+    if data.kind != "image":
+        raise GankitError(f"the domain classifier is for images; {name} is a table (use --extractor raw)")
+    if data.labels is None or data.classes is None:
+        where = f" {cfg.path}" if cfg.path else ""
+        raise GankitError(f"dataset {name}{where} has no class labels, so no classifier can be trained; put the "
+                          f"images in one sub-folder per class, or use --extractor raw")
+    x = decode(data.x, "image", data.offset, data.scale)
+    return x, data.labels, list(data.classes), name
+
+
+def data_sha256(x: Tensor, y: Tensor) -> str:
+    h = hashlib.sha256(str(tuple(x.shape)).encode())
+    h.update(x.contiguous().numpy().tobytes())
+    h.update(y.to(torch.int64).contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def cache_stem(cfg: DataConfig, name: str, sha: str) -> Path:
+    from gankit.data.idx import cache_root
+
+    return cache_root(cfg.cache_dir) / EVALUATOR_DIR / f"classifier-{name}-{sha[:12]}"
+
+
+def _log(msg: str, quiet: bool) -> None:
+    if not quiet:  # stderr: `gankit eval --json` keeps stdout for the JSON
+        print(f"gankit: {msg}", file=sys.stderr, flush=True)
+
+
+@torch.inference_mode()
+def accuracy(model: DomainClassifier, x: Tensor, y: Tensor, batch_size: int = 1000) -> float:
+    model.eval()
+    hits = sum(int((model(b).argmax(1) == t).sum()) for b, t in zip(x.split(batch_size), y.split(batch_size)))
+    return hits / max(len(y), 1)
+
+
+def train_classifier(x: Tensor, y: Tensor, n_classes: int, settings: TrainSettings = TrainSettings(),
+                     *, quiet: bool = True) -> tuple[DomainClassifier, dict]:
+    """Train on a seeded random split of (x (N, C, H, W), y (N,)); returns (model, facts incl. accuracy)."""
+    s = settings
+    if s.epochs is not None and s.epochs < 1:
+        raise GankitError(f"--epochs must be >= 1, got {s.epochs}")
+    if len(x) < 2:
+        raise GankitError(f"need at least 2 labelled images to train a classifier, got {len(x)}")
+    gen = torch.Generator().manual_seed(s.seed)
+    perm = torch.randperm(len(x), generator=gen)
+    n_hold = min(10_000, max(1, round(s.holdout * len(x))))
+    hold, train = perm[:n_hold], perm[n_hold:]
+    epochs = s.resolved_epochs(len(train))
+    t0 = time.perf_counter()
+    with torch.random.fork_rng(devices=[]):  # seeded init and dropout without touching the caller's RNG
+        torch.manual_seed(s.seed)
+        model = DomainClassifier(tuple(x.shape[1:]), n_classes, s.width, s.feature_dim)
+        opt = torch.optim.Adam(model.parameters(), lr=s.lr)
+        for epoch in range(epochs):
+            model.train()
+            order = train[torch.randperm(len(train), generator=gen)]
+            total = 0.0
+            for idx in order.split(s.batch_size):
+                loss = F.cross_entropy(model(x[idx]), y[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(idx)
+            _log(f"classifier epoch {epoch + 1}/{epochs}: loss {total / max(len(train), 1):.4f}", quiet)
+    seconds = time.perf_counter() - t0
+    acc = accuracy(model, x[hold], y[hold])
+    facts = {"accuracy": acc, "n_train": len(train), "n_holdout": n_hold, "epochs": epochs,
+             "train_seconds": round(seconds, 3)}
+    return model.eval(), facts
+
+
+def train_evaluator(cfg: DataConfig, settings: TrainSettings = TrainSettings(), *, force: bool = False,
+                    quiet: bool = False) -> tuple[DomainClassifier, dict, str, Path]:
+    """Train (or with ``force=False`` reuse) and cache the classifier of ``cfg``'s dataset.
+
+    Returns (model, meta, weights sha256, JSON path).
+    """
+    x, y, classes, name = labelled_data(cfg)
+    sha = data_sha256(x, y)
+    stem = cache_stem(cfg, name, sha)
+    json_path = stem.with_suffix(".json")
+    if json_path.exists() and not force:
+        return (*load_evaluator(json_path), json_path)
+    _log(f"training the {name} evaluator classifier on {len(x)} images (cached in {json_path.parent})", quiet)
+    model, facts = train_classifier(x, y, len(classes), settings, quiet=quiet)
+    meta = {
+        "kind": KIND, "gankit_version": __version__, "created": datetime.now().isoformat(timespec="seconds"),
+        "dataset": name, "data_sha256": sha, "n_items": len(x), "input_shape": list(x.shape[1:]),
+        "classes": classes, "arch": {"width": settings.width, "feature_dim": settings.feature_dim},
+        "settings": asdict(settings), **facts,
+    }
+    try:
+        checkpoint.save(stem, {"model": model.state_dict()}, meta)
+    except OSError as e:
+        raise GankitError(f"cannot write the classifier to {stem.parent} ({e.strerror}); set data.cache_dir "
+                          f"or $GANKIT_CACHE to a writable folder") from None
+    _log(f"classifier accuracy {facts['accuracy']:.4f} on {facts['n_holdout']} held-out images "
+         f"({facts['train_seconds']:.1f}s)", quiet)
+    return (*load_evaluator(json_path), json_path)
+
+
+def load_evaluator(json_path: str | Path) -> tuple[DomainClassifier, dict, str]:
+    """(model, meta, weights sha256) of a cached classifier; the checksum is verified."""
+    state, meta = checkpoint.load(json_path)
+    if meta.get("kind") != KIND:
+        raise GankitError(f"{json_path}: not a gankit evaluator classifier")
+    try:
+        model = DomainClassifier(tuple(meta["input_shape"]), len(meta["classes"]), meta["arch"]["width"],
+                                 meta["arch"]["feature_dim"])
+        model.load_state_dict(state["model"])
+    except (KeyError, TypeError, RuntimeError) as e:
+        raise GankitError(f"{json_path}: classifier weights do not match their description ({e}); delete the "
+                          f"file and train again with `gankit evaluator train --force`") from None
+    return model.eval(), meta, checkpoint.read_meta(json_path)["sha256"]
+
+
+def get_classifier(cfg: DataConfig, *, quiet: bool = False) -> tuple[DomainClassifier, dict, str]:
+    """The cached classifier of ``cfg``'s dataset; built-in sets train one on first use."""
+    from gankit.data import guess_name
+
+    name = guess_name(cfg)
+    if name in BUILTIN:
+        return train_evaluator(cfg, quiet=quiet)[:3]
+    x, y, _, name = labelled_data(cfg)
+    json_path = cache_stem(cfg, name, data_sha256(x, y)).with_suffix(".json")
+    if not json_path.exists():
+        where = f" --data {cfg.path}" if cfg.path else f" --data {name}"
+        raise GankitError(f"no evaluator classifier for this {name} data yet; train one with "
+                          f"`gankit evaluator train{where}` (or use --extractor raw)")
+    return load_evaluator(json_path)
+
+
+class ClassifierFeatures(FeatureExtractor):
+    """Penultimate-layer features (and class probabilities) of a trained :class:`DomainClassifier`."""
+
+    name = "classifier"
+
+    def __init__(self, model: DomainClassifier, meta: dict, sha256: str) -> None:
+        super().__init__()
+        self.model, self.meta, self.sha256 = model.eval(), meta, sha256
+        self.num_features = int(meta["arch"]["feature_dim"])
+        self.classes: list[str] = list(meta["classes"])
+
+    def check(self, kind: str, shape: tuple[int, ...]) -> None:
+        want = tuple(self.meta["input_shape"])
+        if kind != "image" or tuple(shape) != want:
+            raise GankitError(f"the {self.meta['dataset']} classifier reads images of shape {want}, but this data "
+                              f"has items of shape {tuple(shape)}; train one for this data with `gankit "
+                              f"evaluator train --data ...`, or use --extractor raw")
+
+    def forward(self, x: Tensor) -> Tensor:  # (N, C, H, W) in [0, 1] -> (N, D)
+        return self.model.features(x)
+
+    @torch.inference_mode()
+    def probs(self, x: Tensor, batch_size: int = 500) -> Tensor:  # (N, C, H, W) -> (N, K) on the CPU
+        dev = next(self.model.parameters()).device
+        return torch.cat([F.softmax(self.model(b.to(dev)).float(), 1).cpu() for b in x.split(batch_size)])
+
+    def provenance(self) -> dict:
+        return {**super().provenance(), "classifier_dataset": self.meta["dataset"],
+                "classifier_accuracy": self.meta["accuracy"]}
