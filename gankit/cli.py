@@ -31,6 +31,15 @@ common keys (see `gankit train --keys` for all):
   data.name  data.path
 """
 
+EPILOG_EVAL = """\
+examples:
+  gankit eval runs/digits-20261122-120000          # classifier FID/KID, precision/recall, class histogram
+  gankit eval runs/ring-20261122-120000            # + mode coverage (VEEGAN/PacGAN protocol, 2,500 samples)
+  gankit eval RUN --metrics fid,prdc --n 5000 --json
+  gankit eval RUN --extractor inception --inception-weights weights-inception-2015-12-05-6726825d.pth
+  gankit evaluator train --data mnist              # train/cache the MNIST classifier explicitly
+"""
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -64,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="x.npy | x.png | x.csv | folder/")
     s.add_argument("--seed", type=int, default=None, help="random seed for reproducible samples")
     s.add_argument("--device", default="cpu", help="cpu (default), cuda, ...")
+    s.add_argument("--label", help="class-conditional runs: only this class (index or name); without it "
+                   "the classes are balanced and a .png grid has one row per class")
 
     m = sub.add_parser("summary", help="print Keras-style model tables",
                        description="Print layer / output shape / parameter tables for G, D and the "
@@ -72,6 +83,38 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
 
     sub.add_parser("presets", help="list the built-in presets", description="List the built-in presets.")
+
+    e = sub.add_parser("eval", help="score a trained run (FID, KID, precision/recall, mode coverage)",
+                       description="Score a run's final generator against its training data and write "
+                       "RUN/eval.json; every score is stored and printed with its provenance (feature "
+                       "extractor and weights sha256, n real / generated, reference split, seed, step).",
+                       epilog=EPILOG_EVAL, formatter_class=argparse.RawDescriptionHelpFormatter)
+    e.add_argument("run", help="run folder written by `gankit train`")
+    e.add_argument("--metrics", help="comma-separated: fid,kid,prdc,modes,classes (default: what fits the data)")
+    e.add_argument("--n", type=int, default=None, help="generated samples (default 10000 for images, 2500 "
+                   "for tables and toy sets)")
+    e.add_argument("--extractor", help="feature space: classifier | inception | raw (default: classifier for "
+                   "labelled images, raw otherwise)")
+    e.add_argument("--inception-weights", metavar="FILE", help="local Inception-v3 weights for --extractor "
+                   "inception (or set $GANKIT_INCEPTION_WEIGHTS); never downloaded")
+    e.add_argument("--seed", type=int, default=0, help="seed for sampling and subsets (default 0)")
+    e.add_argument("--device", default="cpu", help="cpu (default), cuda, ...")
+    e.add_argument("--json", action="store_true", help="print the eval.json document instead of a table")
+
+    ev = sub.add_parser("evaluator", help="train the domain classifier behind image metrics",
+                        description="Manage the domain classifiers gankit uses as feature extractors.")
+    evsub = ev.add_subparsers(dest="evaluator_command", metavar="ACTION", required=True)
+    et = evsub.add_parser("train", help="train and cache the classifier of a labelled image set",
+                          description="Train the small CNN classifier of a labelled image set and cache it "
+                          "(safetensors + JSON with its held-out accuracy and weights sha256) under the "
+                          "cache folder's evaluators/. Built-in sets also train it on first `gankit eval`.")
+    et.add_argument("--data", default="digits", help="digits (default), mnist, fashion-mnist, or a folder "
+                    "of images with one sub-folder per class")
+    et.add_argument("overrides", nargs="*", metavar="key=value", help="data.* keys, e.g. data.cache_dir=DIR")
+    et.add_argument("--epochs", type=int, default=None, help="training epochs (default: ~15k images seen)")
+    et.add_argument("--seed", type=int, default=0, help="seed for the split, initialisation and order")
+    et.add_argument("--force", action="store_true", help="train again even when a cached classifier exists")
+    et.add_argument("--quiet", action="store_true", help="print only the result")
     return p
 
 
@@ -130,15 +173,16 @@ def cmd_sample(args) -> int:
     from gankit.sampling import load, save_samples
 
     g = load(args.run, device=args.device)
-    x = g.sample(args.n, seed=args.seed)
-    out = save_samples(x, g.kind, args.out, columns=g.columns)
+    x = g.sample(args.n, seed=args.seed, label=args.label)
+    per_class = g.num_classes > 0 and args.label is None and args.n % g.num_classes == 0
+    out = save_samples(x, g.kind, args.out, columns=g.columns, nrow=args.n // g.num_classes if per_class else None)
     print(f"wrote {len(x)} samples of shape {tuple(x.shape[1:])} to {out}")
     return 0
 
 
 def summary_text(source: str | None, overrides: list[str]) -> str:
     from gankit.config import load
-    from gankit.data import data_shape
+    from gankit.data import data_info
     from gankit.models import build_discriminator, build_generator
     from gankit.models.summary import gan_summary
 
@@ -151,10 +195,11 @@ def summary_text(source: str | None, overrides: list[str]) -> str:
         from gankit.presets import DEFAULT_PRESET
 
         cfg = load(source or DEFAULT_PRESET, overrides)
-    shape = data_shape(cfg.data)
-    G = build_generator(cfg.generator, shape)
-    D = build_discriminator(cfg.discriminator, shape)
-    return gan_summary(G, D, cfg.generator.latent_dim)
+    shape, classes = data_info(cfg.data)
+    k = classes if (cfg.conditional.mode != "none" or cfg.conditional.acgan) else 0
+    G = build_generator(cfg.generator, shape, k)
+    D = build_discriminator(cfg.discriminator, shape, k, cfg.conditional.mode, cfg.conditional.acgan)
+    return gan_summary(G, D, cfg.generator.latent_dim, k)
 
 
 def cmd_summary(args) -> int:
@@ -162,7 +207,43 @@ def cmd_summary(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "summary": cmd_summary, "presets": cmd_presets}
+def cmd_eval(args) -> int:
+    import json
+
+    from gankit.metrics.evaluate import EVAL_FILE, evaluate_run, format_scores
+
+    doc = evaluate_run(args.run, metrics=args.metrics, n=args.n, extractor=args.extractor,
+                       inception_weights=args.inception_weights, seed=args.seed, device=args.device,
+                       quiet=args.json)
+    if args.json:
+        print(json.dumps(doc, indent=1))
+    else:
+        print(format_scores(doc))
+        print(f"wrote {Path(args.run) / EVAL_FILE}")
+    return 0
+
+
+def cmd_evaluator(args) -> int:
+    from typing import get_args
+
+    from gankit.config import Config, DatasetName, apply_overrides, validate
+    from gankit.metrics.classifier import TrainSettings, train_evaluator
+
+    bad = [o for o in args.overrides if not o.startswith("data.")]
+    if bad:
+        raise GankitError(f"{bad[0]}: `gankit evaluator train` takes only data.* keys (e.g. data.cache_dir=DIR)")
+    names = get_args(DatasetName)
+    first = f"data.name={args.data}" if args.data in names else f"data.path={args.data}"
+    cfg = validate(apply_overrides(Config(), [first, *args.overrides]))
+    _, meta, sha, path = train_evaluator(cfg.data, TrainSettings(epochs=args.epochs, seed=args.seed),
+                                         force=args.force, quiet=args.quiet)
+    print(f"{meta['dataset']} classifier: held-out accuracy {meta['accuracy']:.4f} on {meta['n_holdout']} "
+          f"images, {meta['epochs']} epochs in {meta['train_seconds']:.1f}s; weights sha256 {sha[:12]}; {path}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "summary": cmd_summary, "presets": cmd_presets,
+            "eval": cmd_eval, "evaluator": cmd_evaluator}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,13 +25,26 @@ import yaml
 from gankit.errors import GankitError, did_you_mean
 
 Activation = Literal["relu", "leaky_relu", "tanh", "sigmoid", "gelu", "silu", "elu"]
-Norm = Literal["none", "batch", "layer"]
+Norm = Literal["none", "batch", "layer", "spectral"]  # spectral: Miyato et al. 2018 (dcgan)
 OutputActivation = Literal["tanh", "sigmoid", "none"]
 LossName = Literal["bce", "minimax", "mse", "lsgan", "wgan-gp", "hinge"]
 DatasetName = Literal[
     "auto", "digits", "mnist", "fashion-mnist", "gaussian-1d", "ring", "grid", "images", "table"
 ]
-Arch = Literal["mlp"]
+Arch = Literal["mlp", "dcgan"]
+
+AUGMENTATIONS = ("color", "translation", "cutout")
+
+
+def parse_policy(policy: str) -> list[str]:
+    """``"translation,cutout"`` -> ["translation", "cutout"], refusing unknown names."""
+    parts = [p.strip() for p in policy.split(",") if p.strip()]
+    for p in parts:
+        if p not in AUGMENTATIONS:
+            raise GankitError(f"augment.policy: unknown augmentation {p!r}{did_you_mean(p, AUGMENTATIONS)}; "
+                              f"use a comma list of {', '.join(AUGMENTATIONS)}")
+    return parts
+
 
 #: Version of the config / checkpoint schema. A file from a newer gankit is refused.
 SCHEMA_VERSION = 1
@@ -62,6 +75,8 @@ class GeneratorConfig:
     norm: Norm = "none"
     dropout: float = 0.0
     output: OutputActivation = "tanh"  # also sets the data range: tanh [-1,1], sigmoid [0,1]
+    channels: list[int] = field(default_factory=lambda: [128, 64])  # dcgan: maps per stage, coarse->fine
+    kernel_size: int = 4  # dcgan
     lr: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
 
@@ -74,8 +89,29 @@ class DiscriminatorConfig:
     negative_slope: float = 0.2
     norm: Norm = "none"
     dropout: float = 0.0
+    channels: list[int] = field(default_factory=lambda: [64, 128])  # dcgan: maps per stage, fine->coarse
+    kernel_size: int = 4  # dcgan
     lr: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
+
+
+@dataclass
+class ConditionalConfig:
+    """Class-conditional training (needs labelled data: digits, MNIST, class folders)."""
+
+    mode: Literal["none", "projection", "concat"] = "none"  # how D sees the class
+    acgan: bool = False  # auxiliary classifier on D's features (Odena et al. 2017)
+    acgan_weight: float = 1.0
+
+
+@dataclass
+class EMAConfig:
+    decay: float = 0.0  # 0 = off; e.g. 0.999. Sampling uses the averaged generator when on
+
+
+@dataclass
+class AugmentConfig:
+    policy: str = ""  # DiffAugment (Zhao et al. 2020): comma list of color, translation, cutout
 
 
 @dataclass
@@ -119,6 +155,9 @@ class Config:
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     loss: LossName = "bce"
     penalty: PenaltyConfig = field(default_factory=PenaltyConfig)
+    conditional: ConditionalConfig = field(default_factory=ConditionalConfig)
+    ema: EMAConfig = field(default_factory=EMAConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     log: LogConfig = field(default_factory=LogConfig)
     version: int = SCHEMA_VERSION
@@ -370,6 +409,13 @@ def validate(cfg: Config) -> Config:
         need(all(h > 0 for h in net.hidden), f"{name}.hidden", f"sizes must be > 0, got {net.hidden}")
         need(net.negative_slope >= 0, f"{name}.negative_slope", "must be >= 0")
     need(g.latent_dim > 0, "generator.latent_dim", f"must be > 0, got {g.latent_dim}")
+    for name, net in (("generator", g), ("discriminator", d)):
+        need(len(net.channels) >= 1 and all(c > 0 for c in net.channels), f"{name}.channels",
+             f"must be a non-empty list of sizes > 0, got {net.channels}")
+        need(2 <= net.kernel_size <= 9, f"{name}.kernel_size", f"must be in 2..9, got {net.kernel_size}")
+    need(0 <= cfg.ema.decay < 1, "ema.decay", f"must be in [0, 1), got {cfg.ema.decay} (try 0.999)")
+    need(cfg.conditional.acgan_weight >= 0, "conditional.acgan_weight", "must be >= 0")
+    parse_policy(cfg.augment.policy)
     need(t.batch_size >= 1, "train.batch_size", f"must be >= 1, got {t.batch_size}")
     need(t.steps is None or t.steps >= 1, "train.steps", f"must be >= 1, got {t.steps}")
     need(t.epochs is None or t.epochs >= 1, "train.epochs", f"must be >= 1, got {t.epochs}")

@@ -14,7 +14,7 @@ PRESETS: dict[str, tuple[str, dict]] = {
     "digits": (
         "MLP GAN on scikit-learn's bundled 8x8 digits (1,797 images, no download)",
         {
-            "data": {"name": "digits"},
+            "data": {"name": "auto"},  # digits, or the data.path given (so `gankit train data.path=x.csv` works)
             "generator": {"latent_dim": 64, "hidden": [256, 256], "activation": "relu", "norm": "batch",
                           "output": "tanh"},
             "discriminator": {"hidden": [256, 128], "activation": "leaky_relu", "dropout": 0.3},

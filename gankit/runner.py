@@ -38,7 +38,7 @@ from typing import Iterator
 import torch
 
 from gankit import __version__, checkpoint
-from gankit.config import Config, dump, to_dict
+from gankit.config import Config, parse_policy, dump, to_dict
 from gankit.data import Data, decode, load_data
 from gankit.device import resolve_device
 from gankit.errors import GankitError, Interrupted
@@ -123,14 +123,25 @@ def torch_settings(cfg: Config) -> Iterator[None]:
         torch.set_num_threads(cfg.train.threads)
     if cfg.train.deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True)
+        _deterministic(True)
         torch.backends.cudnn.benchmark = False
     try:
         yield
     finally:
         torch.set_num_threads(threads)
-        torch.use_deterministic_algorithms(det)
+        if torch.are_deterministic_algorithms_enabled() != det:
+            _deterministic(det)
         torch.backends.cudnn.benchmark = bench
+
+
+def _deterministic(mode: bool) -> None:
+    """``torch.use_deterministic_algorithms`` without its import of torch._inductor (2-4 s), which
+    only matters to torch.compile: then the public call is used."""
+    setter = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if "torch._inductor.config" in sys.modules or setter is None:
+        torch.use_deterministic_algorithms(mode)
+    else:
+        setter(mode, warn_only=False)
 
 
 @contextmanager
@@ -168,9 +179,13 @@ def build(cfg: Config, device: torch.device) -> tuple[Data, Trainer]:
         data = load_data(cfg.data, output=cfg.generator.output, seed=cfg.train.seed)
     except MemoryError:
         raise GankitError("not enough memory to hold the data set; lower data.n_samples or set data.limit") from None
+    k = num_classes(cfg, data)
+    if cfg.augment.policy and data.kind != "image":
+        raise GankitError("augment.policy (DiffAugment) is for images; this data is a table: set augment.policy=''")
     try:
-        G = build_generator(cfg.generator, data.shape).to(device)
-        D = build_discriminator(cfg.discriminator, data.shape).to(device)
+        G = build_generator(cfg.generator, data.shape, k).to(device)
+        D = build_discriminator(cfg.discriminator, data.shape, k, cfg.conditional.mode,
+                                cfg.conditional.acgan).to(device)
     except (MemoryError, RuntimeError) as e:
         if isinstance(e, RuntimeError) and "alloc" not in str(e).lower() and "memory" not in str(e).lower():
             raise
@@ -182,9 +197,22 @@ def build(cfg: Config, device: torch.device) -> tuple[Data, Trainer]:
         make_optimizer(D.parameters(), cfg.discriminator.lr, cfg.discriminator.betas),
         latent_dim=cfg.generator.latent_dim, n_critic=cfg.train.n_critic,
         gp_weight=cfg.penalty.gp_weight, r1_gamma=cfg.penalty.r1_gamma,
-        r1_interval=cfg.penalty.r1_interval,
+        r1_interval=cfg.penalty.r1_interval, conditional=k > 0,
+        acgan_weight=cfg.conditional.acgan_weight if cfg.conditional.acgan else 0.0,
+        ema_decay=cfg.ema.decay, augment=parse_policy(cfg.augment.policy),
     )
     return data, trainer
+
+
+def num_classes(cfg: Config, data: Data) -> int:
+    """Number of classes for a conditional run (0 = unconditional); refuses unlabelled data."""
+    if cfg.conditional.mode == "none" and not cfg.conditional.acgan:
+        return 0
+    if data.labels is None or not data.classes:
+        raise GankitError(f"conditional.mode={cfg.conditional.mode} needs labelled data, but {data.name} has no "
+                          f"labels (use digits, mnist, fashion-mnist, or an image folder with one sub-folder per "
+                          f"class); or set conditional.mode=none")
+    return len(data.classes)
 
 
 def generator_meta(cfg: Config, data: Data, step: int) -> dict:
@@ -199,20 +227,31 @@ def generator_meta(cfg: Config, data: Data, step: int) -> dict:
         },
         "step": step,
         "preset": cfg.preset,
+        "num_classes": num_classes(cfg, data),
+        "ema": cfg.ema.decay > 0,
     }
 
 
-def save_samples_preview(G: torch.nn.Module, z: torch.Tensor, data: Data, path: Path, real=None) -> None:
+def save_samples_preview(G: torch.nn.Module, z: torch.Tensor, data: Data, path: Path, real=None,
+                         classes: int = 0) -> None:
+    """Fixed-noise samples; for a conditional G one row per class (classes <= 10) or cycling classes."""
     from gankit.report.grids import save_grid
     from gankit.report.plots import table_plot
 
     was = G.training
     G.eval()
+    nrow = None
     with torch.inference_mode():
-        x = decode(G(z), data.kind, data.offset, data.scale).float().cpu().numpy()
+        if classes > 0:
+            y = torch.arange(len(z), device=z.device) // max(1, len(z) // classes) % classes
+            nrow = max(1, len(z) // classes) if classes <= len(z) else None
+            out = G(z, y)
+        else:
+            out = G(z)
+        x = decode(out, data.kind, data.offset, data.scale).float().cpu().numpy()
     G.train(was)
     if data.kind == "image":
-        save_grid(x, path)
+        save_grid(x, path, nrow=nrow)
     else:
         table_plot(x, path, real=real, title=path.stem, columns=data.columns)
 
@@ -476,8 +515,9 @@ class Session:
                         self.save_ckpt(snap)
                         self.keep_good(snap)
                     if step % sample_every == 0 or step == total:
-                        save_samples_preview(trainer.G, fixed_z, data,
-                                             self.run_dir / "samples" / f"step_{step:08d}.png", real=real_preview)
+                        save_samples_preview(trainer.sampler, fixed_z, data,
+                                             self.run_dir / "samples" / f"step_{step:08d}.png", real=real_preview,
+                                             classes=num_classes(self.cfg, data))
                     if stop:
                         self.write_info(status="interrupted", steps_done=step)
                         raise Interrupted(self.run_dir, step)
@@ -526,7 +566,8 @@ def _train(cfg: Config, out: str | Path | None, resume: str | Path | None, quiet
     seed_everything(cfg.train.seed)
     data, trainer = build(cfg, device)
     total, per_epoch = total_steps(cfg, len(data))
-    batches = Batches(data.x.to(device), cfg.train.batch_size, seed=cfg.train.seed)
+    labels = data.labels.to(device) if data.labels is not None else None
+    batches = Batches(data.x.to(device), cfg.train.batch_size, seed=cfg.train.seed, labels=labels)
     run_dir = Path(resume) if resume is not None else Path(out) if out is not None else default_out(cfg)
     s = Session(cfg, run_dir, data, trainer, batches, total, device)
     now = datetime.now().isoformat(timespec="seconds")
@@ -566,7 +607,7 @@ def _train(cfg: Config, out: str | Path | None, resume: str | Path | None, quiet
               f"{tuple(data.shape)}) for {total} steps on {device}; run folder {run_dir}", flush=True)
     s.loop(show)
 
-    save_generator(trainer.G, run_dir, generator_meta(cfg, data, trainer.step))
+    save_generator(trainer.sampler, run_dir, generator_meta(cfg, data, trainer.step))
     try:
         from gankit.report.plots import loss_curves
 

@@ -36,21 +36,49 @@ class TrainedGenerator:
         self.classes = d.get("classes")
         self.columns = d.get("columns")
         self.latent_dim: int = meta["generator"]["latent_dim"]
+        self.num_classes: int = int(meta.get("num_classes", 0))  # > 0: class-conditional
 
     @property
     def device(self) -> torch.device:
         return next(self.G.parameters()).device
 
+    def class_index(self, label: int | str) -> int:
+        """A class given by index or name, checked against the run's classes."""
+        if self.num_classes == 0:
+            raise GankitError("this run is not class-conditional, so --label cannot be used; train with "
+                              "conditional.mode=projection (or concat) to choose classes")
+        names = [str(c) for c in (self.classes or [])]
+        if isinstance(label, str) and not label.lstrip("-").isdigit():
+            if label not in names:
+                raise GankitError(f"unknown class {label!r}; classes are: {', '.join(names)}")
+            return names.index(label)
+        k = int(label)
+        if not 0 <= k < self.num_classes:
+            raise GankitError(f"class index {k} is out of range; this run has classes 0..{self.num_classes - 1}"
+                              + (f" ({', '.join(names)})" if names else ""))
+        return k
+
+    def labels_for(self, n: int, label: int | str | None = None) -> torch.Tensor | None:
+        """Labels for n samples: all ``label``, or balanced sorted blocks (one grid row per class)."""
+        if label is not None:
+            return torch.full((n,), self.class_index(label), dtype=torch.long)
+        if self.num_classes == 0:
+            return None
+        return torch.arange(n) * self.num_classes // n
+
     @torch.inference_mode()
-    def sample(self, n: int, *, seed: int | None = None, batch_size: int = 1024) -> np.ndarray:
-        """``n`` samples in the data's own space; ``seed`` makes them reproducible."""
+    def sample(self, n: int, *, seed: int | None = None, label: int | str | None = None,
+               batch_size: int = 1024) -> np.ndarray:
+        """``n`` samples in the data's own space; ``seed`` makes them reproducible; ``label`` picks a class."""
         if n < 1:
             raise GankitError(f"--n must be >= 1, got {n}")
+        labels = self.labels_for(n, label)
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         out = []
         for i in range(0, n, batch_size):
             z = torch.randn(min(batch_size, n - i), self.latent_dim, generator=gen).to(self.device)
-            out.append(decode(self.G(z).float(), self.kind, self.offset, self.scale).cpu())
+            x = self.G(z) if labels is None else self.G(z, labels[i : i + len(z)].to(self.device))
+            out.append(decode(x.float(), self.kind, self.offset, self.scale).cpu())
         return torch.cat(out).numpy()
 
     def __repr__(self) -> str:
@@ -69,14 +97,15 @@ def load(run: str | Path, device: str = "cpu") -> TrainedGenerator:
     state, meta = checkpoint.load(json_path)
     try:
         cfg = merge_dict(Config(), {"generator": meta["generator"]}, source=str(json_path)).generator
-        G = build_generator(cfg, tuple(meta["data"]["shape"]))
+        G = build_generator(cfg, tuple(meta["data"]["shape"]), int(meta.get("num_classes", 0)))
         G.load_state_dict(state["G"])
     except (KeyError, TypeError, RuntimeError) as e:
         raise GankitError(f"{json_path}: generator weights do not match their description ({e})") from None
     return TrainedGenerator(G.to(device), meta)
 
 
-def save_samples(x: np.ndarray, kind: str, out: str | Path, columns: list[str] | None = None) -> Path:
+def save_samples(x: np.ndarray, kind: str, out: str | Path, columns: list[str] | None = None,
+                 nrow: int | None = None) -> Path:
     """Write samples by the output's form: .npy, .png (grid or plot), .csv, or a folder/."""
     out = Path(out)
     is_folder = str(out).endswith(("/", "\\")) or (out.exists() and out.is_dir()) or out.suffix == ""
@@ -101,7 +130,7 @@ def save_samples(x: np.ndarray, kind: str, out: str | Path, columns: list[str] |
             if kind == "image":
                 from gankit.report.grids import save_grid
 
-                save_grid(x, out)
+                save_grid(x, out, nrow=nrow)
             else:
                 from gankit.report.plots import table_plot
 

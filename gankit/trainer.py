@@ -20,8 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gankit.augment import diff_augment
+from gankit.ema import EMA
 from gankit.losses import GANLoss, gradient_penalty, r1_penalty
 
 
@@ -34,10 +37,11 @@ class Batches:
 
     The order comes from its own ``torch.Generator`` so that data order is reproducible and its
     state can be checkpointed. Incomplete last batches are dropped (constant batch size).
+    ``next()`` returns (x (B, *item_shape), labels (B,) or None).
     """
 
-    def __init__(self, x: Tensor, batch_size: int, seed: int) -> None:
-        self.x = x
+    def __init__(self, x: Tensor, batch_size: int, seed: int, labels: Tensor | None = None) -> None:
+        self.x, self.labels = x, labels
         self.batch_size = batch_size
         self.gen = torch.Generator().manual_seed(seed)
         self.per_epoch = x.shape[0] // batch_size
@@ -45,14 +49,15 @@ class Batches:
         self.pos = 0
         self.perm = torch.randperm(x.shape[0], generator=self.gen).to(x.device)
 
-    def next(self) -> Tensor:  # (B, *item_shape)
+    def next(self) -> tuple[Tensor, Tensor | None]:
         if self.pos >= self.per_epoch:
             self.epoch += 1
             self.pos = 0
             self.perm = torch.randperm(self.x.shape[0], generator=self.gen).to(self.x.device)
         idx = self.perm[self.pos * self.batch_size : (self.pos + 1) * self.batch_size]
         self.pos += 1
-        return self.x.index_select(0, idx)
+        y = self.labels.index_select(0, idx) if self.labels is not None else None
+        return self.x.index_select(0, idx), y
 
     def state_dict(self) -> dict:
         return {"gen": self.gen.get_state(), "perm": self.perm.cpu(), "epoch": self.epoch, "pos": self.pos}
@@ -87,6 +92,10 @@ class Trainer:
         gp_weight: float = 10.0,
         r1_gamma: float = 0.0,
         r1_interval: int = 1,
+        conditional: bool = False,
+        acgan_weight: float = 0.0,
+        ema_decay: float = 0.0,
+        augment: list[str] | None = None,
     ) -> None:
         self.G, self.D, self.loss = G, D, loss
         self.opt_g, self.opt_d = opt_g, opt_d
@@ -94,6 +103,10 @@ class Trainer:
         self.n_critic = n_critic
         self.gp_weight = gp_weight
         self.r1_gamma, self.r1_interval = r1_gamma, r1_interval
+        self.conditional = conditional  # G(z, y) and D(x, y): the fake batch takes the real batch's labels
+        self.acgan_weight = acgan_weight  # > 0: D has an auxiliary classifier (AC-GAN, Odena et al. 2017)
+        self.ema = EMA(G, ema_decay) if ema_decay > 0 else None
+        self.augment = augment or []  # DiffAugment policy, applied to everything D sees
         # batch norm couples the samples of a batch: then real and fake must go through D apart
         self.concat_d = not has_batchnorm(D)
         self.step = 0  # G steps done
@@ -105,23 +118,40 @@ class Trainer:
     def _readout(self, logits: Tensor) -> Tensor:
         return torch.sigmoid(logits).mean() if self.loss.probability else logits.mean()
 
+    def generate(self, z: Tensor, y: Tensor | None) -> Tensor:
+        return self.G(z, y) if self.conditional else self.G(z)
+
+    def discriminate(self, x: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """D's logits (N, 1) and, for AC-GAN, class logits (N, K); x is augmented first."""
+        if self.augment:
+            x = diff_augment(x, self.augment)
+        if not self.conditional:
+            return self.D(x), None
+        if self.acgan_weight > 0:
+            return self.D(x, y, aux=True)
+        return self.D(x, y), None
+
     # ------------------------------------------------------------------ the two phases
 
-    def d_step(self, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """One D update on a real batch and a (detached) fake batch."""
+    def d_step(self, real: Tensor, fake: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """One D update on a real batch and a (detached) fake batch, both of labels ``y``."""
         D = self.D
         D.requires_grad_(True)
         r1 = self.r1_gamma > 0 and self.d_steps % self.r1_interval == 0
         if r1:
             real = real.detach().requires_grad_(True)
+        n = real.shape[0]
         if self.concat_d:
-            logits = D(torch.cat([real, fake]))
-            real_logits, fake_logits = logits[: real.shape[0]], logits[real.shape[0] :]
+            logits, aux = self.discriminate(torch.cat([real, fake]), None if y is None else torch.cat([y, y]))
+            real_logits, fake_logits = logits[:n], logits[n:]
         else:
-            real_logits, fake_logits = D(real), D(fake)
+            (real_logits, aux_r), (fake_logits, aux_f) = self.discriminate(real, y), self.discriminate(fake, y)
+            aux = None if aux_r is None else torch.cat([aux_r, aux_f])
         loss = self.loss.d(real=real_logits, fake=fake_logits)
+        if aux is not None:  # AC-GAN: D classifies real and fake alike
+            loss = loss + self.acgan_weight * F.cross_entropy(aux, torch.cat([y, y]))
         if self.loss.gradient_penalty:
-            loss = loss + self.gp_weight * gradient_penalty(D, real=real, fake=fake)
+            loss = loss + self.gp_weight * gradient_penalty(lambda x: self.discriminate(x, y)[0], real=real, fake=fake)
         if r1:  # lazy R1 (StyleGAN2): every r1_interval steps, scaled by the interval
             loss = loss + (self.r1_gamma / 2) * self.r1_interval * r1_penalty(real_logits, real)
         self.opt_d.zero_grad(set_to_none=True)
@@ -130,28 +160,39 @@ class Trainer:
         self.d_steps += 1
         return loss.detach(), self._readout(real_logits.detach()), self._readout(fake_logits.detach())
 
-    def g_step(self, fake: Tensor) -> Tensor:
-        """One G update through a frozen D; ``fake`` = G(z) with its graph."""
+    def g_step(self, fake: Tensor, y: Tensor | None = None) -> Tensor:
+        """One G update through a frozen D; ``fake`` = G(z, y) with its graph."""
         self.D.requires_grad_(False)
-        loss = self.loss.g(fake=self.D(fake))
+        logits, aux = self.discriminate(fake, y)
+        loss = self.loss.g(fake=logits)
+        if aux is not None:  # AC-GAN: G makes samples D classifies as the asked-for class
+            loss = loss + self.acgan_weight * F.cross_entropy(aux, y)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
         self.D.requires_grad_(True)
+        if self.ema is not None:
+            self.ema.update(self.G)
         self.step += 1
         return loss.detach()
 
     def train_step(self, batches: Batches) -> StepStats:
         """n_critic D updates, then one G update that reuses the last fake batch."""
         for k in range(self.n_critic):
-            real = batches.next()
+            real, y = batches.next()
+            y = y if self.conditional else None
             z = self.noise(real.shape[0], real.device)
             last = k == self.n_critic - 1
             with torch.set_grad_enabled(last):  # keep G's graph only for the batch G's step uses
-                fake = self.G(z)
-            d_loss, d_real, d_fake = self.d_step(real, fake.detach())
-        g_loss = self.g_step(fake)
+                fake = self.generate(z, y)
+            d_loss, d_real, d_fake = self.d_step(real, fake.detach(), y)
+        g_loss = self.g_step(fake, y)
         return StepStats(d_loss, g_loss, d_real, d_fake)
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator used for samples: the EMA copy when EMA is on."""
+        return self.ema.model if self.ema is not None else self.G
 
     # ------------------------------------------------------------------ resume state
 
@@ -161,6 +202,7 @@ class Trainer:
             "D": self.D.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
+            **({"G_ema": self.ema.state_dict()} if self.ema is not None else {}),
             "step": self.step,
             "d_steps": self.d_steps,
             "batches": batches.state_dict(),
@@ -172,6 +214,8 @@ class Trainer:
         self.D.load_state_dict(s["D"])
         self.opt_g.load_state_dict(_fix_groups(s["opt_g"]))
         self.opt_d.load_state_dict(_fix_groups(s["opt_d"]))
+        if self.ema is not None:
+            self.ema.load_state_dict(s["G_ema"])
         self.step, self.d_steps = int(s["step"]), int(s["d_steps"])
         batches.load_state_dict(s["batches"])
         set_rng_state(s["rng"])

@@ -67,7 +67,7 @@ def test_python_api_three_lines(run):
 def test_summary_of_run_and_preset(run, capsys):
     assert main(["summary", str(run)]) == 0
     out = capsys.readouterr().out
-    assert "Total params: 4,192" in out  # G: 64*32+32 + 32*64+64 (latent 64, 8x8 output)
+    assert "Total params: 4,256" in out  # G: 64*32+32 + batch norm 2*32 + 32*64+64 (latent 64, 8x8 output)
     assert "Total params: 2,113" in out  # D: 64*32+32 + 32+1
     assert main(["summary", "mnist-mlp"]) == 0
     out = capsys.readouterr().out

@@ -40,6 +40,7 @@ ZYGOTE = r"""
 import json, os, sys, time
 from pathlib import Path
 import gankit.runner  # noqa: F401  (imports torch once; the forked children share it)
+import matplotlib; matplotlib.use("Agg"); import matplotlib.pyplot  # noqa: E702
 from gankit.cli import main
 
 jobs = json.load(sys.stdin)

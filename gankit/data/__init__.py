@@ -63,9 +63,22 @@ def _register_all() -> None:
     from gankit.data import builtin, idx, images, tabular, toy  # noqa: F401
 
 
+#: built-in sets made in memory or bundled: data.path means nothing to them
+NO_FILES = ("digits", "gaussian-1d", "ring", "grid")
+
+
 def guess_name(cfg: DataConfig) -> str:
-    """``data.name=auto``: digits without a path, else from what the path holds."""
+    """``data.name=auto``: digits without a path, else from what the path holds.
+
+    A path given to a set that reads no files (a preset's ``digits`` or ``ring`` plus a
+    ``data.path=`` override) is refused rather than silently ignored.
+    """
     if cfg.name != "auto":
+        if cfg.path is not None and cfg.name in NO_FILES:
+            raise GankitError(
+                f"data.path={cfg.path} is set but data.name={cfg.name} reads no files; add data.name=auto "
+                f"(or table, images, mnist) to train on {cfg.path}"
+            )
         return cfg.name
     if cfg.path is None:
         return "digits"
@@ -153,16 +166,22 @@ def load_data(cfg: DataConfig, *, output: str = "tanh", seed: int = 0) -> Data:
     return prepare(raw, name, output=output, standardize=cfg.standardize)
 
 
-#: per-item shapes of the built-in sets, so `gankit summary` needs no data on disk
-KNOWN_SHAPES: dict[str, tuple[int, ...]] = {
-    "digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28),
-    "gaussian-1d": (1,), "ring": (2,), "grid": (2,),
+#: (per-item shape, number of classes) of the built-in sets, so `gankit summary` needs no data on disk
+KNOWN_SHAPES: dict[str, tuple[tuple[int, ...], int]] = {
+    "digits": ((1, 8, 8), 10), "mnist": ((1, 28, 28), 10), "fashion-mnist": ((1, 28, 28), 10),
+    "gaussian-1d": ((1,), 0), "ring": ((2,), 8), "grid": ((2,), 25),
 }
 
 
-def data_shape(cfg: DataConfig) -> tuple[int, ...]:
-    """Per-item shape without loading a built-in set (user files are read to find it)."""
+def data_info(cfg: DataConfig) -> tuple[tuple[int, ...], int]:
+    """(per-item shape, number of classes) without loading a built-in set (user files are read)."""
     name = guess_name(cfg)
     if name in KNOWN_SHAPES:
         return KNOWN_SHAPES[name]
-    return load_data(cfg).shape
+    data = load_data(cfg)
+    return data.shape, len(data.classes or [])
+
+
+def data_shape(cfg: DataConfig) -> tuple[int, ...]:
+    """Per-item shape without loading a built-in set."""
+    return data_info(cfg)[0]

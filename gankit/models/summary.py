@@ -27,8 +27,8 @@ def _shape(t) -> tuple[int, ...]:
     return tuple(t.shape[1:]) if isinstance(t, torch.Tensor) else ()
 
 
-def layer_rows(model: nn.Module, example: torch.Tensor) -> list[Row]:
-    """One row per leaf module, in call order; ``example`` is a (N, ...) input batch."""
+def layer_rows(model: nn.Module, example: torch.Tensor | tuple) -> list[Row]:
+    """One row per leaf module, in call order; ``example`` is a (N, ...) input batch (or a tuple of inputs)."""
     rows: list[Row] = []
     hooks = []
     seen: dict[str, int] = {}
@@ -49,7 +49,7 @@ def layer_rows(model: nn.Module, example: torch.Tensor) -> list[Row]:
     try:
         model.eval()
         with torch.no_grad():
-            model(example)
+            model(*example) if isinstance(example, tuple) else model(example)
     finally:
         model.train(was_training)
         for h in hooks:
@@ -62,21 +62,23 @@ def _fmt_shape(shape: tuple[int, ...]) -> str:
 
 
 def format_table(title: str, rows: list[Row], trainable: int, non_trainable: int, note: str = "") -> str:
-    lines = [f'Model: "{title}"', "_" * WIDTH, f" {'Layer (type)':<34}{'Output Shape':<24}{'Param #':>12}", "=" * WIDTH]
+    lw = max([34] + [len(f"{r.name} ({r.kind})") + 2 for r in rows])
+    width = WIDTH + lw - 34
+    lines = [f'Model: "{title}"', "_" * width, f" {'Layer (type)':<{lw}}{'Output Shape':<24}{'Param #':>12}", "=" * width]
     for i, r in enumerate(rows):
         label = f"{r.name} ({r.kind})"
-        lines.append(f" {label:<34}{_fmt_shape(r.shape):<24}{r.params:>12,}")
+        lines.append(f" {label:<{lw}}{_fmt_shape(r.shape):<24}{r.params:>12,}")
         if i < len(rows) - 1:
             lines.append("")
     lines += [
-        "=" * WIDTH,
+        "=" * width,
         f"Total params: {trainable + non_trainable:,}",
         f"Trainable params: {trainable:,}",
         f"Non-trainable params: {non_trainable:,}",
     ]
     if note:
         lines.append(note)
-    lines.append("_" * WIDTH)
+    lines.append("_" * width)
     return "\n".join(lines)
 
 
@@ -86,17 +88,20 @@ def count(model: nn.Module) -> tuple[int, int]:
     return t, n
 
 
-def summary(model: nn.Module, example: torch.Tensor, title: str, note: str = "") -> str:
+def summary(model: nn.Module, example: torch.Tensor | tuple, title: str, note: str = "") -> str:
     return format_table(title, layer_rows(model, example), *count(model), note=note)
 
 
-def gan_summary(G: nn.Module, D: nn.Module, latent_dim: int) -> str:
+def gan_summary(G: nn.Module, D: nn.Module, latent_dim: int, num_classes: int = 0) -> str:
     """Tables for G, D and the combined G→D model (D frozen there, as in the Keras GAN examples)."""
     z = torch.zeros(2, latent_dim)
+    y = torch.zeros(2, dtype=torch.long)
+    g_in = (z, y) if num_classes else z
     with torch.no_grad():
         G.eval()
-        x = G(z)
+        x = G(*g_in) if num_classes else G(z)
         G.train()
+    d_in = (x, y) if num_classes else x
     g_train, g_frozen = count(G)
     d_total = sum(count(D))
     combined_rows = [
@@ -106,8 +111,8 @@ def gan_summary(G: nn.Module, D: nn.Module, latent_dim: int) -> str:
     note = "D outputs a logit; sigmoid(logit) is the probability that the input is real."
     return "\n\n".join(
         [
-            summary(G, z, "generator"),
-            summary(D, x, "discriminator", note=note),
+            summary(G, g_in, "generator"),
+            summary(D, d_in, "discriminator", note=note),
             format_table(
                 "gan (generator -> discriminator; D frozen during G's step)",
                 combined_rows,

@@ -103,7 +103,9 @@ def test_limit_and_empty(tmp_path):
 
 def test_guess_name(tmp_path):
     assert guess_name(DataConfig()) == "digits"
-    assert guess_name(DataConfig(name="ring", path=str(tmp_path))) == "ring"  # explicit name wins
+    assert guess_name(DataConfig(name="table", path=str(tmp_path / "x.csv"))) == "table"  # explicit name
+    with pytest.raises(GankitError, match="data.name=digits reads no files; add data.name=auto"):
+        guess_name(DataConfig(name="digits", path=str(tmp_path)))  # `gankit train data.path=...` on a preset
     for f in ("a.csv", "a.npy", "a.npz", "a.tsv"):
         assert guess_name(DataConfig(path=str(tmp_path / f))) == "table"
     (tmp_path / "idx").mkdir()

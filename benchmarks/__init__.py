@@ -1,0 +1,1 @@
+"""gankit's benchmark suite: ``python -m benchmarks.run`` (see benchmarks/README.md)."""
