@@ -82,6 +82,59 @@ PRESETS: dict[str, tuple[str, dict]] = {
             "train": {"steps": 5000, "batch_size": 256},
         },
     ),
+    "digits-dcgan": (
+        "convolutional (DCGAN) GAN on the bundled 8x8 digits: 2x2x128 -> 4x4x64 -> 8x8, no download",
+        {
+            "data": {"name": "digits"},
+            "generator": {"arch": "dcgan", "latent_dim": 64, "channels": [128, 64], "kernel_size": 4,
+                          "norm": "batch", "output": "tanh", "lr": 2e-4, "betas": [0.5, 0.999]},
+            "discriminator": {"arch": "dcgan", "channels": [64, 128], "kernel_size": 4, "norm": "none",
+                              "activation": "leaky_relu", "lr": 2e-4, "betas": [0.5, 0.999]},
+            "loss": "bce",
+            "ema": {"decay": 0.999},
+            "train": {"steps": 3000, "batch_size": 64},
+        },
+    ),
+    "mnist-dcgan": (
+        "DCGAN on MNIST: G 7x7x64 -> 14x14x32 -> 28x28 (transposed convs, batch norm), D strided convs",
+        {
+            "data": {"name": "mnist"},
+            "generator": {"arch": "dcgan", "latent_dim": 64, "channels": [64, 32], "kernel_size": 4,
+                          "norm": "batch", "output": "tanh", "lr": 2e-4, "betas": [0.5, 0.999]},
+            "discriminator": {"arch": "dcgan", "channels": [32, 64], "kernel_size": 4, "norm": "none",
+                              "activation": "leaky_relu", "lr": 2e-4, "betas": [0.5, 0.999]},
+            "loss": "bce",
+            "ema": {"decay": 0.999},
+            "train": {"steps": 3000, "batch_size": 64},
+        },
+    ),
+    "mnist-cgan": (
+        "class-conditional DCGAN on MNIST (projection discriminator): `gankit sample RUN --label 7`",
+        {
+            "data": {"name": "mnist"},
+            "generator": {"arch": "dcgan", "latent_dim": 64, "channels": [64, 32], "kernel_size": 4,
+                          "norm": "batch", "output": "tanh", "lr": 2e-4, "betas": [0.5, 0.999]},
+            "discriminator": {"arch": "dcgan", "channels": [32, 64], "kernel_size": 4, "norm": "none",
+                              "activation": "leaky_relu", "lr": 2e-4, "betas": [0.5, 0.999]},
+            "conditional": {"mode": "projection"},
+            "loss": "bce",
+            "ema": {"decay": 0.999},
+            "train": {"steps": 3000, "batch_size": 64},
+        },
+    ),
+    "fashion-dcgan": (
+        "DCGAN on Fashion-MNIST (same models as mnist-dcgan)",
+        {
+            "data": {"name": "fashion-mnist"},
+            "generator": {"arch": "dcgan", "latent_dim": 64, "channels": [64, 32], "kernel_size": 4,
+                          "norm": "batch", "output": "tanh", "lr": 2e-4, "betas": [0.5, 0.999]},
+            "discriminator": {"arch": "dcgan", "channels": [32, 64], "kernel_size": 4, "norm": "none",
+                              "activation": "leaky_relu", "lr": 2e-4, "betas": [0.5, 0.999]},
+            "loss": "bce",
+            "ema": {"decay": 0.999},
+            "train": {"steps": 3000, "batch_size": 64},
+        },
+    ),
 }
 
 DEFAULT_PRESET = "digits"

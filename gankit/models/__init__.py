@@ -74,4 +74,4 @@ def build_discriminator(c: DiscriminatorConfig, data_shape: tuple[int, ...], num
     if mode == "concat":  # the class enters D's input: extra channels (images) or features (flat)
         shape = (shape[0] + num_classes, *shape[1:]) if c.arch == "dcgan" else (math.prod(shape) + num_classes,)
     base = DISCRIMINATORS.get(c.arch)(c, shape)
-    return ConditionalDiscriminator(base, num_classes, mode, acgan)
+    return ConditionalDiscriminator(base, num_classes, mode, acgan, concat_channels=c.arch == "dcgan")

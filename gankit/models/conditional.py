@@ -47,9 +47,10 @@ class ConditionalGenerator(nn.Module):
 
 class ConditionalDiscriminator(nn.Module):
     def __init__(self, base: nn.Module, num_classes: int, mode: str = "projection", acgan: bool = False,
-                 feature_dim: int | None = None) -> None:
+                 feature_dim: int | None = None, concat_channels: bool = False) -> None:
         super().__init__()
         self.base, self.num_classes, self.mode = base, num_classes, mode
+        self.concat_channels = concat_channels  # concat mode: class as image channels (conv D) or features
         self._features, head = split(base)
         f = feature_dim or head.in_features
         self.embed = nn.Embedding(num_classes, f) if mode == "projection" else None
@@ -60,7 +61,7 @@ class ConditionalDiscriminator(nn.Module):
     def forward(self, x: Tensor, y: Tensor, aux: bool = False):  # (N, ...), (N,) -> (N, 1) [, (N, K)]
         if self.mode == "concat":
             onehot = F.one_hot(y, self.num_classes).to(x.dtype)
-            if x.dim() == 4:  # images: K constant channels
+            if self.concat_channels:  # conv D: K constant channels
                 onehot = onehot[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
                 x = torch.cat([x, onehot], 1)
             else:
