@@ -126,6 +126,16 @@ class Snapshot:
 # ----------------------------------------------------------------------------- atomic files
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: files get the permissions ``open()`` would give them (mkstemp alone makes them owner-only)
+_FILE_MODE = 0o666 & ~_umask()
+
+
 def _crash_here(point: str) -> None:
     if os.environ.get(CRASH_ENV) == point:
         os.kill(os.getpid(), signal.SIGKILL)
@@ -137,6 +147,8 @@ def atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        if hasattr(os, "fchmod"):  # POSIX
+            os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as f:
             half = len(data) // 2
             f.write(data[:half])

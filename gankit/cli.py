@@ -115,6 +115,12 @@ def _parser() -> argparse.ArgumentParser:
     et.add_argument("--seed", type=int, default=0, help="seed for the split, initialisation and order")
     et.add_argument("--force", action="store_true", help="train again even when a cached classifier exists")
     et.add_argument("--quiet", action="store_true", help="print only the result")
+
+    r = sub.add_parser("report", help="(re)build a run's self-contained report.html",
+                       description="Write RUN/report.html: status, health warnings, metrics with provenance, "
+                       "sample grids over time, curves, model summaries and config, with every image embedded "
+                       "(open it in any browser; no server, no network).")
+    r.add_argument("run", help="run folder")
     return p
 
 
@@ -242,8 +248,22 @@ def cmd_evaluator(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from gankit.report.html import build_report
+
+    print(f"wrote {build_report(args.run, summary_text=_safe_summary(args.run))}")
+    return 0
+
+
+def _safe_summary(run: str) -> str | None:
+    try:
+        return summary_text(run, [])
+    except GankitError:
+        return None  # a report must not fail because, say, the data folder moved
+
+
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "summary": cmd_summary, "presets": cmd_presets,
-            "eval": cmd_eval, "evaluator": cmd_evaluator}
+            "eval": cmd_eval, "evaluator": cmd_evaluator, "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

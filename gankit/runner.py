@@ -44,6 +44,7 @@ from gankit.device import resolve_device
 from gankit.errors import GankitError, Interrupted
 from gankit.losses import LOSSES
 from gankit.models import build_discriminator, build_generator
+from gankit.monitor import HealthMonitor, HealthWarning, mean_pairwise_distance
 from gankit.trainer import Batches, Trainer, make_optimizer, seed_everything
 
 METRIC_COLUMNS = ["step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds"]
@@ -233,11 +234,11 @@ def generator_meta(cfg: Config, data: Data, step: int) -> dict:
 
 
 def save_samples_preview(G: torch.nn.Module, z: torch.Tensor, data: Data, path: Path, real=None,
-                         classes: int = 0) -> None:
-    """Fixed-noise samples; for a conditional G one row per class (classes <= 10) or cycling classes."""
-    from gankit.report.grids import save_grid
-    from gankit.report.plots import table_plot
+                         classes: int = 0):
+    """Save fixed-noise samples as a grid (or plot) and return them in data space (N, ...).
 
+    For a conditional G the samples cycle through the classes, one grid row per class.
+    """
     was = G.training
     G.eval()
     nrow = None
@@ -250,6 +251,14 @@ def save_samples_preview(G: torch.nn.Module, z: torch.Tensor, data: Data, path: 
             out = G(z)
         x = decode(out, data.kind, data.offset, data.scale).float().cpu().numpy()
     G.train(was)
+    _save_preview(x, data, path, real, nrow)
+    return x
+
+
+def _save_preview(x, data: Data, path: Path, real, nrow: int | None) -> None:
+    from gankit.report.grids import save_grid
+    from gankit.report.plots import table_plot
+
     if data.kind == "image":
         save_grid(x, path, nrow=nrow)
     else:
@@ -419,6 +428,20 @@ class Session:
         self.info.update(changes)
         write_json(self.run_dir / "run.json", self.info)
 
+    def health(self, warnings: list[HealthWarning], bar=None) -> None:
+        """Report health warnings: console (stderr), health.jsonl, and run.json (for the report)."""
+        if not warnings:
+            return
+        with open(self.run_dir / "health.jsonl", "a") as f:
+            for w in warnings:
+                f.write(json.dumps(w.to_dict()) + "\n")
+                line = f"gankit: warning: {w.message}"
+                if bar is not None:
+                    bar.write(line, file=sys.stderr)
+                else:
+                    print(line, file=sys.stderr, flush=True)
+        self.write_info(warnings=[*self.info.get("warnings", []), *(w.to_dict() for w in warnings)])
+
     # ------------------------------------------------------------------ divergence guard
 
     def roll_back(self, step: int, why: str) -> None:
@@ -463,6 +486,8 @@ class Session:
         fixed_z = torch.randn(cfg.log.grid_size, cfg.generator.latent_dim,
                               generator=torch.Generator().manual_seed(cfg.train.seed + 1)).to(self.device)
         real_preview = data.x[:2000].mul(data.scale).add(data.offset).numpy() if data.kind == "table" else None
+        real_items = decode(data.x[:512], data.kind, data.offset, data.scale).numpy()
+        monitor = HealthMonitor(probability=trainer.loss.probability, real_spread=mean_pairwise_distance(real_items))
         crash_step = _crash_step()
         bar = None
         if show:
@@ -500,6 +525,8 @@ class Session:
                         self.csv_file.flush()
                         self.acc.zero_()
                         self.acc_n = 0
+                        self.health(monitor.observe(step, d_loss=mean[0], g_loss=mean[1], d_real=mean[2],
+                                                    d_fake=mean[3]), bar)
                         if bar is not None:
                             bar.set_postfix(d=f"{mean[0]:.3f}", g=f"{mean[1]:.3f}", Dx=f"{mean[2]:.2f}",
                                             DGz=f"{mean[3]:.2f}", refresh=False)
@@ -515,9 +542,10 @@ class Session:
                         self.save_ckpt(snap)
                         self.keep_good(snap)
                     if step % sample_every == 0 or step == total:
-                        save_samples_preview(trainer.sampler, fixed_z, data,
-                                             self.run_dir / "samples" / f"step_{step:08d}.png", real=real_preview,
-                                             classes=num_classes(self.cfg, data))
+                        shown = save_samples_preview(trainer.sampler, fixed_z, data,
+                                                     self.run_dir / "samples" / f"step_{step:08d}.png",
+                                                     real=real_preview, classes=num_classes(self.cfg, data))
+                        self.health(monitor.observe_samples(step, shown), bar)
                     if stop:
                         self.write_info(status="interrupted", steps_done=step)
                         raise Interrupted(self.run_dir, step)
@@ -616,6 +644,14 @@ def _train(cfg: Config, out: str | Path | None, resume: str | Path | None, quiet
         print(f"gankit: warning: could not draw curves.png ({e})", file=sys.stderr)
     s.write_info(status="complete", finished=datetime.now().isoformat(timespec="seconds"),
                  seconds=round(s.seconds, 3), steps_done=trainer.step)
+    try:
+        from gankit.models.summary import gan_summary
+        from gankit.report.html import build_report
+
+        k = num_classes(cfg, data)
+        build_report(run_dir, summary_text=gan_summary(trainer.G, trainer.D, cfg.generator.latent_dim, k))
+    except Exception as e:  # nor must the report
+        print(f"gankit: warning: could not write report.html ({e})", file=sys.stderr)
     if not quiet:
         samples = sorted((run_dir / "samples").glob("step_*.png"))
         where = f"; samples {samples[-1]}" if samples else ""

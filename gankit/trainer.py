@@ -221,6 +221,8 @@ class Trainer:
         set_rng_state(s["rng"])
 
 
+#: devices with a fused Adam kernel in torch >= 2.4 (fused Adam checks this only at its first step)
+_FUSED_DEVICES = ("cpu", "cuda", "mps", "xpu")
 #: per-group flags that choose Adam's implementation, not its maths: they follow this machine
 _IMPL_KEYS = ("fused", "foreach", "capturable")
 
@@ -250,10 +252,8 @@ def make_optimizer(params, lr: float, betas: tuple[float, float]) -> torch.optim
     without a fused kernel fall back to ``foreach``.
     """
     params = list(params)
-    try:
-        return torch.optim.Adam(params, lr=lr, betas=tuple(betas), fused=True)
-    except RuntimeError:  # no fused Adam for this device or dtype
-        return torch.optim.Adam(params, lr=lr, betas=tuple(betas), foreach=True)
+    fused = all(p.device.type in _FUSED_DEVICES and p.is_floating_point() for p in params)
+    return torch.optim.Adam(params, lr=lr, betas=tuple(betas), fused=fused or None, foreach=not fused or None)
 
 
 def rng_state() -> dict:

@@ -9,6 +9,7 @@ off by a factor would show there even though Adam's first update is ≈ lr·sign
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import torch
 from gankit.config import load
 from gankit.losses import LOSSES
 from gankit.models import build_discriminator, build_generator
-from gankit.trainer import Trainer, make_optimizer
+from gankit.trainer import Batches, Trainer, make_optimizer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -123,3 +124,28 @@ def test_moments_would_catch_a_scaled_gradient():
     od2.step()
     a, b = _moments(od, D.parameters())[0], _moments(od2, D2.parameters())[0]
     torch.testing.assert_close(a, 2 * b)
+
+
+def test_resume_keeps_the_fused_optimizer():
+    """A stored optimiser state names its implementation (fused / foreach); loading it must not
+    switch the resumed run to a slower one, nor change where it goes."""
+    torch.manual_seed(0)
+    t = _gankit_trainer()
+    assert all(g["fused"] for g in (*t.opt_g.param_groups, *t.opt_d.param_groups))  # CPU has fused Adam
+    x = torch.rand(256, 1, 28, 28) * 2 - 1
+    b = Batches(x, 64, seed=0)
+    t.train_step(b)
+    state = copy.deepcopy(t.state_dict(b))  # as read back from a checkpoint: fresh tensors
+    for g in (*state["opt_g"]["param_groups"], *state["opt_d"]["param_groups"]):
+        g.update(fused=None, foreach=True, betas=list(g["betas"]))  # an older run's state, through JSON
+
+    t2, b2 = _gankit_trainer(), Batches(x, 64, seed=1)
+    t2.load_state_dict(state, b2)
+    groups = (*t2.opt_g.param_groups, *t2.opt_d.param_groups)
+    assert all(g["fused"] is True and not g["foreach"] and g["betas"] == (0.5, 0.999) for g in groups)
+    torch.manual_seed(5)
+    t.train_step(b)
+    torch.manual_seed(5)
+    t2.train_step(b2)
+    for a, c in zip((*t.G.parameters(), *t.D.parameters()), (*t2.G.parameters(), *t2.D.parameters())):
+        torch.testing.assert_close(a, c, rtol=0, atol=0)

@@ -40,8 +40,18 @@ ZYGOTE = r"""
 import json, os, sys, time
 from pathlib import Path
 import gankit.runner  # noqa: F401  (imports torch once; the forked children share it)
-import matplotlib; matplotlib.use("Agg"); import matplotlib.pyplot  # noqa: E702
 from gankit.cli import main
+import torch
+torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # its first use imports torch._dynamo (seconds)
+import gankit.report.grids, gankit.report.plots  # noqa: E401
+def _stub(*args, **kwargs):
+    return args[1]
+gankit.report.grids.save_grid = gankit.report.plots.table_plot = gankit.report.plots.loss_curves = _stub
+try:
+    import gankit.report.html
+    gankit.report.html.build_report = _stub
+except ImportError:
+    pass
 
 jobs = json.load(sys.stdin)
 children = {}
@@ -92,6 +102,27 @@ CRASHES = {
 SIGNALS = {"external-sigkill": signal.SIGKILL, "sigint": signal.SIGINT, "sigterm": signal.SIGTERM}
 
 
+@pytest.fixture(autouse=True, scope="module")
+def no_pictures():
+    """Sample grids, plots and reports are not what these tests check, and drawing them costs
+    most of a tiny run's time: stub them (they never feed back into training)."""
+    mp = pytest.MonkeyPatch()
+    import gankit.report.grids
+    import gankit.report.plots
+
+    for mod, name in ((gankit.report.grids, "save_grid"), (gankit.report.plots, "table_plot"),
+                      (gankit.report.plots, "loss_curves")):
+        mp.setattr(mod, name, lambda *args, **kwargs: args[1])
+    try:
+        import gankit.report.html
+
+        mp.setattr(gankit.report.html, "build_report", lambda *args, **kwargs: None)
+    except ImportError:
+        pass
+    yield
+    mp.undo()
+
+
 def run_cli(*argv: str) -> int:
     return main(["train", *argv, "--quiet"])
 
@@ -119,8 +150,10 @@ def reference(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def killed(tmp_path_factory) -> dict[str, tuple[int, Path, str]]:
-    """Run every crash and signal scenario at once; name -> (exit code, run folder, its output)."""
+def killed(tmp_path_factory, request) -> dict[str, tuple[int, Path, str]]:
+    """Run every crash and signal scenario at once; name -> (exit code, run folder, its output).
+
+    The helper process runs while this one makes the reference run (two cores, half the wait)."""
     root = tmp_path_factory.mktemp("killed")
     jobs = []
     for name, (crash, _) in CRASHES.items():
@@ -131,10 +164,14 @@ def killed(tmp_path_factory) -> dict[str, tuple[int, Path, str]]:
                      "wait_for": str(root / name / "checkpoints" / "step_00000003.json"),
                      "argv": ["train", *TINY, *LONG, "--out", str(root / name), "--quiet"]})
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    proc = subprocess.run([sys.executable, "-c", ZYGOTE], input=json.dumps(jobs), capture_output=True,
-                          text=True, timeout=300, env=env)
-    assert proc.returncode == 0, proc.stderr
-    codes = json.loads(proc.stdout)
+    proc = subprocess.Popen([sys.executable, "-c", ZYGOTE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        request.getfixturevalue("reference")
+    finally:
+        stdout, stderr = proc.communicate(json.dumps(jobs), timeout=300)
+    assert proc.returncode == 0, stderr
+    codes = json.loads(stdout)
     return {name: (codes[name], root / name, (root / f"{name}.log").read_text()) for name in codes}
 
 
@@ -196,7 +233,7 @@ def _rewind(src: Path, dst: Path, step: int) -> Path:
     for p in checkpoint.checkpoints_in(dst / "checkpoints"):
         if int(p.stem[5:]) > step:
             checkpoint.remove(p)
-    for name in ("generator.json", "generator.safetensors", "curves.png"):
+    for name in ("generator.json", "generator.safetensors"):
         (dst / name).unlink()
     info = json.loads((dst / "run.json").read_text())
     (dst / "run.json").write_text(json.dumps({**info, "status": "running"}))

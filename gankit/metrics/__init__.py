@@ -8,6 +8,8 @@ Python API (all inputs (N, D) features or (N, ...) samples as tensors or numpy a
     metrics.prdc(real_feats, fake_feats)                 # precision/recall k=3, density/coverage k=5
     metrics.mode_coverage(samples, centres, std)         # VEEGAN / PacGAN toy protocol
     metrics.evaluate_run("runs/ring-...")                # what `gankit eval RUN` does; writes eval.json
+    metrics.evaluate_samples(real, fake, target, dataset="ring", metrics="modes,fid", step=500)
+                                                         # the same on samples in memory (during training)
 
 ``METRICS`` is the registry behind ``gankit eval --metrics``: each entry turns an
 :class:`~gankit.metrics.evaluate.EvalContext` (real and generated samples, the feature extractor)

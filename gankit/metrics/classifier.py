@@ -70,7 +70,7 @@ class DomainClassifier(nn.Module):
 class TrainSettings:
     """How the classifier is trained; ``epochs=None`` sees ~15k examples (1..20 epochs).
 
-    The defaults reach 99% held-out accuracy on sklearn's digits in 11 epochs.
+    The defaults reach ~98% held-out accuracy on sklearn's digits (11 epochs, ~10-15 s on one core).
     """
 
     epochs: int | None = None

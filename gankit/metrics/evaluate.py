@@ -142,8 +142,6 @@ def evaluate_samples(
     ex = None
     if any(m.uses_features for m in specs.values()):
         ex = get_extractor(extractor or default_extractor(target), target, weights=inception_weights, quiet=quiet)
-    elif inception_weights is not None and extractor != "inception":
-        raise GankitError("--inception-weights is for --extractor inception")
     req = None if requested is None else torch.as_tensor(np.asarray(requested)).long()
     if req is not None and req.shape != (len(fake_t),):
         raise GankitError(f"requested classes must be one per generated sample, got shape {tuple(req.shape)}")
@@ -220,7 +218,7 @@ def evaluate_run(
         "scores": _finite(scores),
     }
     if write:
-        checkpoint.atomic_write(run / EVAL_FILE, (json.dumps(doc, indent=1) + "\n").encode())
+        checkpoint.atomic_write(run / EVAL_FILE, (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode())
     return doc
 
 

@@ -198,3 +198,24 @@ def test_conditional_run_reports_requested_class_share(digits_run, tmp_path, cap
     hits = (clf.probs(x).argmax(1) == g.labels_for(50)).double().mean()
     assert s["conditional_accuracy"]["value"] == pytest.approx(float(hits))
     assert s["conditional_accuracy"]["extractor_sha256"] == clf.sha256
+
+
+def test_python_api_on_samples_in_memory():
+    import numpy as np
+
+    from gankit.config import DataConfig
+    from gankit.metrics import evaluate_samples
+    from gankit.metrics.evaluate import _finite, format_scores
+    from gankit.metrics.features import Target
+
+    target = Target("table", (2,), DataConfig(name="ring"), labelled=True)
+    real = ring_centres()[np.arange(80) % 8] + 0.01 * np.random.default_rng(0).normal(size=(80, 2))
+    lost = np.full((40, 2), 10.0)  # far from every mode
+    s = evaluate_samples(real, lost, target, dataset="ring", metrics="modes,prdc", seed=1, step=9)
+    assert s["modes_captured"]["value"] == 0 and s["reverse_kl"]["value"] == math.inf
+    assert s["precision"]["value"] == 0.0 and s["precision"]["n_real"] == 80 and s["precision"]["step"] == 9
+    doc = {"run": "r", "data": {"dataset": "ring"}, "checkpoint": {"step": 9}, "scores": _finite(s)}
+    assert doc["scores"]["reverse_kl"]["value"] is None  # JSON has no inf
+    line = next(x for x in format_scores(doc).splitlines() if x.startswith("reverse_kl"))
+    assert line.split()[:2] == ["reverse_kl", "inf"]
+    json.dumps(doc, allow_nan=False)

@@ -1,0 +1,117 @@
+"""Training-health monitor: catch the usual GAN failures from numbers, without looking at images.
+
+* **D overpowers G** — mean D(x) → 1 and mean D(G(z)) → 0 for a sustained window: the
+  discriminator separates perfectly, G's gradient vanishes (Goodfellow et al. 2014; Arjovsky &
+  Bottou 2017).
+* **Mode collapse** — the spread of generated samples (mean pairwise distance, in data or feature
+  space) falls far below the spread of real data; for labelled data, the class histogram of the
+  samples under a classifier concentrates on few classes.
+* **Non-finite losses** — NaN/Inf in D or G loss.
+
+Each warning says what was seen and what to try. The monitor is pure bookkeeping over numbers the
+trainer already logs (one row per ``log.every`` steps) and over the fixed-noise samples it already
+draws for the sample grids, so it costs nothing in the hot loop.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+
+Kind = Literal["d_overpowers_g", "mode_collapse", "non_finite"]
+
+
+@dataclass
+class HealthWarning:
+    step: int
+    kind: Kind
+    message: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def mean_pairwise_distance(x: np.ndarray, max_items: int = 512) -> float:
+    """Mean Euclidean distance between distinct rows of x (N, ...), on at most ``max_items`` rows."""
+    x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)[:max_items]
+    if len(x) < 2:
+        return 0.0
+    sq = (x * x).sum(1)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0.0)
+    n = len(x)
+    return float(np.sqrt(d2).sum() / (n * (n - 1)))
+
+
+class HealthMonitor:
+    """Feed it logged rows (:meth:`observe`) and sample batches (:meth:`observe_samples`)."""
+
+    def __init__(self, *, probability: bool, window: int = 5, d_high: float = 0.95, d_low: float = 0.05,
+                 diversity_ratio: float = 0.2, real_spread: float | None = None) -> None:
+        self.probability = probability  # D's outputs are probabilities (bce, minimax, mse)
+        self.window = window  # consecutive logged rows a condition must hold
+        self.d_high, self.d_low = d_high, d_low
+        self.diversity_ratio = diversity_ratio
+        self.real_spread = real_spread  # mean pairwise distance of real data
+        self._overpowered = 0
+        self._collapsed = 0
+        self._active: set[str] = set()  # warn once per episode; re-arm when it recovers
+        self.warnings: list[HealthWarning] = []
+
+    def _warn(self, step: int, kind: Kind, message: str) -> list[HealthWarning]:
+        if kind in self._active:
+            return []
+        self._active.add(kind)
+        w = HealthWarning(step, kind, message)
+        self.warnings.append(w)
+        return [w]
+
+    def observe(self, step: int, *, d_loss: float, g_loss: float, d_real: float, d_fake: float) -> list[HealthWarning]:
+        """One logged row (means over the logging interval)."""
+        out: list[HealthWarning] = []
+        if not all(math.isfinite(v) for v in (d_loss, g_loss, d_real, d_fake)):
+            out += self._warn(step, "non_finite", (
+                f"step {step}: losses are not finite (D {d_loss:.3g}, G {g_loss:.3g}); training has diverged. "
+                f"Try lower generator.lr/discriminator.lr, loss=hinge or wgan-gp, or penalty.r1_gamma=1"))
+            return out
+        self._active.discard("non_finite")
+        if self.probability and d_real >= self.d_high and d_fake <= self.d_low:
+            self._overpowered += 1
+        else:
+            self._overpowered = 0
+            self._active.discard("d_overpowers_g")
+        if self._overpowered >= self.window:
+            out += self._warn(step, "d_overpowers_g", (
+                f"step {step}: D overpowers G: mean D(x)={d_real:.3f}, D(G(z))={d_fake:.3f} for "
+                f"{self._overpowered} logged rows, so G's gradient vanishes. Try a lower discriminator.lr "
+                f"(or higher generator.lr), discriminator.dropout=0.3, augment.policy=translation,cutout, "
+                f"penalty.r1_gamma=1, or loss=hinge"))
+        return out
+
+    def observe_samples(self, step: int, samples: np.ndarray, *, class_counts: np.ndarray | None = None
+                        ) -> list[HealthWarning]:
+        """Generated samples (N, ...) in data space; optional class histogram from a classifier."""
+        out: list[HealthWarning] = []
+        seen = []
+        if self.real_spread:
+            ratio = mean_pairwise_distance(samples) / self.real_spread
+            if ratio < self.diversity_ratio:
+                seen.append(f"sample spread is {ratio:.0%} of the real data's")
+        if class_counts is not None and class_counts.sum() > 0:
+            p = class_counts / class_counts.sum()
+            k = len(p)
+            covered = int((p > 0.5 / k).sum())
+            if covered <= max(1, k // 4):
+                seen.append(f"samples fall in {covered} of {k} classes")
+        if seen:
+            self._collapsed += 1
+            out += self._warn(step, "mode_collapse", (
+                f"step {step}: mode collapse: {'; '.join(seen)}. Try a lower generator.lr, "
+                f"discriminator.dropout=0.3, loss=wgan-gp or hinge, a larger train.batch_size, or "
+                f"generator.norm=batch"))
+        else:
+            self._collapsed = 0
+            self._active.discard("mode_collapse")
+        return out

@@ -1,0 +1,83 @@
+"""The health monitor: each warning provoked on purpose (and silence on healthy numbers)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gankit.monitor import HealthMonitor, mean_pairwise_distance
+
+
+def healthy_rows(m: HealthMonitor, n: int, start: int = 0):
+    out = []
+    for i in range(n):
+        out += m.observe(start + i, d_loss=1.3, g_loss=0.8, d_real=0.6, d_fake=0.4)
+    return out
+
+
+def test_healthy_training_is_silent():
+    m = HealthMonitor(probability=True, real_spread=1.0)
+    assert healthy_rows(m, 50) == []
+    rng = np.random.default_rng(0)
+    assert m.observe_samples(10, rng.normal(size=(64, 4)) / np.sqrt(8),
+                             class_counts=np.full(10, 6)) == []
+
+
+def test_d_overpowering_needs_a_sustained_window():
+    m = HealthMonitor(probability=True, window=5)
+    bad = dict(d_loss=0.01, g_loss=6, d_real=0.99, d_fake=0.01)
+    for step in range(4):
+        assert m.observe(step, **bad) == []  # 4 rows: not yet sustained
+    w = m.observe(4, **bad)  # the 5th row in a row fires
+    assert [x.kind for x in w] == ["d_overpowers_g"] and w[0].step == 4
+    assert "D(x)=0.990" in w[0].message and "discriminator.lr" in w[0].message  # what it saw, what to try
+    assert m.observe(5, **bad) == []  # warned once per episode ...
+    healthy_rows(m, 1, start=6)
+    for step in range(7, 12):  # ... and again after recovering
+        m.observe(step, **bad)
+    assert [(x.kind, x.step) for x in m.warnings] == [("d_overpowers_g", 4), ("d_overpowers_g", 11)]
+
+
+def test_interrupted_window_does_not_fire():
+    m = HealthMonitor(probability=True, window=3)
+    for step in range(10):
+        good = step % 2 == 0
+        m.observe(step, d_loss=0.1, g_loss=3, d_real=0.99 if good else 0.7, d_fake=0.01)
+    assert m.warnings == []
+
+
+def test_d_overpowering_only_for_probability_losses():
+    m = HealthMonitor(probability=False, window=2)
+    for step in range(5):
+        m.observe(step, d_loss=-5, g_loss=3, d_real=0.99, d_fake=0.01)
+    assert m.warnings == []
+
+
+def test_non_finite_losses():
+    m = HealthMonitor(probability=True)
+    w = m.observe(3, d_loss=float("nan"), g_loss=1.0, d_real=0.5, d_fake=0.5)
+    assert w[0].kind == "non_finite" and "step 3" in w[0].message and "lr" in w[0].message
+
+
+def test_mode_collapse_from_spread():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(256, 8))
+    m = HealthMonitor(probability=True, real_spread=mean_pairwise_distance(real))
+    collapsed = np.tile(rng.normal(size=(1, 8)), (64, 1)) + 0.01 * rng.normal(size=(64, 8))
+    w = m.observe_samples(100, collapsed)
+    assert w and w[0].kind == "mode_collapse" and "spread" in w[0].message
+    assert m.observe_samples(200, rng.normal(size=(64, 8))) == []  # recovered: silent, re-armed
+
+
+def test_mode_collapse_from_class_histogram():
+    m = HealthMonitor(probability=True)
+    w = m.observe_samples(5, np.zeros((10, 2)), class_counts=np.array([60, 2, 0, 0, 0, 0, 0, 0, 0, 2]))
+    assert w and "1 of 10 classes" in w[0].message
+
+
+@pytest.mark.parametrize("n", [2, 5, 30])
+def test_mean_pairwise_distance_by_hand(n):
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=(n, 3))
+    hand = np.mean([np.linalg.norm(x[i] - x[j]) for i in range(n) for j in range(n) if i != j])
+    assert mean_pairwise_distance(x) == pytest.approx(hand, rel=1e-9)
