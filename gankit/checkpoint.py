@@ -265,9 +265,9 @@ def load(json_path: str | Path) -> tuple[dict, dict]:
         blob = tpath.read_bytes()
     except OSError as e:
         raise GankitError(f"{tpath}: cannot read checkpoint tensors ({e.strerror}); use an earlier checkpoint") from None
-    # no magic-byte sniffing here: a safetensors file starts with its header length, which can be
-    # b"\x80\x02..." (640 bytes) like a pickle; safetensors parsing never runs code anyway
-    _refuse_pickle(tpath, b"")
+    # a safetensors file starts with its header length (8 bytes, little-endian), which can look like
+    # pickle's b"\x80\x02" (a 640-byte header), then its JSON header "{": only sniff without the "{"
+    _refuse_pickle(tpath, blob[:4] if blob[8:9] != b"{" else b"")
     if hashlib.sha256(blob).hexdigest() != doc.get("sha256"):
         raise GankitError(f"{tpath}: checksum mismatch, the file is damaged; use an earlier checkpoint")
     try:

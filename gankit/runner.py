@@ -60,7 +60,7 @@ LOCKED_KEYS = (
     "discriminator.arch", "discriminator.hidden", "discriminator.activation",
     "discriminator.negative_slope", "discriminator.norm", "discriminator.dropout",
     "data.name", "data.path", "data.n_samples", "data.mean", "data.std", "data.image_size",
-    "data.channels", "data.standardize", "data.limit", "train.seed",
+    "data.channels", "data.standardize", "data.limit", "train.seed", "conditional.mode", "conditional.acgan",
 )
 
 
@@ -175,11 +175,14 @@ def _crash_step() -> int | None:
 # ----------------------------------------------------------------------------- build
 
 
-def build(cfg: Config, device: torch.device) -> tuple[Data, Trainer]:
-    try:
-        data = load_data(cfg.data, output=cfg.generator.output, seed=cfg.train.seed)
-    except MemoryError:
-        raise GankitError("not enough memory to hold the data set; lower data.n_samples or set data.limit") from None
+def build(cfg: Config, device: torch.device, data: Data | None = None) -> tuple[Data, Trainer]:
+    """Data, networks and trainer of a config; ``data`` skips loading (benchmarks reuse one set)."""
+    if data is None:
+        try:
+            data = load_data(cfg.data, output=cfg.generator.output, seed=cfg.train.seed)
+        except MemoryError:
+            raise GankitError("not enough memory to hold the data set; lower data.n_samples or set "
+                              "data.limit") from None
     k = num_classes(cfg, data)
     if cfg.augment.policy and data.kind != "image":
         raise GankitError("augment.policy (DiffAugment) is for images; this data is a table: set augment.policy=''")
