@@ -44,19 +44,25 @@ def samples_gif(run: Path, max_frames: int = 40) -> Path | None:
     return out
 
 
+PROVENANCE = ("extractor", "extractor_sha256", "n_real", "n_generated", "reference_split", "seed", "step")
+
+
 def _metrics_table(ev: dict) -> str:
-    if not ev:
-        return "<p>No evaluation yet: run <code>gankit eval RUN</code>.</p>"
+    """Scores of eval.json, each beside its provenance (extractor and hash, sample counts, seed, step)."""
+    scores = ev.get("scores") or {}
+    if not scores:
+        return "<p>No evaluation yet: run <code>gankit eval RUN</code>, then <code>gankit report RUN</code>.</p>"
     rows = []
-    for name, rec in (ev.get("metrics") or ev).items():
-        if isinstance(rec, dict):
-            value = rec.get("value", rec.get("score", ""))
-            prov = ", ".join(f"{k}: {v}" for k, v in rec.items() if k not in ("value", "score"))
-        else:
-            value, prov = rec, ""
+    for name, rec in scores.items():
+        value = rec.get("value") if isinstance(rec, dict) else rec
+        prov = []
+        for k in PROVENANCE:
+            v = rec.get(k) if isinstance(rec, dict) else None
+            if v is not None:
+                prov.append(f"{k}: {str(v)[:12] if k.endswith('sha256') else v}")
         shown = f"{value:.4g}" if isinstance(value, float) else html.escape(str(value))
         rows.append(f"<tr><td>{html.escape(str(name))}</td><td>{shown}</td><td class=prov>"
-                    f"{html.escape(prov)}</td></tr>")
+                    f"{html.escape(', '.join(prov))}</td></tr>")
     return "<table><tr><th>metric</th><th>value</th><th>provenance</th></tr>" + "".join(rows) + "</table>"
 
 

@@ -56,3 +56,20 @@ def test_report_renders_in_headless_chromium(run, tmp_path):
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=np.float32)
     assert pixels.std() > 10  # not a blank page
     assert (pixels < 128).mean() > 0.01  # there is dark content (text, images)
+
+
+def test_report_shows_scores_with_provenance(run):
+    import json
+
+    (run / "eval.json").write_text(json.dumps({"scores": {"fid": {
+        "value": 12.5, "extractor": "classifier", "extractor_sha256": "ab" * 32, "n_real": 1797,
+        "n_generated": 10000, "reference_split": "digits/train", "seed": 0, "step": 12}}}))
+    try:
+        assert main(["report", str(run)]) == 0
+        page = (run / "report.html").read_text()
+        assert "<td>fid</td><td>12.5</td>" in page
+        for text in ("extractor: classifier", "extractor_sha256: abababababab", "n_real: 1797",
+                     "n_generated: 10000", "reference_split: digits/train", "step: 12"):
+            assert text in page, text
+    finally:
+        (run / "eval.json").unlink()

@@ -1,0 +1,573 @@
+"""A catalogue of bad inputs: data, config, output folder and checkpoints.
+
+Each case goes through the CLI and must end with exit code 2 and exactly one line on stderr,
+``gankit: error: ...``, naming the file or key and the fix, with no traceback; and it must leave
+the working folder exactly as it was (no half-made run folder, nothing in the download cache,
+a resumed run untouched). Two cases also run as real ``python -m gankit`` processes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+
+from gankit import checkpoint
+from gankit.cli import main
+
+SMALL = ["train.steps=2", "train.batch_size=2", "generator.hidden=[4]", "discriminator.hidden=[4]",
+         "log.progress=off"]
+Case = Callable[[Path, Path], tuple[list[str], list[str]]]  # (tmp, finished run) -> (argv, must-contain)
+CASES: dict[str, Case] = {}
+
+
+def case(fn: Case) -> Case:
+    CASES[fn.__name__.replace("_", "-")] = fn
+    return fn
+
+
+def out(tmp: Path) -> list[str]:
+    return ["--out", str(tmp / "new-run")]
+
+
+def table(tmp: Path, name: str, content: bytes | str) -> list[str]:
+    p = tmp / name
+    p.write_bytes(content.encode() if isinstance(content, str) else content)
+    return ["train", "ring", "data.name=table", f"data.path={p}", *SMALL, *out(tmp)]
+
+
+def idx(arr: np.ndarray) -> bytes:
+    return bytes([0, 0, 0x08, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape) + arr.tobytes()
+
+
+def mnist(tmp: Path, images: bytes | None = None, labels: bytes | None = None, n: int = 8) -> list[str]:
+    """An IDX folder with valid files unless ``images``/``labels`` bytes replace them (b"" = absent)."""
+    folder = tmp / "mnist"
+    folder.mkdir()
+    good_images = gzip.compress(idx(np.random.default_rng(0).integers(0, 256, (n, 28, 28), dtype=np.uint8)))
+    good_labels = gzip.compress(idx(np.arange(n, dtype=np.uint8) % 10))
+    for name, blob, good in (("train-images-idx3-ubyte.gz", images, good_images),
+                             ("train-labels-idx1-ubyte.gz", labels, good_labels)):
+        blob = good if blob is None else blob
+        if blob:
+            (folder / name).write_bytes(blob)
+    return ["train", "mnist-mlp", f"data.path={folder}", "data.download=false", *SMALL, *out(tmp)]
+
+
+def images(tmp: Path, files: dict[str, bytes], *extra: str) -> list[str]:
+    folder = tmp / "pics"
+    folder.mkdir()
+    for name, blob in files.items():
+        (folder / name).write_bytes(blob)
+    return ["train", "digits", "data.name=images", f"data.path={folder}", *SMALL, *extra, *out(tmp)]
+
+
+def png(size: tuple[int, int], mode: str = "L") -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    buf = BytesIO()
+    Image.new(mode, size, 128).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def resumable(tmp: Path, finished: Path) -> Path:
+    run = tmp / "run"
+    shutil.copytree(finished, run)
+    info = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**info, "status": "interrupted"}))
+    for p in checkpoint.checkpoints_in(run / "checkpoints")[1:]:
+        checkpoint.remove(p)
+    return run
+
+
+# ----------------------------------------------------------------------------- data: IDX (MNIST format)
+
+
+@case
+def idx_truncated_gz(tmp, _):
+    blob = gzip.compress(idx(np.zeros((8, 28, 28), np.uint8)))
+    return mnist(tmp, images=blob[: len(blob) // 2]), ["train-images-idx3-ubyte.gz", "truncated", "download again"]
+
+
+@case
+def idx_corrupt_gz(tmp, _):
+    return mnist(tmp, images=b"\x1f\x8b\x08\x00" + b"garbage" * 20), ["train-images-idx3-ubyte.gz", "corrupt"]
+
+
+@case
+def idx_wrong_magic(tmp, _):
+    return mnist(tmp, images=gzip.compress(b"\x00\x00\x08\x07" + bytes(64))), ["wrong magic number", "MNIST"]
+
+
+@case
+def idx_count_larger_than_file(tmp, _):
+    body = idx(np.zeros((8, 28, 28), np.uint8))
+    body = body[:4] + struct.pack(">I", 60000) + body[8:]  # claims 60,000 images, holds 8
+    return mnist(tmp, images=gzip.compress(body)), ["train-images-idx3-ubyte.gz", "60000", "truncated download"]
+
+
+@case
+def idx_labels_do_not_match(tmp, _):
+    return mnist(tmp, labels=gzip.compress(idx(np.zeros(7, np.uint8)))), ["8 images but 7 labels"]
+
+
+@case
+def idx_labels_missing(tmp, _):
+    return mnist(tmp, labels=b""), ["missing train-labels-idx1-ubyte.gz"]
+
+
+@case
+def idx_path_is_a_file(tmp, _):
+    (tmp / "f.gz").write_bytes(b"x")
+    return ["train", "mnist-mlp", f"data.path={tmp / 'f.gz'}", "data.download=false", *SMALL, *out(tmp)], \
+        ["data.path", "is not a folder"]
+
+
+# ----------------------------------------------------------------------------- data: tables
+
+
+@case
+def csv_text_cell(tmp, _):
+    return table(tmp, "t.csv", "a,b\n1,2\n3,oops\n"), ["t.csv", "line 3", "column b", "'oops'", "numeric"]
+
+
+@case
+def csv_nan(tmp, _):
+    return table(tmp, "t.csv", "1,2\nnan,3\n4,5\n"), ["t.csv", "line 2", "not finite"]
+
+
+@case
+def csv_inf(tmp, _):
+    return table(tmp, "t.csv", "1,2\n3,-inf\n4,5\n"), ["t.csv", "-inf", "not finite"]
+
+
+@case
+def csv_empty_cell(tmp, _):
+    return table(tmp, "t.csv", "1,2\n,3\n4,5\n"), ["t.csv", "line 2", "empty cell"]
+
+
+@case
+def csv_ragged_rows(tmp, _):
+    return table(tmp, "t.csv", "1,2\n3\n4,5\n"), ["t.csv", "line 2", "ragged"]
+
+
+@case
+def csv_empty_file(tmp, _):
+    return table(tmp, "t.csv", ""), ["t.csv", "empty"]
+
+
+@case
+def csv_header_only(tmp, _):
+    return table(tmp, "t.csv", "a,b\n"), ["t.csv", "no data rows"]
+
+
+@case
+def csv_binary(tmp, _):
+    return table(tmp, "t.csv", bytes(range(256)) * 4), ["t.csv", "not a text CSV"]
+
+
+@case
+def npy_pickled_objects(tmp, _):
+    p = tmp / "t.npy"
+    np.save(p, np.array([[1, "a"]], dtype=object), allow_pickle=True)
+    return ["train", "ring", "data.name=table", f"data.path={p}", *SMALL, *out(tmp)], ["t.npy", "pickle"]
+
+
+@case
+def npy_three_dimensional(tmp, _):
+    p = tmp / "t.npy"
+    np.save(p, np.zeros((4, 2, 2)))
+    return ["train", "ring", "data.name=table", f"data.path={p}", *SMALL, *out(tmp)], ["t.npy", "2-D"]
+
+
+@case
+def npy_non_finite(tmp, _):
+    p = tmp / "t.npy"
+    np.save(p, np.array([[1.0, 2.0], [np.nan, 1.0]]))
+    return ["train", "ring", "data.name=table", f"data.path={p}", *SMALL, *out(tmp)], ["t.npy", "row 1"]
+
+
+@case
+def npy_garbage(tmp, _):
+    return table(tmp, "t.npy", b"\x93NUMPY garbage"), ["t.npy", "not a valid .npy"]
+
+
+@case
+def npz_several_arrays(tmp, _):
+    p = tmp / "t.npz"
+    np.savez(p, a=np.zeros((3, 2)), b=np.ones((3, 2)))
+    return ["train", "ring", "data.name=table", f"data.path={p}", *SMALL, *out(tmp)], ["t.npz", "'x'"]
+
+
+@case
+def table_unknown_format(tmp, _):
+    return table(tmp, "t.xlsx", "PK"), ["t.xlsx", ".csv"]
+
+
+@case
+def data_path_missing(tmp, _):
+    return ["train", "ring", "data.name=table", f"data.path={tmp / 'nope.csv'}", *SMALL, *out(tmp)], \
+        ["nope.csv", "no such file"]
+
+
+# ----------------------------------------------------------------------------- data: image folders
+
+
+@case
+def images_empty_folder(tmp, _):
+    return images(tmp, {"notes.txt": b"hi"}), ["pics", "no images"]
+
+
+@case
+def images_zero_byte_file(tmp, _):
+    return images(tmp, {"a.png": png((8, 8)), "b.png": b""}), ["b.png", "remove or replace"]
+
+
+@case
+def images_not_an_image(tmp, _):
+    return images(tmp, {"a.png": png((8, 8)), "b.jpg": b"<html>not a jpeg</html>"}), ["b.jpg", "remove or replace"]
+
+
+@case
+def images_mixed_sizes(tmp, _):
+    return images(tmp, {"a.png": png((8, 8)), "b.png": png((9, 8))}), ["mixed sizes", "data.image_size"]
+
+
+# ----------------------------------------------------------------------------- config
+
+
+@case
+def unknown_key_with_suggestion(tmp, _):
+    return ["train", "ring", "train.step=5", *out(tmp)], ["train.step", 'did you mean "train.steps"']
+
+
+@case
+def unknown_section_in_yaml(tmp, _):
+    (tmp / "c.yaml").write_text("preset: ring\ntrian:\n  steps: 3\n")
+    return ["train", str(tmp / "c.yaml"), *out(tmp)], ["c.yaml", "trian", 'did you mean "train"']
+
+
+@case
+def wrong_type(tmp, _):
+    return ["train", "ring", "train.batch_size=lots", *out(tmp)], ["train.batch_size", "integer", "'lots'"]
+
+
+@case
+def lr_zero(tmp, _):
+    return ["train", "ring", "generator.lr=0", *out(tmp)], ["generator.lr", "> 0", "try 2e-4"]
+
+
+@case
+def lr_negative(tmp, _):
+    return ["train", "ring", "discriminator.lr=-1e-4", *out(tmp)], ["discriminator.lr", "> 0"]
+
+
+@case
+def lr_infinite(tmp, _):
+    return ["train", "ring", "generator.lr=.inf", *out(tmp)], ["generator.lr", "finite"]
+
+
+@case
+def batch_zero(tmp, _):
+    return ["train", "ring", "train.batch_size=0", *out(tmp)], ["train.batch_size", ">= 1"]
+
+
+@case
+def batch_larger_than_dataset(tmp, _):
+    return ["train", "ring", "data.n_samples=10", "train.batch_size=64", *out(tmp)], \
+        ["train.batch_size=64", "10 items", "train.batch_size<=10"]
+
+
+@case
+def divergence_factor_out_of_range(tmp, _):
+    return ["train", "ring", "train.divergence_lr_factor=1.5", *out(tmp)], ["train.divergence_lr_factor", "(0, 1)"]
+
+
+@case
+def seed_too_large(tmp, _):
+    return ["train", "ring", f"train.seed={2**70}", *out(tmp)], ["train.seed", "2**63-1"]
+
+
+@case
+def config_from_a_newer_gankit(tmp, _):
+    (tmp / "c.yaml").write_text("preset: ring\nversion: 99\n")
+    return ["train", str(tmp / "c.yaml"), *out(tmp)], ["c.yaml", "newer gankit", "upgrade gankit"]
+
+
+@case
+def yaml_syntax_error(tmp, _):
+    (tmp / "c.yaml").write_text("train:\n  steps: [1, 2\n")
+    return ["train", str(tmp / "c.yaml"), *out(tmp)], ["c.yaml", "not valid YAML", "line"]
+
+
+@case
+def yaml_not_a_mapping(tmp, _):
+    (tmp / "c.yaml").write_text("- ring\n- digits\n")
+    return ["train", str(tmp / "c.yaml"), *out(tmp)], ["c.yaml", "mapping"]
+
+
+@case
+def unknown_preset(tmp, _):
+    return ["train", "digitz", *out(tmp)], ["digitz", 'did you mean "digits"']
+
+
+@case
+def bad_device(tmp, _):
+    return ["train", "ring", "train.device=tpu", *out(tmp)], ["train.device", "cpu"]
+
+
+@case
+def override_without_value(tmp, _):
+    return ["train", "ring", "train.steps", *out(tmp)], ["train.steps", "key=value"]
+
+
+@case
+def networks_too_big_for_memory(tmp, _):
+    return ["train", "ring", "generator.hidden=[100000000000]", *out(tmp)], ["memory", "generator.hidden"]
+
+
+# ----------------------------------------------------------------------------- output folder
+
+
+@case
+def out_is_a_file(tmp, _):
+    (tmp / "taken").write_text("mine")
+    return ["train", "ring", *SMALL, "--out", str(tmp / "taken")], ["--out", "taken", "is a file"]
+
+
+@case
+def out_not_writable(tmp, _):
+    return ["train", "ring", *SMALL, "--out", "/dev/null/run"], ["/dev/null/run", "writable"]
+
+
+@case
+def out_not_empty(tmp, _):
+    (tmp / "busy").mkdir()
+    (tmp / "busy" / "keep.txt").write_text("mine")
+    return ["train", "ring", *SMALL, "--out", str(tmp / "busy")], ["busy", "not empty", "--resume"]
+
+
+# ----------------------------------------------------------------------------- checkpoints and resume
+
+
+@case
+def resume_missing_folder(tmp, _):
+    return ["train", "--resume", str(tmp / "nope")], ["nope", "run folder"]
+
+
+@case
+def resume_without_checkpoints(tmp, finished):
+    run = resumable(tmp, finished)
+    for p in checkpoint.checkpoints_in(run / "checkpoints"):
+        checkpoint.remove(p)
+    return ["train", "--resume", str(run)], ["no usable checkpoint", "start a new run"]
+
+
+@case
+def resume_with_every_checkpoint_damaged(tmp, finished):
+    run = resumable(tmp, finished)
+    for p in checkpoint.checkpoints_in(run / "checkpoints"):
+        p.with_suffix(".safetensors").write_bytes(b"\x00" * 16)
+    return ["train", "--resume", str(run)], ["no usable checkpoint", "checksum mismatch"]
+
+
+@case
+def resume_with_another_architecture(tmp, finished):
+    run = resumable(tmp, finished)
+    return ["train", "--resume", str(run), "generator.hidden=[16]"], ["generator.hidden", "[4]", "[16]"]
+
+
+@case
+def resume_with_a_checkpoint_from_another_run(tmp, finished):
+    run = resumable(tmp, finished)
+    other = tmp / "other"
+    assert main(["train", "ring", *SMALL, "generator.hidden=[6]", "train.steps=1", "--out", str(other),
+                 "--quiet"]) == 0
+    shutil.copy(other / "checkpoints" / "step_00000001.safetensors", run / "checkpoints" / "step_00000099.safetensors")
+    doc = json.loads((other / "checkpoints" / "step_00000001.json").read_text())
+    (run / "checkpoints" / "step_00000099.json").write_text(json.dumps({**doc, "tensors": "step_00000099.safetensors"}))
+    shutil.rmtree(other)
+    return ["train", "--resume", str(run)], ["step_00000099.json", "generator.hidden"]
+
+
+@case
+def resume_with_changed_data(tmp, finished):
+    run = resumable(tmp, finished)
+    return ["train", "--resume", str(run), "data.n_samples=50"], ["data.n_samples", "run's own"]
+
+
+@case
+def resume_checkpoint_from_a_newer_gankit(tmp, finished):
+    run = resumable(tmp, finished)
+    (p,) = checkpoint.checkpoints_in(run / "checkpoints")
+    p.write_text(json.dumps({**json.loads(p.read_text()), "format_version": 99}))
+    return ["train", "--resume", str(run)], [p.name, "newer gankit", "upgrade gankit"]
+
+
+@case
+def resume_config_from_a_newer_gankit(tmp, finished):
+    run = resumable(tmp, finished)
+    (run / "config.yaml").write_text((run / "config.yaml").read_text().replace("version: 1", "version: 99"))
+    return ["train", "--resume", str(run)], ["config.yaml", "newer gankit"]
+
+
+@case
+def resume_a_finished_run(tmp, finished):
+    run = tmp / "run"
+    shutil.copytree(finished, run)
+    return ["train", "--resume", str(run)], ["already trained 6 of 6 steps", "raise train.steps"]
+
+
+@case
+def sample_tampered_weights(tmp, finished):
+    run = tmp / "run"
+    shutil.copytree(finished, run)
+    blob = bytearray((run / "generator.safetensors").read_bytes())
+    blob[-1] ^= 0xFF
+    (run / "generator.safetensors").write_bytes(bytes(blob))
+    return ["sample", str(run), "--out", str(tmp / "x.npy")], ["generator.safetensors", "checksum mismatch"]
+
+
+@case
+def sample_generator_from_a_newer_gankit(tmp, finished):
+    run = tmp / "run"
+    shutil.copytree(finished, run)
+    doc = json.loads((run / "generator.json").read_text())
+    (run / "generator.json").write_text(json.dumps({**doc, "format_version": 2}))
+    return ["sample", str(run), "--out", str(tmp / "x.npy")], ["generator.json", "upgrade gankit"]
+
+
+@case
+def sample_unfinished_run(tmp, finished):
+    run = resumable(tmp, finished)
+    for name in ("generator.json", "generator.safetensors"):
+        (run / name).unlink()
+    return ["sample", str(run), "--out", str(tmp / "x.npy")], ["no final generator", "--resume"]
+
+
+@case
+def sample_pickle_file(tmp, _):
+    (tmp / "model.pt").write_bytes(b"\x80\x04K\x01.")
+    return ["sample", str(tmp / "model.pt"), "--out", str(tmp / "x.npy")], ["model.pt", "pickled", "safetensors"]
+
+
+# ----------------------------------------------------------------------------- the checks
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    """A tiny finished run (6 steps, checkpoints at 3 and 6) to damage in the resume cases."""
+    mp = pytest.MonkeyPatch()
+    _stub_pictures(mp)
+    run = tmp_path_factory.mktemp("finished") / "run"
+    assert main(["train", "ring", *SMALL, "train.steps=6", "log.checkpoint_every=3", "data.n_samples=64",
+                 "--out", str(run), "--quiet"]) == 0
+    mp.undo()
+    return run
+
+
+def _stub_pictures(mp: pytest.MonkeyPatch) -> None:
+    import gankit.report.grids
+    import gankit.report.plots
+
+    for mod, name in ((gankit.report.grids, "save_grid"), (gankit.report.plots, "table_plot"),
+                      (gankit.report.plots, "loss_curves")):
+        mp.setattr(mod, name, lambda *args, **kwargs: args[1])
+    try:
+        import gankit.report.html
+
+        mp.setattr(gankit.report.html, "build_report", lambda *args, **kwargs: None)
+    except ImportError:
+        pass
+
+
+def snapshot(root: Path) -> dict[str, tuple]:
+    """Every path under ``root`` with its kind, size, mtime and mode: any write shows up."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        st = p.lstat()
+        out[str(p.relative_to(root))] = (p.is_dir(), st.st_size, st.st_mtime_ns, st.st_mode)
+    return out
+
+
+def test_the_catalogue_is_large_enough():
+    assert len(CASES) >= 30
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_gives_one_clear_line_and_touches_nothing(name, tmp_path, finished, monkeypatch, capsys):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)  # a default runs/ folder would show up here
+    monkeypatch.setenv("GANKIT_CACHE", str(work / "cache"))  # and any download here
+    argv, expected = CASES[name](work, finished)
+    capsys.readouterr()
+    before = snapshot(work)
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gankit: error: "), err
+    assert "Traceback" not in err
+    for part in expected:
+        assert part in lines[0], f"{part!r} missing from: {lines[0]}"
+    assert snapshot(work) == before
+
+
+def test_mixed_image_modes_are_not_an_error(tmp_path):
+    """Grayscale, palette and RGBA files in one folder load as one RGB set (not a bad input)."""
+    from gankit.config import load
+    from gankit.data import load_data
+
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(png((8, 8), "L"))
+    (folder / "b.png").write_bytes(png((8, 8), "RGBA"))
+    (folder / "c.png").write_bytes(png((8, 8), "P"))
+    from PIL import Image
+
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(folder / "d.png")
+    data = load_data(load("digits", ["data.name=images", f"data.path={folder}"]).data)
+    assert data.shape == (3, 8, 8) and len(data) == 4
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can write anywhere")
+def test_out_in_a_read_only_folder(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        assert main(["train", "ring", *SMALL, "--out", str(locked / "run")]) == 2
+        assert "writable" in capsys.readouterr().err
+        assert list(locked.iterdir()) == []
+    finally:
+        locked.chmod(0o700)
+
+
+def test_bad_inputs_in_a_real_process(tmp_path):
+    """The same contract from the installed entry point: exit 2, one line, no traceback."""
+    (tmp_path / "t.csv").write_text("1,2\nnan,3\n")
+    runs = {
+        "key": ["train", "ring", "train.bacth_size=3"],
+        "csv": ["train", "ring", "data.name=table", f"data.path={tmp_path / 't.csv'}", *SMALL],
+    }
+    procs = {k: subprocess.Popen([sys.executable, "-m", "gankit", *argv, "--out", str(tmp_path / k)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+             for k, argv in runs.items()}
+    results = {k: (p.wait(timeout=120), p.stderr.read()) for k, p in procs.items()}
+    for k, (code, err) in results.items():
+        assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert 'did you mean "train.batch_size"' in results["key"][1]
+    assert "t.csv: line 2" in results["csv"][1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
