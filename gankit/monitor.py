@@ -49,12 +49,13 @@ class HealthMonitor:
     """Feed it logged rows (:meth:`observe`) and sample batches (:meth:`observe_samples`)."""
 
     def __init__(self, *, probability: bool, window: int = 5, d_high: float = 0.95, d_low: float = 0.05,
-                 diversity_ratio: float = 0.2, real_spread: float | None = None) -> None:
+                 diversity_ratio: float = 0.2, real_spread: float | None = None, warmup: int = 0) -> None:
         self.probability = probability  # D's outputs are probabilities (bce, minimax, mse)
         self.window = window  # consecutive logged rows a condition must hold
         self.d_high, self.d_low = d_high, d_low
         self.diversity_ratio = diversity_ratio
         self.real_spread = real_spread  # mean pairwise distance of real data
+        self.warmup = warmup  # steps before samples are judged: an untrained G makes near-constant output
         self._overpowered = 0
         self._collapsed = 0
         self._active: set[str] = set()  # warn once per episode; re-arm when it recovers
@@ -95,6 +96,8 @@ class HealthMonitor:
         """Generated samples (N, ...) in data space; optional class histogram from a classifier."""
         out: list[HealthWarning] = []
         seen = []
+        if step < self.warmup:
+            return out
         if self.real_spread:
             ratio = mean_pairwise_distance(samples) / self.real_spread
             if ratio < self.diversity_ratio:

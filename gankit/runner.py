@@ -490,7 +490,8 @@ class Session:
                               generator=torch.Generator().manual_seed(cfg.train.seed + 1)).to(self.device)
         real_preview = data.x[:2000].mul(data.scale).add(data.offset).numpy() if data.kind == "table" else None
         real_items = decode(data.x[:512], data.kind, data.offset, data.scale).numpy()
-        monitor = HealthMonitor(probability=trainer.loss.probability, real_spread=mean_pairwise_distance(real_items))
+        monitor = HealthMonitor(probability=trainer.loss.probability, real_spread=mean_pairwise_distance(real_items),
+                                warmup=total // 10)
         crash_step = _crash_step()
         bar = None
         if show:

@@ -172,7 +172,7 @@ class Trainer:
         self.opt_g.step()
         self.D.requires_grad_(True)
         if self.ema is not None:
-            self.ema.update(self.G)
+            self.ema.update(self.G, self.step)
         self.step += 1
         return loss.detach()
 

@@ -181,6 +181,21 @@ def test_ema_update_rule():
     assert not any(p.requires_grad for p in ema.model.parameters())
 
 
+def test_ema_warm_up():
+    """β_t = min(β, (1+t)/(10+t)): the first updates move the average most of the way."""
+    net = torch.nn.Linear(2, 1)
+    ema = EMA(net, decay=0.999)
+    assert ema.beta(0) == pytest.approx(0.1) and ema.beta(90) == pytest.approx(0.91)
+    assert ema.beta(10**6) == 0.999 and ema.beta(None) == 0.999
+    old = [p.detach().clone() for p in ema.model.parameters()]
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(1.0)
+    ema.update(net, step=0)
+    for o, e, p in zip(old, ema.model.parameters(), net.parameters()):
+        torch.testing.assert_close(e, 0.1 * o + 0.9 * p.detach())
+
+
 def test_ema_copies_buffers():
     net = torch.nn.BatchNorm1d(3)
     ema = EMA(net, 0.5)

@@ -81,3 +81,27 @@ def test_mean_pairwise_distance_by_hand(n):
     x = rng.normal(size=(n, 3))
     hand = np.mean([np.linalg.norm(x[i] - x[j]) for i in range(n) for j in range(n) if i != j])
     assert mean_pairwise_distance(x) == pytest.approx(hand, rel=1e-9)
+
+
+def test_samples_are_not_judged_during_warm_up():
+    m = HealthMonitor(probability=True, real_spread=1.0, warmup=100)
+    assert m.observe_samples(50, np.zeros((16, 3))) == []
+    assert m.observe_samples(100, np.zeros((16, 3)))[0].kind == "mode_collapse"
+
+
+def test_a_real_run_warns_when_d_overpowers_g(tmp_path, capsys):
+    """Provoked: G barely learns, D learns fast -> D(x) -> 1, D(G(z)) -> 0 -> a warning in console and log."""
+    import json
+
+    from gankit.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "digits", "generator.lr=1e-7", "discriminator.lr=3e-3", "discriminator.dropout=0",
+                 "train.steps=150", "log.every=5", "generator.hidden=[32]", "discriminator.hidden=[64]",
+                 "--out", str(out), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "D overpowers G" in err
+    logged = [json.loads(line) for line in (out / "health.jsonl").read_text().splitlines()]
+    assert logged[0]["kind"] == "d_overpowers_g"
+    assert json.loads((out / "run.json").read_text())["warnings"][0]["kind"] == "d_overpowers_g"
+    assert "D overpowers G" in (out / "report.html").read_text()
