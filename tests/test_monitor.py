@@ -97,7 +97,7 @@ def test_a_real_run_warns_when_d_overpowers_g(tmp_path, capsys):
 
     out = tmp_path / "run"
     assert main(["train", "digits", "generator.lr=1e-7", "discriminator.lr=3e-3", "discriminator.dropout=0",
-                 "train.steps=150", "log.every=5", "generator.hidden=[32]", "discriminator.hidden=[64]",
+                 "train.steps=150", "log.every=5", "generator.hidden=[32]", "discriminator.hidden=[64]", "train.threads=1",
                  "--out", str(out), "--quiet"]) == 0
     err = capsys.readouterr().err
     assert "D overpowers G" in err
