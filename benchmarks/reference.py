@@ -67,12 +67,15 @@ criterion = nn.BCEWithLogitsLoss()
 
 
 def train_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
-               real: Tensor) -> tuple[Tensor, Tensor]:
-    """One D update then one G update on a real batch (N, 1, 28, 28); returns (d_loss, g_loss)."""
+               real: Tensor, z: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """One D update then one G update on a real batch (N, 1, 28, 28); returns (d_loss, g_loss).
+
+    ``z`` (N, latent) defaults to fresh N(0, 1) noise of this module's latent size."""
     b = real.size(0)
     ones = torch.ones(b, 1, device=real.device)
     zeros = torch.zeros(b, 1, device=real.device)
-    z = torch.randn(b, LATENT, device=real.device)
+    if z is None:
+        z = torch.randn(b, LATENT, device=real.device)
     fake = G(z)
 
     # (1) update D: maximise log D(x) + log(1 - D(G(z)))
@@ -99,6 +102,9 @@ class Loop:
         self.loader = loader(x, batch_size)
         self._it = iter(self.loader)
 
+    def train_step(self, real: Tensor) -> tuple[Tensor, Tensor]:
+        return train_step(self.G, self.D, self.opt_g, self.opt_d, real)
+
     def steps(self, n: int) -> None:
         for _ in range(n):
             try:
@@ -107,7 +113,7 @@ class Loop:
                 self._it = iter(self.loader)
                 (real,) = next(self._it)
             real = real.to(self.device)
-            train_step(self.G, self.D, self.opt_g, self.opt_d, real)  # tutorials print .item() now and then
+            self.train_step(real)  # the tutorials print .item() every few hundred steps; not timed here
 
 
 def load_mnist(folder: str | Path) -> Tensor:  # (60000, 1, 28, 28) float32 in [-1, 1]

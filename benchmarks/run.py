@@ -47,7 +47,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 if __package__ in (None, ""):  # `python benchmarks/run.py`: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks import reference  # noqa: E402
+from benchmarks import reference, reference_dcgan  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
@@ -127,14 +127,14 @@ def mnist_folder(tmp: Path) -> tuple[Path, str]:
 _DATA: dict[Path, object] = {}  # one loaded data set per folder, shared by every section
 
 
-def gankit_setup(data_dir: Path, batch: int, device: str):
-    """gankit's own construction of the mnist-mlp run (``runner.build``), data on the device."""
+def gankit_setup(data_dir: Path, batch: int, device: str, preset: str = "mnist-mlp"):
+    """gankit's own construction of a run of ``preset`` (``runner.build``), data on the device."""
     from gankit.config import load
     from gankit.runner import build
     from gankit.trainer import Batches
 
-    cfg = load("mnist-mlp", [f"data.path={data_dir}", "data.download=false", f"train.batch_size={batch}",
-                             f"train.device={device}"])
+    cfg = load(preset, [f"data.path={data_dir}", "data.download=false", f"train.batch_size={batch}",
+                        f"train.device={device}"])
     dev = torch.device(device)
     data, trainer = build(cfg, dev, _DATA.get(data_dir))
     _DATA[data_dir] = data
@@ -162,11 +162,16 @@ class GankitLoop:
                 self.acc.zero_()
 
 
-def reference_setup(x: torch.Tensor, batch: int, device: str, like=None) -> reference.Loop:
-    loop = reference.Loop(x.cpu(), batch, device)
+REFERENCES = {"mnist-mlp": reference.Loop, "mnist-dcgan": reference_dcgan.Loop}
+
+
+def reference_setup(x: torch.Tensor, batch: int, device: str, like=None, preset: str = "mnist-mlp") -> reference.Loop:
+    loop = REFERENCES[preset](x.cpu(), batch, device)
     if like is not None:  # same initial weights as gankit's networks
         loop.G.load_state_dict(like.G.state_dict())
         loop.D.load_state_dict(like.D.state_dict())
+        if hasattr(loop, "G_ema"):
+            loop.G_ema.load_state_dict(like.G.state_dict())
     return loop
 
 
@@ -175,37 +180,71 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def timed(fn: Callable[[], None], device: str) -> float:
+def timed(fn: Callable[[], None], device: str, cpu: list[float] | None = None) -> float:
+    """Wall seconds of ``fn()``; appends the process's CPU seconds to ``cpu`` when given."""
     _sync(device)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     fn()
     _sync(device)
+    if cpu is not None:
+        cpu.append(time.process_time() - c)
     return time.perf_counter() - t
+
+
+#: per-pair CPU-time ratios of the last ``side_by_side`` call (robust to time-slicing at 1 thread)
+LAST_CPU_RATIO: list[float] = []
 
 
 def side_by_side(ref: Callable[[], None], ours: Callable[[], None], pairs: int, device: str = "cpu"):
     """Alternating timed blocks; returns (median ref s, median ours s, median of ref/ours per pair)."""
-    tr, to, ratios = [], [], []
+    tr, to, ratios, cpu_ratios = [], [], [], []
     for i in range(pairs):
+        ca: list[float] = []
+        cb: list[float] = []
         if i % 2 == 0:
-            a, b = timed(ref, device), timed(ours, device)
+            a, b = timed(ref, device, ca), timed(ours, device, cb)
         else:
-            b, a = timed(ours, device), timed(ref, device)
+            b, a = timed(ours, device, cb), timed(ref, device, ca)
         tr.append(a)
         to.append(b)
         ratios.append(a / b)
+        cpu_ratios.append(ca[0] / max(cb[0], 1e-9))
+    LAST_CPU_RATIO[:] = [statistics.median(cpu_ratios)]
     return statistics.median(tr), statistics.median(to), statistics.median(ratios)
 
 
-def throughput(data_dir: Path, batch: int, device: str, pairs: int, block: int) -> dict:
-    data, trainer, batches = gankit_setup(data_dir, batch, device)
+def block_size(fns: list[Callable[[int], None]], seconds: float, device: str) -> int:
+    """Steps per timed block so that the slowest loop's block lasts about ``seconds``; the timing
+    of 3 steps each doubles as the warm-up (allocator, lazy inits, optimiser state)."""
+    slowest = max(timed(lambda: f(3), device) / 3 for f in fns)
+    return max(1, round(seconds / slowest))
+
+
+def throughput(data_dir: Path, batch: int, device: str, pairs: int, seconds: float,
+               preset: str = "mnist-mlp") -> dict:
+    data, trainer, batches = gankit_setup(data_dir, batch, device, preset)
     ours = GankitLoop(trainer, batches)
-    ref = reference_setup(data.x, batch, device, like=trainer)
-    ours.steps(max(3, block // 4))  # warm-up: allocator, lazy inits, the optimiser state
-    ref.steps(max(3, block // 4))
+    ref = reference_setup(data.x, batch, device, like=trainer, preset=preset)
+    block = block_size([ours.steps, ref.steps], seconds, device)
     t_ref, t_ours, ratio = side_by_side(lambda: ref.steps(block), lambda: ours.steps(block), pairs, device)
     return {"batch": batch, "ref_sps": block / t_ref, "gankit_sps": block / t_ours, "ratio": ratio,
-            "threads": torch.get_num_threads()}
+            "cpu_time_ratio": LAST_CPU_RATIO[0], "threads": torch.get_num_threads(), "block_steps": block,
+            "pairs": pairs}
+
+
+def ablation(data_dir: Path, pairs: int, seconds: float, tweak: Callable[[object], None],
+             preset: str = "mnist-mlp") -> dict:
+    """gankit as shipped against gankit with one choice undone (``tweak``), batch 64, CPU."""
+    _, trainer, batches = gankit_setup(data_dir, 64, "cpu", preset)
+    _, other, other_batches = gankit_setup(data_dir, 64, "cpu", preset)
+    other.G.load_state_dict(trainer.G.state_dict())
+    other.D.load_state_dict(trainer.D.state_dict())
+    tweak(other)
+    ours, undone = GankitLoop(trainer, batches), GankitLoop(other, other_batches)
+    block = block_size([ours.steps, undone.steps], seconds, "cpu")
+    t_undone, t_ours, ratio = side_by_side(lambda: undone.steps(block), lambda: ours.steps(block), pairs)
+    return {"gankit_sps": block / t_ours, "undone_sps": block / t_undone, "ratio": ratio,
+            "cpu_time_ratio": LAST_CPU_RATIO[0], "threads": torch.get_num_threads()}
 
 
 # ----------------------------------------------------------------------------- FLOPs
@@ -234,7 +273,8 @@ class MatmulRecorder(TorchDispatchMode):
 def matmul_flops(calls: list[tuple]) -> int:
     total = 0
     for func, spec, _ in calls:
-        a, b = (spec[0], spec[1]) if func in (torch.ops.aten.mm.default, torch.ops.aten.bmm.default) else (spec[1], spec[2])
+        plain = func in (torch.ops.aten.mm.default, torch.ops.aten.bmm.default)  # no bias argument first
+        a, b = (spec[0], spec[1]) if plain else (spec[1], spec[2])
         total += 2 * math.prod(a[0]) * b[0][-1]  # (…, m, k) @ (…, k, n): 2·(…·m·k)·n
     return total
 
@@ -261,12 +301,11 @@ def record_step(step: Callable[[], None]) -> list[tuple]:
     return rec.calls
 
 
-def flops_section(data_dir: Path, batch: int, device: str, pairs: int, block: int) -> dict:
+def flops_section(data_dir: Path, batch: int, device: str, pairs: int, seconds: float) -> dict:
     data, trainer, batches = gankit_setup(data_dir, batch, device)
     ours = GankitLoop(trainer, batches)
     ref = reference_setup(data.x, batch, device, like=trainer)
-    ours.steps(3)
-    ref.steps(3)
+    block = block_size([ours.steps, ref.steps], seconds, device)
     calls_ours, calls_ref = record_step(lambda: ours.steps(1)), record_step(lambda: ref.steps(1))
     mm_ours, mm_ref = replay(calls_ours), replay(calls_ref)
     mm_ours(), mm_ref()
@@ -291,12 +330,12 @@ def flops_section(data_dir: Path, batch: int, device: str, pairs: int, block: in
 CATEGORIES = ("matmul", "optimizer", "data", "other")
 
 
-def profile_breakdown(step: Callable[[int], None], n: int) -> dict:
+def profile_breakdown(step: Callable[[int], None], seconds: float) -> dict:
     """Share of the main thread's time per category, from torch.profiler: matrix products (self
     time of mm/addmm/bmm), the optimiser steps (inclusive), batch loading (inclusive), the rest."""
     from torch.profiler import ProfilerActivity, profile
 
-    step(2)
+    n = block_size([step], seconds, "cpu")
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         t = time.perf_counter()
         step(n)
@@ -408,31 +447,72 @@ def peak_of_train(cmd: list[str], run_dir: Path, env: dict, marks: tuple[int, ..
 
 def section_throughput(res: Results, data_dir: Path, quick: bool) -> None:
     print("(a) mnist-mlp throughput, gankit vs benchmarks/reference.py", flush=True)
-    pairs, block = (5, 10) if quick else (15, 40)
+    pairs, seconds = (4, 0.3) if quick else (15, 1.0)
     threads = torch.get_num_threads()
     variants = [threads] if quick or threads == 1 else [threads, 1]
     for th in variants:
         torch.set_num_threads(th)
-        r = throughput(data_dir, 64, "cpu", pairs, block)
+        r = throughput(data_dir, 64, "cpu", pairs, seconds)
         res.extra.setdefault("throughput", []).append(r)
         main = th == threads
         res.add(Row("a", f"mnist-mlp steps/s, batch 64, CPU, {th} thread{'s' * (th > 1)}", r["gankit_sps"],
                     r["ref_sps"], "steps/s", "reference loop", r["ratio"], ">= 2.0x" if main else "",
-                    r["ratio"] >= 2.0 if main else None))
+                    r["ratio"] >= 2.0 if main else None, f"CPU-time ratio {r['cpu_time_ratio']:.2f}x"))
+    if not quick:  # what single choices are worth: gankit with one of them undone
+        for name, tweak in ABLATIONS.items():
+            r = ablation(data_dir, max(5, pairs // 2), seconds, tweak)
+            res.extra.setdefault("ablations", []).append({**r, "variant": name})
+            res.add(Row("a", f"ablation, 1 thread: what {name} buys", r["gankit_sps"], r["undone_sps"],
+                        "steps/s", "gankit without it", r["ratio"],
+                        note=f"CPU-time ratio {r['cpu_time_ratio']:.2f}x"))
     torch.set_num_threads(threads)
+
+
+def _foreach_adam(trainer) -> None:
+    for name in ("opt_g", "opt_d"):
+        old = getattr(trainer, name)
+        g = old.param_groups[0]
+        setattr(trainer, name, torch.optim.Adam(g["params"], lr=g["lr"], betas=g["betas"], foreach=True))
+
+
+def _separate_d(trainer) -> None:
+    trainer.concat_d = False
+
+
+def _d_not_frozen(trainer) -> None:
+    trainer.D.requires_grad_ = lambda requires_grad=True: trainer.D  # G step also computes D's weight grads
+
+
+def _nchw(trainer) -> None:
+    for net in (trainer.G, trainer.D, *([trainer.ema.model] if trainer.ema is not None else [])):
+        net.to(memory_format=torch.contiguous_format)
+
+
+ABLATIONS_DCGAN: dict[str, Callable[[object], None]] = {"channels-last convolutions (vs NCHW)": _nchw}
+ABLATIONS: dict[str, Callable[[object], None]] = {
+    "fused Adam (vs foreach)": _foreach_adam,
+    "one D forward over real+fake (vs two)": _separate_d,
+    "freezing D in the G step": _d_not_frozen,
+}
 
 
 def section_flops(res: Results, data_dir: Path, quick: bool) -> None:
     print("(b) GFLOP/s of a training step vs the same matmuls alone", flush=True)
-    for batch in ((64,) if quick else (64, 256, 1024)):
-        block = max(1, (8 if quick else 20) * 64 // batch)
-        r = flops_section(data_dir, batch, "cpu", 3 if quick else 9, block)
-        res.extra.setdefault("flops", []).append(r)
-        res.add(Row("b", f"step GFLOP/s vs matmuls alone, batch {batch}", r["step_gflops"], r["bound_gflops"],
-                    "GFLOP/s", "same matmuls alone", r["fraction"], ">= 70%" if batch == 64 else "",
-                    r["fraction"] >= 0.70 if batch == 64 else None,
+    threads = torch.get_num_threads()
+    runs = [(64, threads)] if quick else [(64, threads), (256, threads), (1024, threads)]
+    if not quick and threads > 1:
+        runs.append((64, 1))
+    for batch, th in runs:
+        torch.set_num_threads(th)
+        r = flops_section(data_dir, batch, "cpu", 3 if quick else 9, 0.3 if quick else 1.0)
+        res.extra.setdefault("flops", []).append({**r, "threads": th})
+        main = batch == 64 and th == threads
+        res.add(Row("b", f"step GFLOP/s vs matmuls alone, batch {batch}, {th} thread{'s' * (th > 1)}",
+                    r["step_gflops"], r["bound_gflops"], "GFLOP/s", "same matmuls alone", r["fraction"],
+                    ">= 70%" if main else "", r["fraction"] >= 0.70 if main else None,
                     f"{r['flops'] / 1e6:.0f} MFLOP in {r['matmuls']} products per step; reference step: "
                     f"{r['ref_flops'] / 1e6:.0f} MFLOP in {r['ref_matmuls']}, {r['ref_fraction']:.0%} of its bound"))
+    torch.set_num_threads(threads)
 
 
 def section_profile(res: Results, data_dir: Path, quick: bool) -> None:
@@ -440,8 +520,8 @@ def section_profile(res: Results, data_dir: Path, quick: bool) -> None:
     data, trainer, batches = gankit_setup(data_dir, 64, "cpu")
     ours = GankitLoop(trainer, batches)
     ref = reference_setup(data.x, 64, "cpu", like=trainer)
-    n = 10 if quick else 40
-    out = {"gankit": profile_breakdown(ours.steps, n), "reference": profile_breakdown(ref.steps, n)}
+    secs = 0.5 if quick else 3.0
+    out = {"gankit": profile_breakdown(ours.steps, secs), "reference": profile_breakdown(ref.steps, secs)}
     res.extra["profile"] = out
     for k, v in out.items():
         print(f"  {k}: " + ", ".join(f"{c} {v[c]:.0%}" for c in CATEGORIES) + f" ({v['ms_per_step']:.1f} ms/step)")
@@ -476,15 +556,20 @@ def section_startup(res: Results, data_dir: Path, tmp: Path, quick: bool, thread
                 "includes reading MNIST's 60k images"))
 
 
-def section_memory(res: Results, data_dir: Path, tmp: Path, quick: bool, threads: int | None) -> None:
+def section_memory(res: Results, data_dir: Path, tmp: Path, quick: bool) -> None:
+    """Peak RSS (wait4) of whole processes, and VmRSS after N and 4N steps of one `gankit train`.
+
+    Samples and checkpoints are written every N/2 steps, so both readings come after the same kinds
+    of work. One thread each: memory does not depend on it, and it keeps the runs short on a busy
+    machine."""
     print("(d) memory", flush=True)
     n = 25 if quick else 250
-    env = _env(threads)
+    env = _env(1)
     run_dir = tmp / "memory"
     half = max(1, n // 2)
     r = peak_of_train(gankit_cmd() + ["train", "mnist-mlp", f"data.path={data_dir}", f"train.steps={4 * n}",
                                       f"log.every={n}", f"log.sample_every={half}", f"log.checkpoint_every={half}",
-                                      "log.progress=off", "--quiet", "--out", str(run_dir)],
+                                      "train.threads=1", "log.progress=off", "--quiet", "--out", str(run_dir)],
                       run_dir, env, marks=(n, 4 * n))
     ref_peak, _ = run_peak_rss([sys.executable, str(ROOT / "benchmarks" / "reference.py"), "--steps",
                                 str(4 * n), "--data", str(data_dir)], env)
@@ -529,18 +614,38 @@ def section_gpu(res: Results, data_dir: Path, quick: bool) -> None:
         return
     name = torch.cuda.get_device_name()
     for batch in ((64,) if quick else (64, 256, 1024)):
-        r = throughput(data_dir, batch, "cuda", 5 if quick else 15, 20 if quick else 100)
+        r = throughput(data_dir, batch, "cuda", 5 if quick else 15, 0.3 if quick else 1.0)
         res.extra.setdefault("gpu", []).append({**r, "device": name})
         res.add(Row("e", f"mnist-mlp steps/s, batch {batch}, {name}", r["gankit_sps"], r["ref_sps"], "steps/s",
                     "reference loop", r["ratio"], "", None))
 
 
-def section_dcgan(res: Results) -> None:
+def section_dcgan(res: Results, data_dir: Path, quick: bool) -> None:
     from gankit.presets import PRESETS
 
-    note = ("TODO: no DCGAN preset yet" if "dcgan" not in PRESETS else
-            "TODO: DCGAN preset exists; its plain reference loop is not written yet")
-    res.add(Row("a", "DCGAN steps/s, gankit vs plain loop", None, None, "steps/s", target=">= 1.5x", note=note))
+    print("(a) mnist-dcgan throughput, gankit vs benchmarks/reference_dcgan.py", flush=True)
+    if "mnist-dcgan" not in PRESETS:
+        res.add(Row("a", "mnist-dcgan steps/s", None, None, "steps/s", target=">= 1.5x",
+                    note="TODO: no mnist-dcgan preset"))
+        return
+    pairs, seconds = (4, 0.3) if quick else (11, 1.0)
+    threads = torch.get_num_threads()
+    for th in ([threads] if quick or threads == 1 else [threads, 1]):
+        torch.set_num_threads(th)
+        r = throughput(data_dir, 64, "cpu", pairs, seconds, preset="mnist-dcgan")
+        res.extra.setdefault("dcgan", []).append(r)
+        main = th == threads
+        res.add(Row("a", f"mnist-dcgan steps/s, batch 64, CPU, {th} thread{'s' * (th > 1)}", r["gankit_sps"],
+                    r["ref_sps"], "steps/s", "reference DCGAN loop", r["ratio"], ">= 1.5x" if main else "",
+                    r["ratio"] >= 1.5 if main else None, f"CPU-time ratio {r['cpu_time_ratio']:.2f}x"))
+    if not quick:
+        for name, tweak in ABLATIONS_DCGAN.items():
+            r = ablation(data_dir, 7, seconds, tweak, preset="mnist-dcgan")
+            res.extra.setdefault("ablations", []).append({**r, "variant": f"mnist-dcgan: {name}"})
+            res.add(Row("a", f"ablation, mnist-dcgan, 1 thread: what {name} buys", r["gankit_sps"],
+                        r["undone_sps"], "steps/s", "gankit without it", r["ratio"],
+                        note=f"CPU-time ratio {r['cpu_time_ratio']:.2f}x"))
+    torch.set_num_threads(threads)
 
 
 # ----------------------------------------------------------------------------- report
@@ -570,6 +675,13 @@ def markdown(res: Results, meta: dict) -> str:
         f"Python {m['python']}, GPU: {m['cuda'] or 'none'}; load average {m['load_average']} at the start, "
         f"{meta['load_end']} at the end (a shared machine: ratios, measured side by side, are the figures "
         f"to read). Data: {meta['data']}.",
+    ]
+    if max(m["load_average"][0], meta["load_end"][0]) > m["cores"]:
+        lines.append(
+            f"**Busy machine** (load above {m['cores']} cores): with more than one torch thread, OpenMP "
+            f"threads wait for partners that other processes have descheduled, so multi-thread figures "
+            f"are slower and noisier than on an idle machine; the 1-thread rows are the steadier ones.")
+    lines += [
         "",
         "| § | figure | gankit | reference | ratio | target | met |",
         "|---|---|---|---|---|---|---|",
@@ -626,19 +738,20 @@ def main(argv: list[str] | None = None) -> int:
         data_dir, meta["data"] = mnist_folder(tmp)
         print(f"data: {meta['data']}; {meta['machine']}", flush=True)
         torch.manual_seed(0)
-        if "a" in only:
-            section_throughput(res, data_dir, a.quick)
-            section_dcgan(res)
-        if "b" in only:
-            section_flops(res, data_dir, a.quick)
-        if "profile" in only:
-            section_profile(res, data_dir, a.quick)
-        if "c" in only:
-            section_startup(res, data_dir, tmp, a.quick, a.threads)
-        if "d" in only:
-            section_memory(res, data_dir, tmp, a.quick, a.threads)
-        if "e" in only:
-            section_gpu(res, data_dir, a.quick)
+        sections = {
+            "a": lambda: (section_throughput(res, data_dir, a.quick), section_dcgan(res, data_dir, a.quick)),
+            "b": lambda: section_flops(res, data_dir, a.quick),
+            "profile": lambda: section_profile(res, data_dir, a.quick),
+            "c": lambda: section_startup(res, data_dir, tmp, a.quick, a.threads),
+            "d": lambda: section_memory(res, data_dir, tmp, a.quick),
+            "e": lambda: section_gpu(res, data_dir, a.quick),
+        }
+        meta["section_seconds"] = {}
+        for name, run in sections.items():
+            if name in only:
+                t = time.perf_counter()
+                run()
+                meta["section_seconds"][name] = round(time.perf_counter() - t, 1)
     meta["seconds"] = time.perf_counter() - t0
     meta["load_end"] = [round(v, 2) for v in os.getloadavg()]
     md = markdown(res, meta)

@@ -183,6 +183,7 @@ def _safe_load(text: str):
 # --------------------------------------------------------------------------- type handling
 
 
+@functools.lru_cache(maxsize=None)  # resolving the annotations is slow, and they never change
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
@@ -328,6 +329,8 @@ def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise GankitError(f"override {item!r} is not of the form key=value (e.g. train.epochs=3)")
+        if key.strip() == "version":  # the schema version of files, not a setting
+            raise GankitError("command line: 'version' is the config file format, set by gankit; remove it")
         _set(cfg, key.strip(), _parse_scalar(text), source="command line")
     return cfg
 

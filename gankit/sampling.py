@@ -99,9 +99,10 @@ def load(run: str | Path, device: str = "cpu") -> TrainedGenerator:
         cfg = merge_dict(Config(), {"generator": meta["generator"]}, source=str(json_path)).generator
         G = build_generator(cfg, tuple(meta["data"]["shape"]), int(meta.get("num_classes", 0)))
         G.load_state_dict(state["G"])
-    except (KeyError, TypeError, RuntimeError) as e:
-        raise GankitError(f"{json_path}: generator weights do not match their description ({e})") from None
-    return TrainedGenerator(G.to(device), meta)
+        return TrainedGenerator(G.to(device), meta)
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise GankitError(f"{json_path}: generator weights do not match their description ({e}); "
+                          f"the file is damaged or from another tool") from None
 
 
 def save_samples(x: np.ndarray, kind: str, out: str | Path, columns: list[str] | None = None,

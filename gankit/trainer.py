@@ -28,6 +28,10 @@ from gankit.ema import EMA
 from gankit.losses import GANLoss, gradient_penalty, r1_penalty
 
 
+def _has_conv(*models: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.conv._ConvNd) for model in models for m in model.modules())
+
+
 def has_batchnorm(model: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
@@ -96,7 +100,16 @@ class Trainer:
         acgan_weight: float = 0.0,
         ema_decay: float = 0.0,
         augment: list[str] | None = None,
+        channels_last: bool | None = None,
     ) -> None:
+        # Convolutions on the CPU run ~15% faster with channels-last (NHWC) weights: oneDNN then
+        # skips reordering every activation to and from its own layout (measured in benchmarks/;
+        # same maths, other summation order). None = on for conv models on the CPU, where it wins.
+        if channels_last is None:
+            channels_last = _has_conv(G, D) and next(G.parameters()).device.type == "cpu"
+        if channels_last:  # in place: the optimisers keep the same Parameter objects
+            G.to(memory_format=torch.channels_last)
+            D.to(memory_format=torch.channels_last)
         self.G, self.D, self.loss = G, D, loss
         self.opt_g, self.opt_d = opt_g, opt_d
         self.latent_dim = latent_dim

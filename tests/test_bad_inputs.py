@@ -492,6 +492,12 @@ def _stub_pictures(mp: pytest.MonkeyPatch) -> None:
         pass
 
 
+@pytest.fixture(autouse=True)
+def no_pictures(monkeypatch):
+    """Plots and reports of the runs made while building cases are not what is tested here."""
+    _stub_pictures(monkeypatch)
+
+
 def snapshot(root: Path) -> dict[str, tuple]:
     """Every path under ``root`` with its kind, size, mtime and mode: any write shows up."""
     out = {}
@@ -571,3 +577,19 @@ def test_bad_inputs_in_a_real_process(tmp_path):
     assert 'did you mean "train.batch_size"' in results["key"][1]
     assert "t.csv: line 2" in results["csv"][1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
+
+
+def test_an_op_without_a_deterministic_kernel_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    """On GPUs some kernels have no deterministic version; torch then raises mid-training."""
+    from gankit.trainer import Trainer
+
+    def train_step(self, batches):
+        raise RuntimeError("index_add_cuda_ does not have a deterministic implementation, but you set "
+                           "'torch.use_deterministic_algorithms(True)'.")
+
+    monkeypatch.setattr(Trainer, "train_step", train_step)
+    run = tmp_path / "run"
+    assert main(["train", "ring", *SMALL, "train.deterministic=true", "--out", str(run)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "train.deterministic=false" in err[0] and "index_add_cuda_" in err[0]
+    assert json.loads((run / "run.json").read_text())["status"] == "failed"

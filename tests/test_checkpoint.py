@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import signal
-from pathlib import Path
+import time
 
 import pytest
 import torch
@@ -90,7 +90,15 @@ def test_sigkill_mid_write_keeps_the_previous_checkpoint(tmp_path, victim):
             checkpoint.save(stem, new, {"step": 6})
         finally:
             os._exit(3)  # reached only if the crash hook did not fire
-    _, status = os.waitpid(pid, 0)
+    for _ in range(3000):  # never hang the suite: give the child 30 s
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.01)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the child did not finish")
     assert os.waitstatus_to_exitcode(status) == -signal.SIGKILL
     temps = list(tmp_path.glob(".*.tmp"))
     assert len(temps) == 1  # the half-written file never replaced the real one

@@ -137,4 +137,9 @@ def table(cfg: DataConfig, seed: int) -> Raw:
         x, columns = read_csv(p)
     else:
         raise GankitError(f"{p}: unknown table format {suffix!r}; use .csv, .npy or .npz")
+    big = np.abs(x) > np.finfo(np.float32).max  # training is float32: these would become inf
+    if big.any():
+        r, c = map(int, np.argwhere(big)[0])
+        raise GankitError(f"{p}: data row {r + 1}, column {columns[c]} is {x[r, c]:.3g}, beyond float32's "
+                          f"range (3.4e38); rescale that column")
     return Raw(x, "table", columns=columns)  # float64: prepare() standardises in full precision
