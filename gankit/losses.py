@@ -83,28 +83,44 @@ def hinge_d(*, real: Tensor, fake: Tensor) -> Tensor:
 # ----------------------------------------------------------------------------- penalties
 
 
+def _input_grad(out: Tensor, x: Tensor, scale: float | Tensor) -> Tensor:
+    """∇ₓ Σ out, unscaled and in float32.
+
+    Under fp16 mixed precision the output is multiplied by the loss scale before differentiating
+    (so small gradients do not underflow) and the gradient is divided by it afterwards: the penalty
+    is computed on *unscaled* gradients, as PyTorch's AMP notes prescribe for gradient penalties.
+    """
+    (grad,) = torch.autograd.grad(_fp32(out).sum() * scale, x, create_graph=True)
+    return _fp32(grad) / scale
+
+
+def _fp32(t: Tensor) -> Tensor:
+    """Upcast half / bfloat16 to float32; leave float32 and float64 alone."""
+    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
+
+
 def gradient_penalty(
-    critic: Callable[[Tensor], Tensor], *, real: Tensor, fake: Tensor, alpha: Tensor | None = None
+    critic: Callable[[Tensor], Tensor], *, real: Tensor, fake: Tensor, alpha: Tensor | None = None,
+    scale: float | Tensor = 1.0,
 ) -> Tensor:
     """WGAN-GP term E[(‖∇D(x̂)‖₂ - 1)^2] (without λ), x̂ = αx + (1-α)x̃, α ~ U(0,1) per sample.
 
     The norm is taken per sample over all non-batch dimensions. ``alpha`` (shape (N,)) may be given
-    for testing; by default it is drawn from the global torch RNG.
+    for testing; by default it is drawn from the global torch RNG. ``scale``: the fp16 loss scale.
     """
     n = real.shape[0]
     if alpha is None:
         alpha = torch.rand(n, device=real.device, dtype=real.dtype)
     a = alpha.reshape(n, *([1] * (real.dim() - 1)))
     x_hat = (a * real.detach() + (1 - a) * fake.detach()).requires_grad_(True)
-    out = critic(x_hat)
-    (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
+    grad = _input_grad(critic(x_hat), x_hat, scale)
     norm = grad.reshape(n, -1).norm(2, dim=1)
     return (norm - 1).square().mean()
 
 
-def r1_penalty(real_logits: Tensor, real: Tensor) -> Tensor:
+def r1_penalty(real_logits: Tensor, real: Tensor, scale: float | Tensor = 1.0) -> Tensor:
     """R1 term E[‖∇ₓD(x)‖²] (without γ/2); ``real`` must have requires_grad=True."""
-    (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+    grad = _input_grad(real_logits, real, scale)
     return grad.reshape(grad.shape[0], -1).square().sum(1).mean()
 
 

@@ -133,3 +133,27 @@ def test_r1_penalty_matches_formula():
     logits = 0.5 * x.square().sum(1)  # gradient = x
     got = r1_penalty(logits, x).item()
     assert got == pytest.approx(mean([1 + 4, 9 + 1]))
+
+
+def test_penalties_are_computed_on_unscaled_gradients():
+    """fp16 training multiplies by a loss scale before differentiating; the penalty must not change."""
+    w = torch.tensor([3.0, 4.0])
+    real, fake = torch.randn(6, 2), torch.randn(6, 2)
+    alpha = torch.rand(6)
+    plain = gradient_penalty(lambda x: x @ w, real=real, fake=fake, alpha=alpha)
+    scaled = gradient_penalty(lambda x: x @ w, real=real, fake=fake, alpha=alpha, scale=65536.0)
+    assert scaled.item() == pytest.approx(plain.item(), rel=1e-6)
+    x = torch.randn(4, 2, requires_grad=True)
+    logits = 0.5 * x.square().sum(1)
+    assert r1_penalty(logits, x, scale=1024.0).item() == pytest.approx(r1_penalty(logits, x).item(), rel=1e-6)
+
+
+def test_gradient_penalty_under_bf16_autocast_matches_fp32():
+    torch.manual_seed(0)
+    D = torch.nn.Sequential(torch.nn.Linear(8, 32), torch.nn.LeakyReLU(0.2), torch.nn.Linear(32, 1))
+    real, fake, alpha = torch.randn(16, 8), torch.randn(16, 8), torch.rand(16)
+    ref = gradient_penalty(D, real=real, fake=fake, alpha=alpha)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = gradient_penalty(D, real=real, fake=fake, alpha=alpha)
+    assert low.dtype == torch.float32
+    assert low.item() == pytest.approx(ref.item(), rel=0.05)
