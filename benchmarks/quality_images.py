@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from gankit.metrics.evaluate import evaluate_run
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 OUT = ROOT / "benchmarks" / "out"
+THREADS = int(os.environ.get("GANKIT_BENCH_THREADS", "2"))  # torch threads for every run
 
 #: preset -> (MLP baseline preset, data folder under ../shared/data or None)
 PAIRS = {
@@ -47,17 +49,18 @@ def data_overrides(folder: str | None, baseline: bool) -> list[str]:
 
 def train(preset: str, overrides: list[str], out: Path) -> float:
     t = time.perf_counter()
-    gankit.train(preset, *overrides, "train.threads=2", out=out, quiet=True)
+    gankit.train(preset, *overrides, f"train.threads={THREADS}", out=out, quiet=True)
     return time.perf_counter() - t
 
 
 def mlp_rate(preset: str, overrides: list[str], tmp: Path) -> float:
     """Steps per second of the baseline, from a 300-step run (start-up excluded)."""
     t = time.perf_counter()
-    gankit.train(preset, *overrides, "train.steps=30", "log.sample_every=1000000", out=tmp / "warm", quiet=True)
+    common = [f"train.threads={THREADS}", "log.sample_every=1000000"]
+    gankit.train(preset, *overrides, "train.steps=30", *common, out=tmp / "warm", quiet=True)
     t30 = time.perf_counter() - t
     t = time.perf_counter()
-    gankit.train(preset, *overrides, "train.steps=330", "log.sample_every=1000000", out=tmp / "rate", quiet=True)
+    gankit.train(preset, *overrides, "train.steps=330", *common, out=tmp / "rate", quiet=True)
     return 300 / max(1e-6, (time.perf_counter() - t) - t30)
 
 

@@ -17,7 +17,7 @@ _DCGAN_28 = {
                       "activation": "leaky_relu", "lr": 2e-4, "betas": [0.5, 0.999]},
     "loss": "bce",
     "ema": {"decay": 0.999},
-    "train": {"steps": 3000, "batch_size": 64},
+    "train": {"steps": 2000, "batch_size": 64},
 }
 
 #: name -> (one-line description, config values)
