@@ -1,7 +1,7 @@
 """gankit's benchmark suite (issue 5): every figure beside its reference, from one command.
 
-    python -m benchmarks.run             # full suite (a few minutes on 2 cores)
-    python -m benchmarks.run --quick     # smoke run (under a minute)
+    python -m benchmarks.run             # full suite (about 12 minutes on 2 busy cores)
+    python -m benchmarks.run --quick     # smoke run of every section (1-3 minutes, load permitting)
     python -m benchmarks.run --record    # also write the table into BENCHMARKS.md
 
 Writes ``benchmarks/out/benchmarks.md`` and ``benchmarks/out/benchmarks.json``.
@@ -14,7 +14,8 @@ tensor, the same initial weights and the same thread count. MNIST is read from
 ``../shared/data/mnist`` (relative to the repository) when present, else random stand-in data of
 MNIST's shape is written as IDX files so that every path (``gankit train`` included) runs the same.
 
-Sections: (a) mnist-mlp throughput against benchmarks/reference.py; (b) GFLOP/s of a training step
+Sections: (a) mnist-mlp and mnist-dcgan throughput against benchmarks/reference.py and
+benchmarks/reference_dcgan.py, plus ablations (gankit with one of its choices undone); (b) GFLOP/s of a training step
 against the same matrix products run alone (the products are recorded from a real step with a
 ``TorchDispatchMode``, FLOPs = 2·m·k·n each, and replayed with the same shapes and strides); a
 profile breakdown of both loops; (c) start-up times of the CLI; (d) peak and steady RSS of a
@@ -115,10 +116,11 @@ def write_standin_mnist(folder: Path, n: int = 60000, seed: int = 0) -> Path:
     return folder
 
 
-def mnist_folder(tmp: Path) -> tuple[Path, str]:
-    if (SHARED_MNIST / "train-images-idx3-ubyte.gz").exists():
+def mnist_folder(tmp: Path, standin: bool = False) -> tuple[Path, str]:
+    if not standin and (SHARED_MNIST / "train-images-idx3-ubyte.gz").exists():
         return SHARED_MNIST, f"MNIST from {SHARED_MNIST}"
-    return write_standin_mnist(tmp / "mnist-standin"), "random stand-in data of MNIST's shape (no MNIST found)"
+    why = "asked for" if standin else f"no MNIST in {SHARED_MNIST}"
+    return write_standin_mnist(tmp / "mnist-standin"), f"random stand-in data of MNIST's shape ({why})"
 
 
 # ----------------------------------------------------------------------------- the two loops
@@ -191,8 +193,10 @@ def timed(fn: Callable[[], None], device: str, cpu: list[float] | None = None) -
     return time.perf_counter() - t
 
 
-#: per-pair CPU-time ratios of the last ``side_by_side`` call (robust to time-slicing at 1 thread)
+#: median per-pair CPU-time ratio of the last ``side_by_side`` call (robust to time-slicing at 1 thread)
 LAST_CPU_RATIO: list[float] = []
+#: raw wall seconds per block of the last ``side_by_side`` call: {"ref": [...], "ours": [...]}
+LAST_BLOCKS: dict[str, list[float]] = {}
 
 
 def side_by_side(ref: Callable[[], None], ours: Callable[[], None], pairs: int, device: str = "cpu"):
@@ -210,6 +214,7 @@ def side_by_side(ref: Callable[[], None], ours: Callable[[], None], pairs: int, 
         ratios.append(a / b)
         cpu_ratios.append(ca[0] / max(cb[0], 1e-9))
     LAST_CPU_RATIO[:] = [statistics.median(cpu_ratios)]
+    LAST_BLOCKS.update(ref=[round(t, 5) for t in tr], ours=[round(t, 5) for t in to])
     return statistics.median(tr), statistics.median(to), statistics.median(ratios)
 
 
@@ -229,7 +234,7 @@ def throughput(data_dir: Path, batch: int, device: str, pairs: int, seconds: flo
     t_ref, t_ours, ratio = side_by_side(lambda: ref.steps(block), lambda: ours.steps(block), pairs, device)
     return {"batch": batch, "ref_sps": block / t_ref, "gankit_sps": block / t_ours, "ratio": ratio,
             "cpu_time_ratio": LAST_CPU_RATIO[0], "threads": torch.get_num_threads(), "block_steps": block,
-            "pairs": pairs}
+            "pairs": pairs, "block_seconds": dict(LAST_BLOCKS)}
 
 
 def ablation(data_dir: Path, pairs: int, seconds: float, tweak: Callable[[object], None],
@@ -504,7 +509,7 @@ def section_flops(res: Results, data_dir: Path, quick: bool) -> None:
         runs.append((64, 1))
     for batch, th in runs:
         torch.set_num_threads(th)
-        r = flops_section(data_dir, batch, "cpu", 3 if quick else 9, 0.3 if quick else 1.0)
+        r = flops_section(data_dir, batch, "cpu", 3 if quick else 7, 0.3 if quick else 1.0)
         res.extra.setdefault("flops", []).append({**r, "threads": th})
         main = batch == 64 and th == threads
         res.add(Row("b", f"step GFLOP/s vs matmuls alone, batch {batch}, {th} thread{'s' * (th > 1)}",
@@ -521,7 +526,14 @@ def section_profile(res: Results, data_dir: Path, quick: bool) -> None:
     ours = GankitLoop(trainer, batches)
     ref = reference_setup(data.x, 64, "cpu", like=trainer)
     secs = 0.5 if quick else 3.0
-    out = {"gankit": profile_breakdown(ours.steps, secs), "reference": profile_breakdown(ref.steps, secs)}
+    threads = torch.get_num_threads()
+    out = {}
+    for th in ([threads] if quick or threads == 1 else [threads, 1]):
+        torch.set_num_threads(th)
+        label = f"{th} thread{'s' * (th > 1)}"
+        out[f"gankit, {label}"] = profile_breakdown(ours.steps, secs)
+        out[f"reference, {label}"] = profile_breakdown(ref.steps, secs)
+    torch.set_num_threads(threads)
     res.extra["profile"] = out
     for k, v in out.items():
         print(f"  {k}: " + ", ".join(f"{c} {v[c]:.0%}" for c in CATEGORIES) + f" ({v['ms_per_step']:.1f} ms/step)")
@@ -529,7 +541,7 @@ def section_profile(res: Results, data_dir: Path, quick: bool) -> None:
 
 def section_startup(res: Results, data_dir: Path, tmp: Path, quick: bool, threads: int | None) -> None:
     print("(c) start-up", flush=True)
-    reps = 1 if quick else 5
+    reps = 1 if quick else 3
     env = _env(threads)
     gk = gankit_cmd()
     t_torch = time_command([sys.executable, "-c", "import torch"], reps, env)
@@ -539,8 +551,10 @@ def section_startup(res: Results, data_dir: Path, tmp: Path, quick: bool, thread
         res.add(Row("c", f"`gankit {' '.join(args)}` wall time", t, t_torch, "s", "`python -c 'import torch'`",
                     t_torch / t, f"< {target} s" if target else "", (t < target) if target else None,
                     f"bare interpreter {t_py:.2f} s"))
+    if quick:  # the memory section's two runs give this figure too (one process less each)
+        return
     firsts, refs = [], []
-    for i in range(1 if quick else 3):
+    for i in range(3):
         run_dir = tmp / f"startup-{i}"
         r = peak_of_train(gk + ["train", "mnist-mlp", f"data.path={data_dir}", "train.steps=3", "log.every=1",
                                 "log.progress=off", "log.sample_every=1000", "log.checkpoint_every=1000",
@@ -550,29 +564,35 @@ def section_startup(res: Results, data_dir: Path, tmp: Path, quick: bool, thread
                                 "--data", str(data_dir)], env, marker=b"first step done")
         refs.append(seen)
         shutil.rmtree(run_dir, ignore_errors=True)
-    t, tr = statistics.median(firsts), statistics.median(refs)
+    train_startup_row(res, statistics.median(firsts), statistics.median(refs))
+
+
+def train_startup_row(res: Results, t: float, tr: float, note: str = "") -> None:
     res.add(Row("c", "`gankit train mnist-mlp`: start to first step done", t, tr, "s",
                 "reference script, start to first step", tr / t, "", None,
-                "includes reading MNIST's 60k images"))
+                "includes reading the 60k images" + note))
 
 
 def section_memory(res: Results, data_dir: Path, tmp: Path, quick: bool) -> None:
     """Peak RSS (wait4) of whole processes, and VmRSS after N and 4N steps of one `gankit train`.
 
     Samples and checkpoints are written every N/2 steps, so both readings come after the same kinds
-    of work. One thread each: memory does not depend on it, and it keeps the runs short on a busy
+    of work; a metrics row every step marks progress (and the first step, for ``--quick``'s start-up
+    figure). One thread each: memory does not depend on it, and it keeps the runs short on a busy
     machine."""
     print("(d) memory", flush=True)
-    n = 25 if quick else 250
+    n = 10 if quick else 150
     env = _env(1)
     run_dir = tmp / "memory"
     half = max(1, n // 2)
     r = peak_of_train(gankit_cmd() + ["train", "mnist-mlp", f"data.path={data_dir}", f"train.steps={4 * n}",
-                                      f"log.every={n}", f"log.sample_every={half}", f"log.checkpoint_every={half}",
+                                      "log.every=1", f"log.sample_every={half}", f"log.checkpoint_every={half}",
                                       "train.threads=1", "log.progress=off", "--quiet", "--out", str(run_dir)],
                       run_dir, env, marks=(n, 4 * n))
-    ref_peak, _ = run_peak_rss([sys.executable, str(ROOT / "benchmarks" / "reference.py"), "--steps",
-                                str(4 * n), "--data", str(data_dir)], env)
+    ref_peak, ref_first = run_peak_rss([sys.executable, str(ROOT / "benchmarks" / "reference.py"), "--steps",
+                                        str(4 * n), "--data", str(data_dir)], env, marker=b"first step done")
+    if quick:
+        train_startup_row(res, r["first_step_s"], ref_first, "; one run each, 1 thread")
     res.add(Row("d", f"peak RSS, mnist-mlp training ({4 * n} steps)", r["peak_mib"], ref_peak, "MiB",
                 "reference loop, same steps", ref_peak / r["peak_mib"], "", None,
                 "both hold the 60k training images as float32 (180 MiB)"))
@@ -580,7 +600,7 @@ def section_memory(res: Results, data_dir: Path, tmp: Path, quick: bool) -> None
     grow = (b - a) if a is not None and b is not None else None
     res.add(Row("d", f"RSS after {n} vs {4 * n} steps (growth)", b, a, "MiB", f"RSS after {n} steps",
                 (a / b) if a and b else None, "no growth (< 5%)", (grow is not None and grow < 0.05 * a),
-                f"+{grow:.1f} MiB over {3 * n} steps" if grow is not None else "not sampled (run too short?)"))
+                f"{grow:+.1f} MiB over {3 * n} steps" if grow is not None else "not sampled (run too short?)"))
     res.extra["memory"] = {"gankit": r, "reference_peak_mib": ref_peak}
     section_eval_memory(res, run_dir, quick, env)
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -603,7 +623,7 @@ def section_eval_memory(res: Results, run_dir: Path, quick: bool, env: dict) -> 
     (n1, p1), (n2, p2) = sorted(peaks.items())
     res.add(Row("d", f"peak RSS, `gankit eval --extractor raw --metrics fid`, {n2} samples", p2, p1, "MiB",
                 f"same with {n1} samples", p1 / p2, "", None,
-                f"+{p2 - p1:.0f} MiB for {n2 - n1} more samples"))
+                f"{p2 - p1:+.0f} MiB for {n2 - n1} more samples"))
 
 
 def section_gpu(res: Results, data_dir: Path, quick: bool) -> None:
@@ -701,8 +721,10 @@ def markdown(res: Results, meta: dict) -> str:
             lines.append(f"| {k} | {v['ms_per_step']:.1f} | " + " | ".join(f"{v[c]:.0%}" for c in CATEGORIES) + " |")
     lines.append("")
     lines.append("Ratio: gankit's advantage over the reference (higher is better; for start-up and memory, "
-                 "reference ÷ gankit). GFLOP/s rows: the step's achieved rate as a fraction of the same "
-                 "matrix products run alone.")
+                 "reference ÷ gankit). Speeds: steps/s are medians over timed blocks, the ratio is the median "
+                 "of per-pair ratios (blocks run back to back), so on a noisy machine the two can disagree; "
+                 "the JSON has every block. GFLOP/s rows: the step's achieved rate as a fraction of the "
+                 "same matrix products run alone.")
     return "\n".join(lines) + "\n"
 
 
@@ -719,11 +741,12 @@ def record(md: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="short smoke run (under a minute)")
+    p.add_argument("--quick", action="store_true", help="short smoke run of every section")
     p.add_argument("--threads", type=int, default=None, help="torch threads for every loop (default: torch's)")
     p.add_argument("--only", default="a,b,profile,c,d,e", help="sections to run, e.g. a,b (default: all)")
     p.add_argument("--out", type=Path, default=OUT, help="folder for benchmarks.md / benchmarks.json")
     p.add_argument("--record", action="store_true", help="also write the table into BENCHMARKS.md")
+    p.add_argument("--standin", action="store_true", help="use random stand-in data even when MNIST is present")
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -735,7 +758,7 @@ def main(argv: list[str] | None = None) -> int:
     res = Results()
     with tempfile.TemporaryDirectory(prefix="gankit-bench-") as tmp_s:
         tmp = Path(tmp_s)
-        data_dir, meta["data"] = mnist_folder(tmp)
+        data_dir, meta["data"] = mnist_folder(tmp, a.standin)
         print(f"data: {meta['data']}; {meta['machine']}", flush=True)
         torch.manual_seed(0)
         sections = {

@@ -24,11 +24,12 @@ examples:
   gankit train my.yaml --out runs/mine          # YAML may say `preset: mnist-mlp` to start from it
   gankit train ring train.seed=3 train.steps=2000
   gankit train --resume runs/mine               # continue from the last checkpoint
+  gankit train ring eval.every=500 eval.patience=4   # score during training, keep best/, stop early
 
 common keys (see `gankit train --keys` for all):
   train.steps  train.epochs  train.batch_size  train.seed  train.device  train.n_critic
   generator.hidden  generator.lr  discriminator.hidden  discriminator.lr  loss
-  data.name  data.path
+  data.name  data.path  eval.every  eval.metrics  eval.best_metric  log.tensorboard
 """
 
 EPILOG_EVAL = """\
@@ -68,7 +69,9 @@ def _parser() -> argparse.ArgumentParser:
                        "--out: .npy (data space: images (N,C,H,W) in [0,1], tables in original units), "
                        ".png (a grid, or a plot for tables), .csv (one row per sample), or folder/ "
                        "(one PNG per image).")
-    s.add_argument("run", help="run folder written by `gankit train`")
+    s.add_argument("run", help="run folder written by `gankit train` (or its best/ folder)")
+    s.add_argument("--best", action="store_true", help="use the run's best generator (RUN/best/, kept when "
+                   "training with eval.every=K) instead of the final one")
     s.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
     s.add_argument("--out", required=True, help="x.npy | x.png | x.csv | folder/")
     s.add_argument("--seed", type=int, default=None, help="random seed for reproducible samples")
@@ -178,7 +181,15 @@ def cmd_train(args) -> int:
 def cmd_sample(args) -> int:
     from gankit.sampling import load, save_samples
 
-    g = load(args.run, device=args.device)
+    run = args.run
+    if args.best:
+        from gankit.evalhook import BEST_DIR
+
+        run = Path(args.run) / BEST_DIR
+        if not (run / "generator.json").exists():
+            raise GankitError(f"{args.run}: no best generator ({run} is missing); it is kept when training with "
+                              f"eval.every=K (e.g. gankit train ... eval.every=500)")
+    g = load(run, device=args.device)
     x = g.sample(args.n, seed=args.seed, label=args.label)
     per_class = g.num_classes > 0 and args.label is None and args.n % g.num_classes == 0
     out = save_samples(x, g.kind, args.out, columns=g.columns, nrow=args.n // g.num_classes if per_class else None)

@@ -145,6 +145,20 @@ class LogConfig:
     keep_checkpoints: int = 3
     grid_size: int = 64  # samples in each grid (fixed noise)
     progress: Literal["auto", "on", "off"] = "auto"  # auto: only when stdout is a terminal
+    tensorboard: bool = False  # also log to RUN/tensorboard/ (needs `pip install tensorboard`)
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation during training (gankit/evalhook.py): scores every ``every`` steps, best/, early stop."""
+
+    every: int = 0  # steps between evaluations; 0 = off
+    metrics: str = ""  # comma list of fid, kid, prdc, modes, classes; "" = what fits the data
+    n: Optional[int] = None  # generated (and real) samples per evaluation; None = 1000 images, 2500 tables
+    extractor: str = ""  # feature space: classifier | inception | raw; "" = classifier for labelled images, else raw
+    best_metric: str = ""  # score that picks RUN/best/ (fid, modes_captured, coverage, ...); "" = the first metric's
+    patience: int = 0  # stop after this many evaluations without a new best; 0 = never
+    seed: int = 0  # evaluation noise and real subset (as `gankit eval --seed`)
 
 
 @dataclass
@@ -160,6 +174,7 @@ class Config:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
     version: int = SCHEMA_VERSION
 
 
@@ -444,6 +459,13 @@ def validate(cfg: Config) -> Config:
     need(dt.image_size is None or 4 <= dt.image_size <= 1024, "data.image_size", "must be in 4..1024")
     need(dt.channels in (None, 1, 3), "data.channels", "must be 1 (grayscale) or 3 (RGB)")
     need(dt.limit is None or dt.limit >= 1, "data.limit", "must be >= 1")
+    ev = cfg.eval
+    need(ev.every >= 0, "eval.every", f"must be >= 0 (0 = off), got {ev.every}")
+    need(ev.n is None or ev.n >= 1, "eval.n", f"must be >= 1, got {ev.n}")
+    need(ev.patience >= 0, "eval.patience", f"must be >= 0 (0 = never stop early), got {ev.patience}")
+    need(ev.patience == 0 or ev.every > 0, "eval.patience",
+         f"={ev.patience} needs evaluations to count: set eval.every=K too (e.g. eval.every=500)")
+    need(0 <= ev.seed < 2**63, "eval.seed", f"must be in 0..2**63-1, got {ev.seed}")
     if p.r1_gamma > 0 and cfg.loss == "wgan-gp":
         raise GankitError("penalty.r1_gamma: use either loss=wgan-gp or an R1 penalty, not both")
     return cfg

@@ -7,6 +7,10 @@ Run folder (everything later commands need; the original config file or dataset 
   samples/step_*.png     fixed-noise sample grids (images) or scatter/histograms (tables)
   checkpoints/step_*     resumable training state (safetensors + JSON)
   generator.safetensors  the final generator, with generator.json to rebuild and decode it
+  eval_metrics.csv       with eval.every=K: step, metric, value of each in-training evaluation (evalhook.py)
+  best/                  with eval.every=K: the best generator so far by eval.best_metric (+ config.yaml)
+  metric_curves.png      the in-training scores over steps, best marked
+  tensorboard/           with log.tensorboard=true: the same numbers as TensorBoard events
 
 Reliability:
 * A checkpoint holds the models, both optimisers, the step counters, the data order and every RNG
@@ -42,9 +46,11 @@ from gankit.config import Config, parse_policy, dump, to_dict
 from gankit.data import Data, decode, load_data
 from gankit.device import resolve_device
 from gankit.errors import GankitError, Interrupted
+from gankit.evalhook import EVAL_CSV, Evaluator, early_stop_message, print_line
 from gankit.losses import LOSSES
 from gankit.models import build_discriminator, build_generator
 from gankit.monitor import HealthMonitor, HealthWarning, mean_pairwise_distance
+from gankit.tblog import TensorBoardLog, summary_writer_class
 from gankit.trainer import Batches, Trainer, make_optimizer, seed_everything
 
 METRIC_COLUMNS = ["step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds"]
@@ -368,11 +374,18 @@ class Session:
         self.info: dict = {}
         self.csv_file = None
         self.writer = None
+        self.evaluator: Evaluator | None = None  # eval.every > 0
+        self.tb: TensorBoardLog | None = None  # log.tensorboard=true
+        self.quiet = True
+        self.stopped_early = False
 
     # ------------------------------------------------------------------ state
 
     def state(self) -> checkpoint.Snapshot:
-        return checkpoint.Snapshot.of({"trainer": self.trainer.state_dict(self.batches), "acc": self.acc})
+        state = {"trainer": self.trainer.state_dict(self.batches), "acc": self.acc}
+        if self.evaluator is not None:  # the best so far and the patience count resume with the run
+            state["eval"] = self.evaluator.state_dict()
+        return checkpoint.Snapshot.of(state)
 
     def meta(self) -> dict:
         return {"step": self.trainer.step, "epoch": self.batches.epoch, "acc_n": self.acc_n,
@@ -397,6 +410,8 @@ class Session:
             self.seconds = float(meta["seconds"])
             self.rollbacks = int(meta.get("rollbacks", 0))
             self.lr_scale = float(meta.get("lr_scale", 1.0))
+            if self.evaluator is not None:
+                self.evaluator.load_state_dict(state.get("eval"))
         except GankitError:
             raise
         except Exception as e:  # noqa: BLE001 - untrusted file contents; every failure is a bad file
@@ -433,6 +448,27 @@ class Session:
     def write_info(self, **changes) -> None:
         self.info.update(changes)
         write_json(self.run_dir / "run.json", self.info)
+
+    def generator_meta(self) -> dict:
+        return generator_meta(self.cfg, self.data, self.trainer.step)
+
+    def evaluate(self, step: int, bar=None) -> bool:
+        """In-training evaluation at ``step`` (before its checkpoint, which then holds the result);
+        True when the patience is used up."""
+        ev = self.evaluator
+        values = ev.evaluate(self.trainer.sampler, self.generator_meta(), step)
+        if values is None:
+            print_line(f"gankit: warning: evaluation at step {step} skipped: the generator's output is not "
+                       f"finite", bar, sys.stderr)
+            return False
+        if self.tb is not None:
+            self.tb.scalars("eval", values, step)
+            self.tb.flush()
+        if ev.best_step == step:
+            self.write_info(eval={**self.info.get("eval", {}), "best": ev.best_info()})
+        if not self.quiet:
+            print_line(ev.summary(values, step), bar)
+        return ev.exhausted()
 
     def health(self, warnings: list[HealthWarning], bar=None) -> None:
         """Report health warnings: console (stderr), health.jsonl, and run.json (for the report)."""
@@ -472,6 +508,10 @@ class Session:
         self.csv_file.close()
         _truncate_metrics(self.run_dir / "metrics.csv", self.good_step)
         self.open_metrics()
+        if self.evaluator is not None:  # evaluations after the good state belong to the abandoned timeline
+            self.evaluator.load_state_dict(state.get("eval"))
+            self.evaluator.truncate(self.run_dir, self.good_step)
+            self.evaluator.sync_best(self.generator_meta())
         print(f"gankit: warning: training diverged at step {step} ({why}); rolled back to step "
               f"{self.good_step} and scaled the learning rates to {self.lr_scale:.3g}x "
               f"(rollback {self.rollbacks} of {t.max_rollbacks})", file=sys.stderr, flush=True)
@@ -535,13 +575,17 @@ class Session:
                         self.acc_n = 0
                         self.health(monitor.observe(step, d_loss=mean[0], g_loss=mean[1], d_real=mean[2],
                                                     d_fake=mean[3]), bar)
+                        if self.tb is not None:
+                            self.tb.scalars("train", dict(zip(METRIC_COLUMNS[2:6], mean)), step)
                         if bar is not None:
                             bar.set_postfix(d=f"{mean[0]:.3f}", g=f"{mean[1]:.3f}", Dx=f"{mean[2]:.2f}",
                                             DGz=f"{mean[3]:.2f}", refresh=False)
                     if bar is not None:
                         bar.update(1)
+                    early = (self.evaluator is not None and self.evaluator.due(step, total)
+                             and self.evaluate(step, bar) and step < total)
                     stop = flag["stop"] and step < total
-                    if step % ckpt_every == 0 or step == total or stop:
+                    if step % ckpt_every == 0 or step == total or stop or early:
                         snap = self.state()
                         bad = checkpoint.first_nonfinite(snap.tensors)
                         if bad is not None:
@@ -549,7 +593,7 @@ class Session:
                             continue
                         self.save_ckpt(snap)
                         self.keep_good(snap)
-                    if step % sample_every == 0 or step == total:
+                    if step % sample_every == 0 or step == total or early:
                         shown = save_samples_preview(trainer.sampler, fixed_z, data,
                                                      self.run_dir / "samples" / f"step_{step:08d}.png",
                                                      real=real_preview, classes=num_classes(self.cfg, data))
@@ -557,6 +601,11 @@ class Session:
                     if stop:
                         self.write_info(status="interrupted", steps_done=step)
                         raise Interrupted(self.run_dir, step)
+                    if early:
+                        self.stopped_early = True
+                        if not self.quiet:
+                            print_line(early_stop_message(self.evaluator, step), bar)
+                        break
         except Interrupted:
             raise
         except KeyboardInterrupt:
@@ -575,6 +624,10 @@ class Session:
             raise
         finally:
             self.csv_file.close()
+            if self.evaluator is not None:
+                self.evaluator.close_csv()
+            if self.tb is not None:
+                self.tb.close()
             if bar is not None:
                 bar.close()
 
@@ -627,6 +680,11 @@ def _train(cfg: Config, out: str | Path | None, resume: str | Path | None, quiet
     batches = Batches(data.x.to(device), cfg.train.batch_size, seed=cfg.train.seed, labels=labels)
     run_dir = Path(resume) if resume is not None else Path(out) if out is not None else default_out(cfg)
     s = Session(cfg, run_dir, data, trainer, batches, total, device)
+    s.quiet = bool(quiet)
+    # optional extras fail here, before the run folder is written
+    tb_class = summary_writer_class() if cfg.log.tensorboard else None
+    if cfg.eval.every > 0:
+        s.evaluator = Evaluator(cfg, data, device, num_classes(cfg, data), run_dir, quiet=bool(quiet))
     now = datetime.now().isoformat(timespec="seconds")
     info = {"status": "running", "gankit_version": __version__, "preset": cfg.preset, "device": str(device),
             "data": {"name": data.name, "items": len(data), "shape": list(data.shape)},
@@ -645,6 +703,8 @@ def _train(cfg: Config, out: str | Path | None, resume: str | Path | None, quiet
         for folder in (run_dir, run_dir / "checkpoints", run_dir / "samples"):
             checkpoint.clean_temp(folder)
         _truncate_metrics(run_dir / "metrics.csv", trainer.step)
+        if s.evaluator is not None:
+            s.evaluator.truncate(run_dir, trainer.step)
         # rollbacks after the checkpoint belong to the abandoned timeline and may happen again
         info.update(started=old.get("started", now), resumed=[*_list(old.get("resumed")), now],
                     rollbacks=_list(old.get("rollbacks"))[: s.rollbacks])
@@ -655,6 +715,12 @@ def _train(cfg: Config, out: str | Path | None, resume: str | Path | None, quiet
     (run_dir / "samples").mkdir(exist_ok=True)
     (run_dir / "checkpoints").mkdir(exist_ok=True)
     checkpoint.atomic_write(run_dir / "config.yaml", dump(cfg).encode())
+    if s.evaluator is not None:
+        s.evaluator.sync_best(s.generator_meta())
+        s.evaluator.open_csv(run_dir)
+        info["eval"] = {**s.evaluator.provenance(), "best": s.evaluator.best_info()}
+    if tb_class is not None:
+        s.tb = TensorBoardLog(run_dir, tb_class, resume_step=trainer.step if resume is not None else None)
     s.info = info
     s.write_info()
     s.open_metrics()
@@ -671,8 +737,24 @@ def _train(cfg: Config, out: str | Path | None, resume: str | Path | None, quiet
         loss_curves(run_dir / "metrics.csv", run_dir / "curves.png")
     except Exception as e:  # a plot must never fail a finished run
         print(f"gankit: warning: could not draw curves.png ({e})", file=sys.stderr)
-    s.write_info(status="complete", finished=datetime.now().isoformat(timespec="seconds"),
-                 seconds=round(s.seconds, 3), steps_done=trainer.step)
+    ev = s.evaluator
+    if (run_dir / EVAL_CSV).exists():
+        try:
+            from gankit.report.plots import metric_curves
+
+            metric_curves(run_dir / EVAL_CSV, run_dir / "metric_curves.png",
+                          best=(ev.best_metric, ev.best_step) if ev is not None and ev.best_step is not None else None)
+        except Exception as e:  # a plot must never fail a finished run
+            print(f"gankit: warning: could not draw metric_curves.png ({e})", file=sys.stderr)
+    if ev is not None:
+        s.info["eval"] = {**s.info.get("eval", {}), "best": ev.best_info(), "evaluations": ev.evaluations,
+                          "seconds": round(ev.seconds, 3)}
+        if s.stopped_early:
+            s.info["early_stop"] = {"step": trainer.step, "patience": ev.patience,
+                                    "evaluations_without_improvement": ev.since_best}
+    s.write_info(status="stopped_early" if s.stopped_early else "complete",
+                 finished=datetime.now().isoformat(timespec="seconds"), seconds=round(s.seconds, 3),
+                 steps_done=trainer.step)
     try:
         from gankit.models.summary import gan_summary
         from gankit.report.html import build_report
@@ -686,6 +768,9 @@ def _train(cfg: Config, out: str | Path | None, resume: str | Path | None, quiet
         where = f"; samples {samples[-1]}" if samples else ""
         print(f"gankit: done in {s.seconds:.1f}s{where}; use it: gankit sample {run_dir} --n 64 "
               f"--out samples.png", flush=True)
+        if ev is not None and ev.best_step is not None:
+            print(f"gankit: best {ev.best_metric} {ev.best_value:.4g} at step {ev.best_step}: gankit sample "
+                  f"{run_dir} --best --n 64 --out best.png", flush=True)
     return run_dir
 
 

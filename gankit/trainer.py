@@ -10,7 +10,9 @@ One *step* is ``n_critic`` discriminator updates followed by one generator updat
 
 As in the PyTorch DCGAN example, the fake batch of the last D update is reused by the G update
 (one G forward per step). Per-step statistics stay on the device as tensors; they are read
-(one host sync) only every ``log.every`` steps.
+(one host sync) only every ``log.every`` steps. Adam is torch's fused kernel, and convolutional
+networks on the CPU keep channels-last weights (see ``make_optimizer`` and ``Trainer``; the gains
+are measured in BENCHMARKS.md, and tests/test_reference_equivalence.py checks the maths).
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ def test_reference_has_the_preset_models(preset):
 
 # more steps amplify rounding chaotically (gankit against itself with real and fake in separate D
 # forwards drifts by 2e-3 of the moments' range by DCGAN step 3), so the runs are kept short
-@pytest.mark.parametrize("preset,steps", [("mnist-mlp", 1), ("mnist-mlp", 3), ("mnist-dcgan", 2)])
+@pytest.mark.parametrize("preset,steps", [("mnist-mlp", 3), ("mnist-dcgan", 2)])
 def test_same_updates_as_reference(preset, steps):
     torch.manual_seed(0)
     t, x = _gankit(preset)

@@ -1,4 +1,4 @@
-"""Plots with matplotlib's Agg backend (no display): samples of tables, loss curves."""
+"""Plots with matplotlib's Agg backend (no display): samples of tables, loss and metric curves."""
 
 from __future__ import annotations
 
@@ -65,6 +65,45 @@ def loss_curves(csv_path: str | Path, path: str | Path) -> Path:
     b.set_xlabel("step")
     b.set_title("discriminator outputs")
     b.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def metric_curves(csv_path: str | Path, path: str | Path, best: tuple[str, int] | None = None) -> Path | None:
+    """One panel per score of eval_metrics.csv (step, metric, value) over training steps.
+
+    ``best`` = (score, step) marks the step kept in best/ on every panel (a dashed line) and the point
+    on its own score's panel. Returns None, drawing nothing, when the file holds no scores yet.
+    """
+    import math
+
+    from gankit.evalhook import DIRECTION, read_eval_csv
+
+    curves = read_eval_csv(csv_path)
+    if not curves:
+        return None
+    plt = _plt()
+    cols = min(3, len(curves))
+    rows = math.ceil(len(curves) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), dpi=100, squeeze=False)
+    for ax, (name, (steps, values)) in zip(axes.flat, curves.items()):
+        values = [v if math.isfinite(v) else math.nan for v in values]  # inf (no samples near a mode): a gap
+        ax.plot(steps, values, marker="o", markersize=3)
+        if all(math.isnan(v) for v in values):
+            ax.text(0.5, 0.5, "no finite values yet", ha="center", va="center", transform=ax.transAxes)
+        way = {1: "higher is better", -1: "lower is better"}.get(DIRECTION.get(name, 0), "")
+        ax.set_title(f"{name} ({way})" if way else name)
+        ax.set_xlabel("step")
+        if best is not None and best[1] in steps:
+            ax.axvline(best[1], color="grey", linestyle="--", linewidth=1)
+            if name == best[0]:
+                ax.plot([best[1]], [values[steps.index(best[1])]], marker="*", markersize=14, color="C3",
+                        linestyle="none", label=f"best (step {best[1]})")
+                ax.legend()
+    for ax in list(axes.flat)[len(curves):]:
+        ax.axis("off")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
