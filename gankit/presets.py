@@ -30,7 +30,8 @@ PRESETS: dict[str, tuple[str, dict]] = {
                           "output": "tanh"},
             "discriminator": {"hidden": [256, 128], "activation": "leaky_relu", "dropout": 0.3},
             "loss": "bce",
-            "train": {"steps": 4000, "batch_size": 64},
+            # one thread: for a model this small a second thread only adds waiting (BENCHMARKS.md)
+            "train": {"steps": 4000, "batch_size": 64, "threads": 1},
         },
     ),
     "mnist-mlp": (
@@ -67,7 +68,7 @@ PRESETS: dict[str, tuple[str, dict]] = {
                               "betas": [0.5, 0.999]},
             "loss": "mse",
             "ema": {"decay": 0.995},
-            "train": {"steps": 4000, "batch_size": 128},
+            "train": {"steps": 4000, "batch_size": 128, "threads": 1},
         },
     ),
     "ring": (
