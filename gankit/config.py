@@ -32,6 +32,7 @@ DatasetName = Literal[
     "auto", "digits", "mnist", "fashion-mnist", "gaussian-1d", "ring", "grid", "images", "table"
 ]
 Arch = Literal["mlp", "dcgan"]
+Precision = Literal["fp32", "bf16", "fp16"]
 
 AUGMENTATIONS = ("color", "translation", "cutout")
 
@@ -125,10 +126,14 @@ class PenaltyConfig:
 class TrainConfig:
     steps: Optional[int] = None  # generator steps; setting it clears train.epochs
     epochs: Optional[int] = None  # passes over the data; setting it clears train.steps
+    # the *global* batch of one optimiser step: under torchrun each of N processes takes
+    # batch_size / N of it, and with accumulate=K each process runs it in K micro-batches
     batch_size: int = 64
+    accumulate: int = 1  # gradient accumulation: micro-batches per optimiser step (same maths, less memory)
     n_critic: int = 1  # D steps per G step
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    precision: Precision = "fp32"  # bf16 / fp16: autocast mixed precision (fp16 with a loss scaler per network)
     deterministic: bool = False
     threads: Optional[int] = None  # torch intra-op threads; None = torch's default
     # divergence guard: on non-finite losses/weights, roll back to the last good checkpoint and
@@ -437,6 +442,9 @@ def validate(cfg: Config) -> Config:
     need(t.batch_size >= 1, "train.batch_size", f"must be >= 1, got {t.batch_size}")
     need(t.steps is None or t.steps >= 1, "train.steps", f"must be >= 1, got {t.steps}")
     need(t.epochs is None or t.epochs >= 1, "train.epochs", f"must be >= 1, got {t.epochs}")
+    need(t.accumulate >= 1, "train.accumulate", f"must be >= 1, got {t.accumulate}")
+    need(t.batch_size % t.accumulate == 0, "train.accumulate",
+         f"({t.accumulate}) must divide train.batch_size ({t.batch_size}): each micro-batch has batch_size / accumulate items")
     need(t.n_critic >= 1, "train.n_critic", f"must be >= 1, got {t.n_critic}")
     need(0 <= t.seed < 2**63, "train.seed", f"must be in 0..2**63-1, got {t.seed}")
     need(0 < t.divergence_lr_factor < 1, "train.divergence_lr_factor",

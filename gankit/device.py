@@ -27,3 +27,15 @@ def resolve_device(name: str) -> torch.device:
             raise GankitError("train.device=mps but Apple's MPS is not available here; use cpu or auto")
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def check_precision(precision: str, device: torch.device) -> None:
+    """Refuse a mixed precision the device cannot run (bf16 needs Ampere or newer on NVIDIA GPUs)."""
+    if precision == "fp32":
+        return
+    if not torch.amp.is_autocast_available(device.type):
+        raise GankitError(f"train.precision={precision}: PyTorch has no autocast for {device.type} here; "
+                          f"use train.precision=fp32")
+    if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise GankitError(f"train.precision=bf16 but {torch.cuda.get_device_name(device)} has no bfloat16 "
+                          f"support; use train.precision=fp16 (or fp32)")

@@ -103,6 +103,11 @@ def rng_untouched(device: torch.device) -> Iterator[None]:
             random.setstate(py_state)
 
 
+def eval_due(every: int, step: int, total: int) -> bool:
+    """Whether ``eval.every=every`` evaluates after ``step`` of ``total`` (0 = never)."""
+    return every > 0 and (step % every == 0 or step == total)
+
+
 class Evaluator:
     """Scores the sampling generator during training, keeps the best one, says when to stop.
 
@@ -212,7 +217,7 @@ class Evaluator:
                 "patience": self.patience, "file": EVAL_CSV}
 
     def due(self, step: int, total: int) -> bool:
-        return step % self.every == 0 or step == total
+        return eval_due(self.every, step, total)
 
     # ------------------------------------------------------------------ scoring
 

@@ -21,6 +21,10 @@ Reliability:
 * Divergence guard: the loss sums are checked every few steps (one host sync); on NaN/Inf the
   loop rolls back to the last good state (kept in memory), scales the learning rates by
   ``train.divergence_lr_factor`` and goes on, at most ``train.max_rollbacks`` times.
+
+Under torchrun (distributed.py) every process runs this loop on its slice of the batch; only rank 0
+writes the run folder. Decisions that all processes must take together (roll back, stop) are made
+on values averaged or OR-ed over the processes, at the same steps everywhere.
 """
 
 from __future__ import annotations
@@ -42,11 +46,12 @@ from typing import Iterator
 import torch
 
 from gankit import __version__, checkpoint
+from gankit import distributed as dist
 from gankit.config import Config, parse_policy, dump, to_dict
 from gankit.data import Data, decode, load_data
-from gankit.device import resolve_device
+from gankit.device import check_precision, resolve_device
 from gankit.errors import GankitError, Interrupted
-from gankit.evalhook import EVAL_CSV, Evaluator, early_stop_message, print_line
+from gankit.evalhook import EVAL_CSV, Evaluator, early_stop_message, eval_due, print_line
 from gankit.losses import LOSSES
 from gankit.models import build_discriminator, build_generator
 from gankit.monitor import HealthMonitor, HealthWarning, mean_pairwise_distance
@@ -182,14 +187,15 @@ def _crash_step() -> int | None:
 # ----------------------------------------------------------------------------- build
 
 
-def build(cfg: Config, device: torch.device, data: Data | None = None) -> tuple[Data, Trainer]:
-    """Data, networks and trainer of a config; ``data`` skips loading (benchmarks reuse one set)."""
+def build(cfg: Config, device: torch.device, data: Data | None = None,
+          world: dist.World | None = None) -> tuple[Data, Trainer]:
+    """Data, networks and trainer of a config; ``data`` skips loading (benchmarks reuse one set).
+
+    The trainer draws its noise from its own generator seeded from ``train.seed`` (the same global
+    batch on every process of a torchrun world, which each slices).
+    """
     if data is None:
-        try:
-            data = load_data(cfg.data, output=cfg.generator.output, seed=cfg.train.seed)
-        except MemoryError:
-            raise GankitError("not enough memory to hold the data set; lower data.n_samples or set "
-                              "data.limit") from None
+        data = load_run_data(cfg)
     k = num_classes(cfg, data)
     if cfg.augment.policy and data.kind != "image":
         raise GankitError("augment.policy (DiffAugment) is for images; this data is a table: set augment.policy=''")
@@ -211,8 +217,18 @@ def build(cfg: Config, device: torch.device, data: Data | None = None) -> tuple[
         r1_interval=cfg.penalty.r1_interval, conditional=k > 0,
         acgan_weight=cfg.conditional.acgan_weight if cfg.conditional.acgan else 0.0,
         ema_decay=cfg.ema.decay, augment=parse_policy(cfg.augment.policy),
+        precision=cfg.train.precision, accumulate=cfg.train.accumulate, world=world,
+        noise_seed=cfg.train.seed + 2,  # + 1 is the fixed noise of the sample grids
     )
     return data, trainer
+
+
+def load_run_data(cfg: Config) -> Data:
+    try:
+        return load_data(cfg.data, output=cfg.generator.output, seed=cfg.train.seed)
+    except MemoryError:
+        raise GankitError("not enough memory to hold the data set; lower data.n_samples or set "
+                          "data.limit") from None
 
 
 def num_classes(cfg: Config, data: Data) -> int:
@@ -362,6 +378,7 @@ class Session:
                  total: int, device: torch.device) -> None:
         self.cfg, self.run_dir, self.data = cfg, run_dir, data
         self.trainer, self.batches, self.total, self.device = trainer, batches, total, device
+        self.world = trainer.world  # only its rank 0 writes files
         self.acc = torch.zeros(4, device=device)  # sums of d_loss, g_loss, d_real, d_fake since the last row
         self.acc_n = 0
         self.seconds = 0.0  # training wall clock over all sessions of the run
@@ -431,6 +448,8 @@ class Session:
     # ------------------------------------------------------------------ files
 
     def open_metrics(self) -> None:
+        if not self.world.main:
+            return
         path = self.run_dir / "metrics.csv"
         new = not path.exists()
         self.csv_file = open(path, "a", newline="")
@@ -440,6 +459,8 @@ class Session:
             self.csv_file.flush()
 
     def save_ckpt(self, snap: checkpoint.Snapshot) -> None:
+        if not self.world.main:
+            return
         stem = self.run_dir / "checkpoints" / f"step_{self.trainer.step:08d}"
         self.good_ckpt = checkpoint.save(stem, snap, self.meta())
         for old in checkpoint.checkpoints_in(self.run_dir / "checkpoints")[: -self.cfg.log.keep_checkpoints]:
@@ -447,7 +468,8 @@ class Session:
 
     def write_info(self, **changes) -> None:
         self.info.update(changes)
-        write_json(self.run_dir / "run.json", self.info)
+        if self.world.main:
+            write_json(self.run_dir / "run.json", self.info)
 
     def generator_meta(self) -> dict:
         return generator_meta(self.cfg, self.data, self.trainer.step)
@@ -472,7 +494,7 @@ class Session:
 
     def health(self, warnings: list[HealthWarning], bar=None) -> None:
         """Report health warnings: console (stderr), health.jsonl, and run.json (for the report)."""
-        if not warnings:
+        if not warnings or not self.world.main:
             return
         with open(self.run_dir / "health.jsonl", "a") as f:
             for w in warnings:
@@ -505,16 +527,18 @@ class Session:
         self.acc = state["acc"].to(self.device)
         self.acc_n = self.good_acc_n
         self.set_lrs()
-        self.csv_file.close()
-        _truncate_metrics(self.run_dir / "metrics.csv", self.good_step)
-        self.open_metrics()
+        if self.world.main:
+            self.csv_file.close()
+            _truncate_metrics(self.run_dir / "metrics.csv", self.good_step)
+            self.open_metrics()
         if self.evaluator is not None:  # evaluations after the good state belong to the abandoned timeline
             self.evaluator.load_state_dict(state.get("eval"))
             self.evaluator.truncate(self.run_dir, self.good_step)
             self.evaluator.sync_best(self.generator_meta())
-        print(f"gankit: warning: training diverged at step {step} ({why}); rolled back to step "
-              f"{self.good_step} and scaled the learning rates to {self.lr_scale:.3g}x "
-              f"(rollback {self.rollbacks} of {t.max_rollbacks})", file=sys.stderr, flush=True)
+        if self.world.main:
+            print(f"gankit: warning: training diverged at step {step} ({why}); rolled back to step "
+                  f"{self.good_step} and scaled the learning rates to {self.lr_scale:.3g}x "
+                  f"(rollback {self.rollbacks} of {t.max_rollbacks})", file=sys.stderr, flush=True)
         self.info.setdefault("rollbacks", []).append(
             {"step": step, "to_step": self.good_step, "reason": why, "lr_scale": self.lr_scale})
         self.write_info()
@@ -537,6 +561,7 @@ class Session:
         monitor = HealthMonitor(probability=trainer.loss.probability, real_spread=mean_pairwise_distance(real_items),
                                 warmup=total // 10)
         crash_step = _crash_step()
+        world, main = self.world, self.world.main
         bar = None
         if show:
             from tqdm import tqdm
@@ -555,11 +580,18 @@ class Session:
                     if step == crash_step:
                         os.kill(os.getpid(), signal.SIGKILL)
                     log_now = step % log_every == 0 or step == total
+                    acc, stop = self.acc, flag["stop"]
+                    if world.distributed and (log_now or step % check_every == 0):
+                        # one collective: the losses averaged over the processes, and a stop on any
+                        shared = dist.mean(torch.cat([acc, acc.new_tensor([float(stop)])]), world)
+                        acc, stop = shared[:4], bool(shared[4] > 0)
+                    elif world.distributed:
+                        stop = False  # looked at with the losses, so that all stop at the same step
                     if log_now:
-                        mean = (self.acc / self.acc_n).tolist()
+                        mean = (acc / self.acc_n).tolist()
                         finite = all(math.isfinite(v) for v in mean)
                     elif step % check_every == 0:
-                        finite = bool(torch.isfinite(self.acc).all())
+                        finite = bool(torch.isfinite(acc).all())
                     else:
                         finite = True
                     if not finite:
@@ -568,11 +600,12 @@ class Session:
                             bar.n = trainer.step
                         continue
                     if log_now:
+                        self.acc.zero_()
+                        self.acc_n = 0
+                    if log_now and main:
                         self.writer.writerow([step, batches.epoch, *(f"{v:.6g}" for v in mean),
                                               f"{self.seconds:.3f}"])
                         self.csv_file.flush()
-                        self.acc.zero_()
-                        self.acc_n = 0
                         self.health(monitor.observe(step, d_loss=mean[0], g_loss=mean[1], d_real=mean[2],
                                                     d_fake=mean[3]), bar)
                         if self.tb is not None:
@@ -582,18 +615,20 @@ class Session:
                                             DGz=f"{mean[3]:.2f}", refresh=False)
                     if bar is not None:
                         bar.update(1)
-                    early = (self.evaluator is not None and self.evaluator.due(step, total)
-                             and self.evaluate(step, bar) and step < total)
-                    stop = flag["stop"] and step < total
+                    early = False
+                    if eval_due(cfg.eval.every, step, total):  # rank 0 evaluates; all stop together
+                        early = self.evaluator is not None and self.evaluate(step, bar) and step < total
+                        early = dist.any_true(early, world, self.device)
+                    stop = stop and step < total
                     if step % ckpt_every == 0 or step == total or stop or early:
                         snap = self.state()
                         bad = checkpoint.first_nonfinite(snap.tensors)
-                        if bad is not None:
-                            self.roll_back(step, f"{bad} is not finite")
+                        if dist.any_true(bad is not None, world, self.device):
+                            self.roll_back(step, f"{bad or 'a tensor of another process'} is not finite")
                             continue
                         self.save_ckpt(snap)
                         self.keep_good(snap)
-                    if step % sample_every == 0 or step == total or early:
+                    if main and (step % sample_every == 0 or step == total or early):
                         shown = save_samples_preview(trainer.sampler, fixed_z, data,
                                                      self.run_dir / "samples" / f"step_{step:08d}.png",
                                                      real=real_preview, classes=num_classes(self.cfg, data))
@@ -623,7 +658,8 @@ class Session:
                                   f"train.deterministic=false on this device") from None
             raise
         finally:
-            self.csv_file.close()
+            if self.csv_file is not None:
+                self.csv_file.close()
             if self.evaluator is not None:
                 self.evaluator.close_csv()
             if self.tb is not None:
@@ -667,37 +703,57 @@ def train(cfg: Config, out: str | Path | None = None, *, resume: str | Path | No
     Every input error (data, config, output folder, checkpoint) is raised as GankitError before
     anything is written.
     """
+    world = dist.from_env()  # torchrun's processes, or a world of one
     with torch_settings(cfg):
-        return _train(cfg, out, resume, quiet)
+        try:
+            run_dir = _train(cfg, out, resume, quiet, world)
+            dist.barrier(world)  # leave together: gloo aborts a process whose peer has already gone
+            return run_dir
+        finally:
+            dist.shutdown(world)
 
 
-def _train(cfg: Config, out: str | Path | None, resume: str | Path | None, quiet: bool | None) -> Path:
-    device = resolve_device(cfg.train.device)
+def _train(cfg: Config, out: str | Path | None, resume: str | Path | None, quiet: bool | None,
+           world: dist.World) -> Path:
+    dist.check_batch(world, cfg.train.batch_size, cfg.train.accumulate)
+    device = resolve_device(dist.device_for(world, cfg.train.device))
+    check_precision(cfg.train.precision, device)
+    dist.init(world, device)
+    main = world.main
+    quiet = quiet or not main
     seed_everything(cfg.train.seed)
-    data, trainer = build(cfg, device)
+    with dist.main_first(world):  # rank 0 downloads, the others then read the cache
+        data = load_run_data(cfg)
+    data, trainer = build(cfg, device, data, world)
+    if world.rank:  # dropout, DiffAugment, ... differ between processes (noise and data order do not)
+        seed_everything(dist.rank_seed(cfg.train.seed, world.rank))
     total, per_epoch = total_steps(cfg, len(data))
     labels = data.labels.to(device) if data.labels is not None else None
-    batches = Batches(data.x.to(device), cfg.train.batch_size, seed=cfg.train.seed, labels=labels)
+    batches = Batches(data.x.to(device), cfg.train.batch_size, seed=cfg.train.seed, labels=labels,
+                      shard=(world.rank, world.size))
     run_dir = Path(resume) if resume is not None else Path(out) if out is not None else default_out(cfg)
+    run_dir = dist.from_main(run_dir, world)  # default_out's time stamp is rank 0's
     s = Session(cfg, run_dir, data, trainer, batches, total, device)
     s.quiet = bool(quiet)
     # optional extras fail here, before the run folder is written
-    tb_class = summary_writer_class() if cfg.log.tensorboard else None
-    if cfg.eval.every > 0:
+    tb_class = summary_writer_class() if cfg.log.tensorboard and main else None
+    if cfg.eval.every > 0 and main:
         s.evaluator = Evaluator(cfg, data, device, num_classes(cfg, data), run_dir, quiet=bool(quiet))
     now = datetime.now().isoformat(timespec="seconds")
     info = {"status": "running", "gankit_version": __version__, "preset": cfg.preset, "device": str(device),
             "data": {"name": data.name, "items": len(data), "shape": list(data.shape)},
             "steps": total, "batches_per_epoch": per_epoch, "started": now}
-    if resume is not None:
-        ckpt, state, meta, damaged = find_resume_point(run_dir)
+    if resume is not None:  # rank 0 reads the run folder and hands the state to the others
+        found = (*find_resume_point(run_dir), _read_run_json(run_dir)) if main else None
+        ckpt, state, meta, damaged, old = dist.from_main(found, world)
         s.load(state, meta, ckpt)
         s.good_ckpt = ckpt
-        old = _read_run_json(run_dir)
+        if world.rank:
+            seed_everything(dist.rank_seed(cfg.train.seed + trainer.step, world.rank))
         if trainer.step > total or (trainer.step == total and old.get("status") == "complete"):
             raise GankitError(f"{run_dir} already trained {trainer.step} of {total} steps; "
                               f"raise train.steps to go on (e.g. train.steps={trainer.step + total})")
-        # the run folder is written from here on
+    if main and resume is not None:  # the run folder is written from here on, by rank 0 alone
         for p in damaged:
             checkpoint.quarantine(p)
         for folder in (run_dir, run_dir / "checkpoints", run_dir / "samples"):
@@ -710,11 +766,12 @@ def _train(cfg: Config, out: str | Path | None, resume: str | Path | None, quiet
                     rollbacks=_list(old.get("rollbacks"))[: s.rollbacks])
         if not quiet:
             print(f"gankit: resuming {run_dir} from step {trainer.step} ({ckpt.name})", flush=True)
-    else:
+    elif main:
         prepare_out(run_dir)
-    (run_dir / "samples").mkdir(exist_ok=True)
-    (run_dir / "checkpoints").mkdir(exist_ok=True)
-    checkpoint.atomic_write(run_dir / "config.yaml", dump(cfg).encode())
+    if main:
+        (run_dir / "samples").mkdir(exist_ok=True)
+        (run_dir / "checkpoints").mkdir(exist_ok=True)
+        checkpoint.atomic_write(run_dir / "config.yaml", dump(cfg).encode())
     if s.evaluator is not None:
         s.evaluator.sync_best(s.generator_meta())
         s.evaluator.open_csv(run_dir)
@@ -729,6 +786,8 @@ def _train(cfg: Config, out: str | Path | None, resume: str | Path | None, quiet
         print(f"gankit: training {cfg.preset or 'custom'} on {data.name} ({len(data)} items, shape "
               f"{tuple(data.shape)}) for {total} steps on {device}; run folder {run_dir}", flush=True)
     s.loop(show)
+    if not main:
+        return run_dir
 
     save_generator(trainer.sampler, run_dir, generator_meta(cfg, data, trainer.step))
     try:

@@ -13,11 +13,19 @@ As in the PyTorch DCGAN example, the fake batch of the last D update is reused b
 (one host sync) only every ``log.every`` steps. Adam is torch's fused kernel, and convolutional
 networks on the CPU keep channels-last weights (see ``make_optimizer`` and ``Trainer``; the gains
 are measured in BENCHMARKS.md, and tests/test_reference_equivalence.py checks the maths).
+
+Scaling (README "Scaling"): ``precision`` bf16/fp16 runs the forward passes under autocast, fp16
+with a gradient scaler per network (one overflow in D must not skip G's step); ``accumulate`` runs
+each step's batch in micro-batches; in a torchrun world (distributed.py) G and D are wrapped in
+DistributedDataParallel for their own updates, D is called unwrapped and frozen in G's step, and
+each process takes its rank's slice of the global batch.
 """
 
 from __future__ import annotations
 
+import inspect
 import random
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit.augment import diff_augment
+from gankit.distributed import World
 from gankit.ema import EMA
 from gankit.losses import GANLoss, gradient_penalty, r1_penalty
 
@@ -44,11 +53,18 @@ class Batches:
     The order comes from its own ``torch.Generator`` so that data order is reproducible and its
     state can be checkpointed. Incomplete last batches are dropped (constant batch size).
     ``next()`` returns (x (B, *item_shape), labels (B,) or None).
+
+    ``shard=(rank, world_size)``: every process draws the same permutation and takes its rank's
+    contiguous slice of each global batch of ``batch_size`` (then B = batch_size / world_size).
     """
 
-    def __init__(self, x: Tensor, batch_size: int, seed: int, labels: Tensor | None = None) -> None:
+    def __init__(self, x: Tensor, batch_size: int, seed: int, labels: Tensor | None = None,
+                 shard: tuple[int, int] = (0, 1)) -> None:
         self.x, self.labels = x, labels
         self.batch_size = batch_size
+        rank, size = shard
+        self.local = batch_size // size
+        self.offset = rank * self.local
         self.gen = torch.Generator().manual_seed(seed)
         self.per_epoch = x.shape[0] // batch_size
         self.epoch = 0
@@ -60,7 +76,8 @@ class Batches:
             self.epoch += 1
             self.pos = 0
             self.perm = torch.randperm(self.x.shape[0], generator=self.gen).to(self.x.device)
-        idx = self.perm[self.pos * self.batch_size : (self.pos + 1) * self.batch_size]
+        start = self.pos * self.batch_size + self.offset
+        idx = self.perm[start : start + self.local]
         self.pos += 1
         y = self.labels.index_select(0, idx) if self.labels is not None else None
         return self.x.index_select(0, idx), y
@@ -103,12 +120,17 @@ class Trainer:
         ema_decay: float = 0.0,
         augment: list[str] | None = None,
         channels_last: bool | None = None,
+        precision: str = "fp32",
+        accumulate: int = 1,
+        world: World | None = None,
+        noise_seed: int | None = None,
     ) -> None:
+        device = next(G.parameters()).device
         # A conv GAN step on the CPU runs 1.1-1.25x faster with channels-last (NHWC) weights: oneDNN
         # then skips reordering every activation to and from its own layout (benchmarks/ ablation;
         # same maths, other summation order). None = on for conv models on the CPU, where it wins.
         if channels_last is None:
-            channels_last = _has_conv(G, D) and next(G.parameters()).device.type == "cpu"
+            channels_last = _has_conv(G, D) and device.type == "cpu"
         if channels_last:  # in place: the optimisers keep the same Parameter objects
             G.to(memory_format=torch.channels_last)
             D.to(memory_format=torch.channels_last)
@@ -126,82 +148,147 @@ class Trainer:
         self.concat_d = not has_batchnorm(D)
         self.step = 0  # G steps done
         self.d_steps = 0
+        # mixed precision: autocast around the forward passes; fp16 also scales each network's loss
+        # (separate scalers: an overflow in D's gradients must not skip G's step, nor the reverse)
+        self.device = device
+        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+        self.scaler_g = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+        self.scaler_d = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+        self.accumulate = accumulate
+        # the noise of a step: from its own generator when seeded (all processes draw the same global
+        # batch and slice it: distributed.py), else from torch's global RNG
+        self.world = world or World()
+        self.noise_gen = torch.Generator(device).manual_seed(noise_seed) if noise_seed is not None else None
+        # the networks that compute their own updates: DDP-wrapped across processes (stylegan2-ada
+        # does the same, with broadcast_buffers=False: no buffer traffic on every forward)
+        self.G_train, self.D_train = G, D
+        if self.world.distributed:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [device.index] if device.type == "cuda" else None
+            params = inspect.signature(DDP).parameters  # newer torch renamed the switch
+            buffers = {"forward_sync_buffers": False} if "forward_sync_buffers" in params else {"broadcast_buffers": False}
+            self.G_train = DDP(G, device_ids=ids, **buffers)
+            self.D_train = DDP(D, device_ids=ids, **buffers)
 
     def noise(self, n: int, device: torch.device) -> Tensor:  # (n, latent_dim)
-        return torch.randn(n, self.latent_dim, device=device)
+        if self.noise_gen is None:
+            return torch.randn(n, self.latent_dim, device=device)
+        size, rank = self.world.size, self.world.rank  # the global batch's noise, this rank's slice
+        z = torch.randn(n * size, self.latent_dim, generator=self.noise_gen, device=self.noise_gen.device)
+        return z[rank * n : (rank + 1) * n].to(device)
+
+    def autocast(self):
+        return nullcontext() if self.amp_dtype is None else torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     def _readout(self, logits: Tensor) -> Tensor:
         return torch.sigmoid(logits).mean() if self.loss.probability else logits.mean()
 
-    def generate(self, z: Tensor, y: Tensor | None) -> Tensor:
-        return self.G(z, y) if self.conditional else self.G(z)
+    def generate(self, z: Tensor, y: Tensor | None, G: nn.Module | None = None) -> Tensor:
+        G = self.G if G is None else G
+        return G(z, y) if self.conditional else G(z)
 
-    def discriminate(self, x: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor | None]:
+    def discriminate(self, x: Tensor, y: Tensor | None, D: nn.Module | None = None) -> tuple[Tensor, Tensor | None]:
         """D's logits (N, 1) and, for AC-GAN, class logits (N, K); x is augmented first."""
+        D = self.D if D is None else D
         if self.augment:
             x = diff_augment(x, self.augment)
         if not self.conditional:
-            return self.D(x), None
+            return D(x), None
         if self.acgan_weight > 0:
-            return self.D(x, y, aux=True)
-        return self.D(x, y), None
+            return D(x, y, aux=True)
+        return D(x, y), None
 
     # ------------------------------------------------------------------ the two phases
 
     def d_step(self, real: Tensor, fake: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """One D update on a real batch and a (detached) fake batch, both of labels ``y``."""
-        D = self.D
-        D.requires_grad_(True)
+        self.D.requires_grad_(True)
         r1 = self.r1_gamma > 0 and self.d_steps % self.r1_interval == 0
+        self.opt_d.zero_grad(set_to_none=True)
+        k = self.accumulate
+        stats = []
+        for i, (r, f, yy) in enumerate(_micro(k, real, fake, y)):
+            with _sync(self.D_train, i == k - 1):
+                with self.autocast():
+                    loss, d_real, d_fake = self._d_loss(r, f, yy, r1)
+                _backward(loss / k if k > 1 else loss, self.scaler_d)
+            stats.append((loss.detach(), d_real, d_fake))
+        loss, d_real, d_fake = stats[0] if k == 1 else (torch.stack(c).mean() for c in zip(*stats))
+        self.d_steps += 1
+        return _step(self.opt_d, self.scaler_d, loss), d_real, d_fake
+
+    def _d_loss(self, real: Tensor, fake: Tensor, y: Tensor | None, r1: bool) -> tuple[Tensor, Tensor, Tensor]:
+        """D's loss on one (micro-)batch: (loss, mean D(x), mean D(G(z)))."""
         if r1:
             real = real.detach().requires_grad_(True)
         n = real.shape[0]
         if self.concat_d:
-            logits, aux = self.discriminate(torch.cat([real, fake]), None if y is None else torch.cat([y, y]))
+            logits, aux = self.discriminate(torch.cat([real, fake]), None if y is None else torch.cat([y, y]),
+                                            self.D_train)
             real_logits, fake_logits = logits[:n], logits[n:]
-        else:
-            (real_logits, aux_r), (fake_logits, aux_f) = self.discriminate(real, y), self.discriminate(fake, y)
+        else:  # one forward through the DDP wrapper per backward; its gradient hooks see both
+            (real_logits, aux_r), (fake_logits, aux_f) = self.discriminate(real, y, self.D_train), self.discriminate(fake, y)
             aux = None if aux_r is None else torch.cat([aux_r, aux_f])
         loss = self.loss.d(real=real_logits, fake=fake_logits)
         if aux is not None:  # AC-GAN: D classifies real and fake alike
             loss = loss + self.acgan_weight * F.cross_entropy(aux, torch.cat([y, y]))
+        scale = _scale(self.scaler_d)  # penalties differentiate scaled outputs, then unscale (fp16)
         if self.loss.gradient_penalty:
-            loss = loss + self.gp_weight * gradient_penalty(lambda x: self.discriminate(x, y)[0], real=real, fake=fake)
+            critic = lambda x: self.discriminate(x, y)[0]  # noqa: E731
+            loss = loss + self.gp_weight * gradient_penalty(critic, real=real, fake=fake, scale=scale)
         if r1:  # lazy R1 (StyleGAN2): every r1_interval steps, scaled by the interval
-            loss = loss + (self.r1_gamma / 2) * self.r1_interval * r1_penalty(real_logits, real)
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_d.step()
-        self.d_steps += 1
-        return loss.detach(), self._readout(real_logits.detach()), self._readout(fake_logits.detach())
+            loss = loss + (self.r1_gamma / 2) * self.r1_interval * r1_penalty(real_logits, real, scale=scale)
+        return loss, self._readout(real_logits.detach()), self._readout(fake_logits.detach())
 
-    def g_step(self, fake: Tensor, y: Tensor | None = None) -> Tensor:
-        """One G update through a frozen D; ``fake`` = G(z, y) with its graph."""
+    def g_step(self, fake: Tensor | None, y: Tensor | None = None, z: Tensor | None = None) -> Tensor:
+        """One G update through a frozen, unwrapped D.
+
+        ``fake`` = G(z, y) with its graph, from the D step; or None with ``z``: then G runs again on
+        z's micro-batches (train.accumulate > 1: one graph alive at a time).
+        """
         self.D.requires_grad_(False)
-        logits, aux = self.discriminate(fake, y)
-        loss = self.loss.g(fake=logits)
-        if aux is not None:  # AC-GAN: G makes samples D classifies as the asked-for class
-            loss = loss + self.acgan_weight * F.cross_entropy(aux, y)
         self.opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_g.step()
+        k = self.accumulate
+        total = torch.zeros((), device=self.device)
+        if fake is not None:
+            with self.autocast():
+                loss = self._g_loss(fake, y)
+            _backward(loss, self.scaler_g)
+            total = loss.detach()
+        else:
+            for i, (zz, yy) in enumerate(_micro(k, z, y)):
+                with _sync(self.G_train, i == k - 1):
+                    with self.autocast():
+                        loss = self._g_loss(self.generate(zz, yy, self.G_train), yy)
+                    _backward(loss / k, self.scaler_g)
+                total = total + loss.detach() / k
+        total = _step(self.opt_g, self.scaler_g, total)
         self.D.requires_grad_(True)
         if self.ema is not None:
             self.ema.update(self.G, self.step)
         self.step += 1
-        return loss.detach()
+        return total
+
+    def _g_loss(self, fake: Tensor, y: Tensor | None) -> Tensor:
+        logits, aux = self.discriminate(fake, y)
+        loss = self.loss.g(fake=logits)
+        if aux is not None:  # AC-GAN: G makes samples D classifies as the asked-for class
+            loss = loss + self.acgan_weight * F.cross_entropy(aux, y)
+        return loss
 
     def train_step(self, batches: Batches) -> StepStats:
         """n_critic D updates, then one G update that reuses the last fake batch."""
+        keep = self.accumulate == 1  # with micro-batches, G's step runs G again instead
         for k in range(self.n_critic):
             real, y = batches.next()
             y = y if self.conditional else None
             z = self.noise(real.shape[0], real.device)
             last = k == self.n_critic - 1
-            with torch.set_grad_enabled(last):  # keep G's graph only for the batch G's step uses
-                fake = self.generate(z, y)
+            with torch.set_grad_enabled(last and keep), self.autocast():  # G's graph only where G's step uses it
+                fake = self.generate(z, y, self.G_train)
             d_loss, d_real, d_fake = self.d_step(real, fake.detach(), y)
-        g_loss = self.g_step(fake, y)
+        g_loss = self.g_step(fake if keep else None, y, z)
         return StepStats(d_loss, g_loss, d_real, d_fake)
 
     @property
@@ -218,6 +305,9 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             **({"G_ema": self.ema.state_dict()} if self.ema is not None else {}),
+            **({"noise": self.noise_gen.get_state()} if self.noise_gen is not None else {}),
+            **({"scaler_g": self.scaler_g.state_dict(), "scaler_d": self.scaler_d.state_dict()}
+               if self.scaler_g.is_enabled() else {}),
             "step": self.step,
             "d_steps": self.d_steps,
             "batches": batches.state_dict(),
@@ -231,9 +321,55 @@ class Trainer:
         self.opt_d.load_state_dict(_fix_groups(s["opt_d"], self.opt_d))
         if self.ema is not None:
             self.ema.load_state_dict(s["G_ema"])
+        if self.noise_gen is not None and "noise" in s:
+            self.noise_gen.set_state(s["noise"])
+        if self.scaler_g.is_enabled() and "scaler_g" in s:  # a run that switches to fp16 starts fresh scalers
+            self.scaler_g.load_state_dict(s["scaler_g"])
+            self.scaler_d.load_state_dict(s["scaler_d"])
         self.step, self.d_steps = int(s["step"]), int(s["d_steps"])
         batches.load_state_dict(s["batches"])
         set_rng_state(s["rng"])
+
+
+def _micro(k: int, *tensors: Tensor | None) -> list[tuple[Tensor | None, ...]]:
+    """Split each tensor into ``k`` micro-batches along dim 0 (None stays None)."""
+    if k == 1:
+        return [tensors]
+    cols = [t.chunk(k) if t is not None else (None,) * k for t in tensors]
+    return list(zip(*cols))
+
+
+def _sync(net: nn.Module, sync: bool):
+    """DDP's no_sync for all but the last micro-batch: gradients are averaged once per step."""
+    return net.no_sync() if not sync and hasattr(net, "no_sync") else nullcontext()
+
+
+def _scale(scaler: torch.amp.GradScaler) -> float | Tensor:
+    """The current loss scale, as a device tensor (no host sync); the initial scale before the first step."""
+    if not scaler.is_enabled():
+        return 1.0
+    scale = scaler._get_scale_async()
+    return scale if scale is not None else scaler.get_scale()
+
+
+def _backward(loss: Tensor, scaler: torch.amp.GradScaler) -> None:
+    (scaler.scale(loss) if scaler.is_enabled() else loss).backward()
+
+
+def _step(opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler, loss: Tensor) -> Tensor:
+    """The optimiser step; returns the loss to log.
+
+    With fp16 the scaler skips the step when a scaled gradient overflowed, and lowers the scale. The
+    loss of such a step may be infinite too (a penalty's scaled input gradient overflows in fp16):
+    that is the scaler's business, not divergence, so it is logged as 0 (no host sync).
+    """
+    if not scaler.is_enabled():
+        opt.step()
+        return loss
+    before = scaler._get_scale_async().clone()  # update() changes it in place
+    scaler.step(opt)
+    scaler.update()
+    return torch.where(scaler._get_scale_async() < before, torch.zeros_like(loss), loss)
 
 
 #: devices with a fused Adam kernel in torch >= 2.4 (fused Adam checks this only at its first step)

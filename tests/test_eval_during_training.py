@@ -110,11 +110,12 @@ def test_ring_scores_best_and_files(ring_runs, capsys):
     info = json.loads((run / "run.json").read_text())
     assert info["status"] == "complete" and info["eval"]["best"]["step"] == best
     assert info["eval"]["n_generated"] == 64 and info["eval"]["n_real"] == 64 and info["eval"]["seed"] == 0
-    # the best generator is the generator of that step, as checkpointed then
-    state = checkpoint.load(run / "checkpoints" / f"step_{best:08d}.json")[0]
+    # the best generator is the sampling generator of that step (the EMA copy: the ring averages G),
+    # as checkpointed then
+    state = checkpoint.load(run / "checkpoints" / f"step_{best:08d}.json")[0]["trainer"]
     best_g = checkpoint.load(run / "best" / "generator.json")[0]["G"]
-    assert best_g.keys() == state["trainer"]["G"].keys()
-    assert all(torch.equal(best_g[k], state["trainer"]["G"][k]) for k in best_g)
+    assert best_g.keys() == state["G_ema"].keys()
+    assert all(torch.equal(best_g[k], state["G_ema"][k]) for k in best_g)
     # curves drawn and shown in the report
     assert (run / "metric_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Metric curves" in (run / "report.html").read_text()

@@ -44,6 +44,7 @@ def _gankit(preset: str):
     x = torch.rand(256, 1, 28, 28) * 2 - 1
     data = Data(x, "image", "mnist", offset=torch.tensor([0.5]), scale=torch.tensor([0.5]))
     _, trainer = build(load(preset, ["train.device=cpu"]), torch.device("cpu"), data)
+    trainer.noise_gen = None  # noise from torch's global RNG, as the reference loops draw it
     return trainer, x
 
 
