@@ -77,14 +77,16 @@ def main() -> None:
     p.add_argument("--presets", default=",".join(PAIRS))
     p.add_argument("--quick", action="store_true", help="a few hundred steps each: checks the pipeline only")
     p.add_argument("--n", type=int, default=5000, help="generated samples per evaluation")
+    p.add_argument("--out", type=Path, default=OUT, help="folder for the runs and quality_images.{md,json}")
     a = p.parse_args()
-    OUT.mkdir(parents=True, exist_ok=True)
+    out = a.out
+    out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     rows = []
     for preset in a.presets.split(","):
         baseline, folder = PAIRS[preset]
         extra = ["train.steps=200"] if a.quick else []
-        runs = OUT / f"runs-{stamp}"
+        runs = out / f"runs-{stamp}"
         conv_run = runs / preset
         wall = train(preset, data_overrides(folder, False) + extra, conv_run)
         rate = mlp_rate(baseline, data_overrides(folder, True), runs / f"{preset}-calib")
@@ -96,13 +98,13 @@ def main() -> None:
                  "steps": st or json.loads((run / "run.json").read_text())["steps"], **score(run, a.n)}
             rows.append(r)
             print(json.dumps(r), flush=True)
-    (OUT / "quality_images.json").write_text(json.dumps(rows, indent=1))
+    (out / "quality_images.json").write_text(json.dumps(rows, indent=1))
     cols = ["preset", "data", "wall_s", "steps", "fid", "class_kl", "mean_confidence", "conditional_accuracy"]
     md = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
         md.append("| " + " | ".join(f"{r[c]:.4g}" if isinstance(r.get(c), float) else str(r.get(c, "–"))
                                     for c in cols) + " |")
-    (OUT / "quality_images.md").write_text("\n".join(md) + "\n")
+    (out / "quality_images.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
 
 

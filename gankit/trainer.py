@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import inspect
 import random
+import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -165,6 +166,9 @@ class Trainer:
         if self.world.distributed:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
+            # a (1, n) weight's gradient may come with other (equivalent) strides than DDP's bucket:
+            # one copy, and a warning that would alarm every user of a 1-output D
+            warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
             ids = [device.index] if device.type == "cuda" else None
             params = inspect.signature(DDP).parameters  # newer torch renamed the switch
             buffers = {"forward_sync_buffers": False} if "forward_sync_buffers" in params else {"broadcast_buffers": False}
