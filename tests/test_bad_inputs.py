@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
+from conftest import pictures_off
 from gankit import checkpoint
 from gankit.cli import main
 
@@ -468,34 +469,11 @@ def sample_pickle_file(tmp, _):
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory) -> Path:
     """A tiny finished run (6 steps, checkpoints at 3 and 6) to damage in the resume cases."""
-    mp = pytest.MonkeyPatch()
-    _stub_pictures(mp)
     run = tmp_path_factory.mktemp("finished") / "run"
-    assert main(["train", "ring", *SMALL, "train.steps=6", "log.checkpoint_every=3", "data.n_samples=64",
-                 "--out", str(run), "--quiet"]) == 0
-    mp.undo()
+    with pictures_off():
+        assert main(["train", "ring", *SMALL, "train.steps=6", "log.checkpoint_every=3", "data.n_samples=64",
+                     "--out", str(run), "--quiet"]) == 0
     return run
-
-
-def _stub_pictures(mp: pytest.MonkeyPatch) -> None:
-    import gankit.report.grids
-    import gankit.report.plots
-
-    for mod, name in ((gankit.report.grids, "save_grid"), (gankit.report.plots, "table_plot"),
-                      (gankit.report.plots, "loss_curves")):
-        mp.setattr(mod, name, lambda *args, **kwargs: args[1])
-    try:
-        import gankit.report.html
-
-        mp.setattr(gankit.report.html, "build_report", lambda *args, **kwargs: None)
-    except ImportError:
-        pass
-
-
-@pytest.fixture(autouse=True)
-def no_pictures(monkeypatch):
-    """Plots and reports of the runs made while building cases are not what is tested here."""
-    _stub_pictures(monkeypatch)
 
 
 def snapshot(root: Path) -> dict[str, tuple]:

@@ -26,21 +26,7 @@ BASE = ["ring", "train.steps=40", "train.batch_size=16", "data.n_samples=128", "
         "train.deterministic=true", "train.threads=1", "log.progress=off"]  # log.every stays 50: the guard's own check, not the metrics row, must notice
 
 
-@pytest.fixture(autouse=True)
-def no_pictures(monkeypatch):
-    """Sample grids, plots and reports do not matter here and cost most of a tiny run's time."""
-    import gankit.report.grids
-    import gankit.report.plots
-
-    for mod, name in ((gankit.report.grids, "save_grid"), (gankit.report.plots, "table_plot"),
-                      (gankit.report.plots, "loss_curves")):
-        monkeypatch.setattr(mod, name, lambda *args, **kwargs: args[1])
-    try:
-        import gankit.report.html
-
-        monkeypatch.setattr(gankit.report.html, "build_report", lambda *args, **kwargs: None)
-    except ImportError:
-        pass
+pytestmark = pytest.mark.usefixtures("no_pictures")  # tests/conftest.py
 
 
 def train(tmp_path: Path, *extra: str) -> tuple[int, Path]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import torch
 
+from conftest import pictures_off
 from gankit import checkpoint
 from gankit.cli import main
 from gankit.evalhook import EVAL_COLUMNS, Evaluator
@@ -23,30 +23,6 @@ RING = ["ring", "train.steps=20", "data.n_samples=256", "train.batch_size=32", "
         "log.every=5", "log.sample_every=1000", "log.checkpoint_every=5", "log.keep_checkpoints=10",
         "log.grid_size=16", "train.deterministic=true", "train.threads=1", "log.progress=off"]
 EVAL = ["eval.every=10", "eval.n=64"]
-
-
-@contextmanager
-def pictures_off():
-    """Grids, plots and the report cost most of a tiny run's time; stub them where no test looks."""
-    import gankit.report.grids
-    import gankit.report.html
-    import gankit.report.plots
-
-    mp = pytest.MonkeyPatch()
-    for mod, name in ((gankit.report.grids, "save_grid"), (gankit.report.plots, "table_plot"),
-                      (gankit.report.plots, "loss_curves"), (gankit.report.plots, "metric_curves"),
-                      (gankit.report.html, "build_report")):
-        mp.setattr(mod, name, lambda *args, **kwargs: None)
-    try:
-        yield
-    finally:
-        mp.undo()
-
-
-@pytest.fixture
-def no_pictures():
-    with pictures_off():
-        yield
 
 
 def train(*argv: str) -> int:

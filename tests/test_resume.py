@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import pictures_off
 from gankit import checkpoint
 from gankit.cli import main
 
@@ -104,23 +105,9 @@ SIGNALS = {"external-sigkill": signal.SIGKILL, "sigint": signal.SIGINT, "sigterm
 
 @pytest.fixture(autouse=True, scope="module")
 def no_pictures():
-    """Sample grids, plots and reports are not what these tests check, and drawing them costs
-    most of a tiny run's time: stub them (they never feed back into training)."""
-    mp = pytest.MonkeyPatch()
-    import gankit.report.grids
-    import gankit.report.plots
-
-    for mod, name in ((gankit.report.grids, "save_grid"), (gankit.report.plots, "table_plot"),
-                      (gankit.report.plots, "loss_curves")):
-        mp.setattr(mod, name, lambda *args, **kwargs: args[1])
-    try:
-        import gankit.report.html
-
-        mp.setattr(gankit.report.html, "build_report", lambda *args, **kwargs: None)
-    except ImportError:
-        pass
-    yield
-    mp.undo()
+    """Sample grids, plots and reports are not what these tests check (tests/conftest.py)."""
+    with pictures_off():
+        yield
 
 
 def run_cli(*argv: str) -> int:

@@ -39,21 +39,7 @@ class Payload:
         return (os.mkdir, (self.marker,))
 
 
-@pytest.fixture(autouse=True)
-def no_pictures(monkeypatch):
-    """Plots and reports are irrelevant here and cost most of a tiny run's time."""
-    import gankit.report.grids
-    import gankit.report.plots
-
-    for mod, name in ((gankit.report.grids, "save_grid"), (gankit.report.plots, "table_plot"),
-                      (gankit.report.plots, "loss_curves")):
-        monkeypatch.setattr(mod, name, lambda *args, **kwargs: args[1])
-    try:
-        import gankit.report.html
-
-        monkeypatch.setattr(gankit.report.html, "build_report", lambda *args, **kwargs: None)
-    except ImportError:
-        pass
+pytestmark = pytest.mark.usefixtures("no_pictures")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
