@@ -332,12 +332,13 @@ def flops_section(data_dir: Path, batch: int, device: str, pairs: int, seconds: 
 # ----------------------------------------------------------------------------- profile
 
 
-CATEGORIES = ("matmul", "optimizer", "data", "other")
+CATEGORIES = ("matmul", "conv", "optimizer", "data", "other")
 
 
 def profile_breakdown(step: Callable[[int], None], seconds: float) -> dict:
     """Share of the main thread's time per category, from torch.profiler: matrix products (self
-    time of mm/addmm/bmm), the optimiser steps (inclusive), batch loading (inclusive), the rest."""
+    time of mm/addmm/bmm), convolutions (self time of every convolution op, forward and backward,
+    transposed included), the optimiser steps (inclusive), batch loading (inclusive), the rest."""
     from torch.profiler import ProfilerActivity, profile
 
     n = block_size([step], seconds, "cpu")
@@ -345,16 +346,18 @@ def profile_breakdown(step: Callable[[int], None], seconds: float) -> dict:
         t = time.perf_counter()
         step(n)
         wall = time.perf_counter() - t
-    mm = opt = data = 0.0
+    mm = conv = opt = data = 0.0
     for e in prof.key_averages():
         if e.key in ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"):
             mm += e.self_cpu_time_total
+        elif "conv" in e.key and "convert" not in e.key:
+            conv += e.self_cpu_time_total
         elif e.key.startswith("Optimizer.step#"):
             opt += e.cpu_time_total
         elif e.key.startswith("enumerate(DataLoader)"):
             data += e.cpu_time_total
     total = wall * 1e6
-    out = {"matmul": mm / total, "optimizer": opt / total, "data": data / total}
+    out = {"matmul": mm / total, "conv": conv / total, "optimizer": opt / total, "data": data / total}
     out["other"] = max(0.0, 1 - sum(out.values()))
     out["ms_per_step"] = wall / n * 1e3
     return out
@@ -533,6 +536,12 @@ def section_profile(res: Results, data_dir: Path, quick: bool) -> None:
         label = f"{th} thread{'s' * (th > 1)}"
         out[f"gankit, {label}"] = profile_breakdown(ours.steps, secs)
         out[f"reference, {label}"] = profile_breakdown(ref.steps, secs)
+    # the DCGAN step at one thread: how much of it the convolutions (the same work in both loops) take
+    data, trainer, batches = gankit_setup(data_dir, 64, "cpu", preset="mnist-dcgan")
+    ref = reference_setup(data.x, 64, "cpu", like=trainer, preset="mnist-dcgan")
+    torch.set_num_threads(1)
+    out["gankit mnist-dcgan, 1 thread"] = profile_breakdown(GankitLoop(trainer, batches).steps, secs)
+    out["reference DCGAN, 1 thread"] = profile_breakdown(ref.steps, secs)
     torch.set_num_threads(threads)
     res.extra["profile"] = out
     for k, v in out.items():
