@@ -84,13 +84,18 @@ def default_out(cfg: Config) -> Path:
     return Path("runs") / f"{cfg.preset or 'run'}-{stamp}"
 
 
-def prepare_out(out: Path) -> None:
-    """Create an empty run folder, refusing anything that would overwrite or fail later."""
+def refuse_taken_out(out: Path) -> None:
+    """An --out that is a file or a non-empty folder is refused (checked before the data is loaded)."""
     if out.exists() and not out.is_dir():
         raise GankitError(f"--out {out} is a file; choose a folder path")
     if out.is_dir() and any(out.iterdir()):
         raise GankitError(f"--out {out} already exists and is not empty; choose another folder, "
                           f"or continue it with --resume {out}")
+
+
+def prepare_out(out: Path) -> None:
+    """Create an empty run folder, refusing anything that would overwrite or fail later."""
+    refuse_taken_out(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".write-test"
@@ -721,6 +726,8 @@ def _train(cfg: Config, out: str | Path | None, resume: str | Path | None, quiet
     dist.init(world, device)
     main = world.main
     quiet = quiet or not main
+    if main and resume is None and out is not None:
+        refuse_taken_out(Path(out))  # before minutes of data loading, not after
     seed_everything(cfg.train.seed)
     with dist.main_first(world):  # rank 0 downloads, the others then read the cache
         data = load_run_data(cfg)

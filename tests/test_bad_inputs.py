@@ -571,3 +571,17 @@ def test_an_op_without_a_deterministic_kernel_is_a_clear_error(tmp_path, monkeyp
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "train.deterministic=false" in err[0] and "index_add_cuda_" in err[0]
     assert json.loads((run / "run.json").read_text())["status"] == "failed"
+
+
+def test_taken_out_folder_is_refused_before_the_data_is_loaded(tmp_path, monkeypatch, capsys):
+    """Loading MNIST takes seconds to minutes: a taken --out must not cost them."""
+    from gankit import runner
+
+    def no_loading(cfg):
+        raise AssertionError("the data was loaded before --out was checked")
+
+    monkeypatch.setattr(runner, "load_run_data", no_loading)
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "x").write_text("")
+    assert main(["train", "mnist-mlp", "--out", str(tmp_path / "busy")]) == 2
+    assert "not empty" in capsys.readouterr().err
