@@ -85,6 +85,8 @@ def read_idx(path: str | Path) -> np.ndarray:
         raise GankitError(f"{p}: IDX header says shape {dims} ({items * dtype.itemsize} bytes) but the file "
                           f"holds only {len(raw) - start} bytes (truncated download?); delete it and "
                           f"download again")
+    if items == 0:  # numpy cannot even represent some empty shapes, e.g. (0, 2**21, 2**21, 2**21)
+        raise GankitError(f"{p}: IDX header says shape {dims}: the file holds no items; delete it and download again")
     return np.frombuffer(raw, dtype=dtype, count=items, offset=start).reshape(dims)
 
 

@@ -297,3 +297,11 @@ def socket_closed_port():
         yield port
 
     return cm()
+
+
+def test_header_with_a_zero_dimension_is_refused(tmp_path):
+    """Found by tests/test_properties.py: numpy cannot reshape to (0, 2**21, 2**21, 2**21)."""
+    p = tmp_path / "empty-idx4-ubyte"
+    p.write_bytes(b"\x00\x00\x08\x04" + b"\x00\x00\x00\x00" + b"\x00\x20\x00\x00" * 3)
+    with pytest.raises(GankitError, match="holds no items"):
+        read_idx(p)
