@@ -216,9 +216,6 @@ class Evaluator:
                 "best_metric": self.best_metric, "higher_is_better": DIRECTION[self.best_metric] > 0,
                 "patience": self.patience, "file": EVAL_CSV}
 
-    def due(self, step: int, total: int) -> bool:
-        return eval_due(self.every, step, total)
-
     # ------------------------------------------------------------------ scoring
 
     def sample(self, G: torch.nn.Module, meta: dict) -> tuple[Tensor, Tensor | None]:

@@ -559,14 +559,15 @@ class Session:
         check_every = min(log_every, CHECK_EVERY)
         sample_every = _every(cfg.log.sample_every, total, 10)
         ckpt_every = _every(cfg.log.checkpoint_every, total, 5)
-        fixed_z = torch.randn(cfg.log.grid_size, cfg.generator.latent_dim,
-                              generator=torch.Generator().manual_seed(cfg.train.seed + 1)).to(self.device)
-        real_preview = data.x[:2000].mul(data.scale).add(data.offset).numpy() if data.kind == "table" else None
-        real_items = decode(data.x[:512], data.kind, data.offset, data.scale).numpy()
-        monitor = HealthMonitor(probability=trainer.loss.probability, real_spread=mean_pairwise_distance(real_items),
-                                warmup=total // 10)
-        crash_step = _crash_step()
         world, main = self.world, self.world.main
+        if main:  # rank 0 alone draws the sample grids and watches the run's health
+            fixed_z = torch.randn(cfg.log.grid_size, cfg.generator.latent_dim,
+                                  generator=torch.Generator().manual_seed(cfg.train.seed + 1)).to(self.device)
+            real_preview = data.x[:2000].mul(data.scale).add(data.offset).numpy() if data.kind == "table" else None
+            real_items = decode(data.x[:512], data.kind, data.offset, data.scale).numpy()
+            monitor = HealthMonitor(probability=trainer.loss.probability,
+                                    real_spread=mean_pairwise_distance(real_items), warmup=total // 10)
+        crash_step = _crash_step()
         bar = None
         if show:
             from tqdm import tqdm

@@ -237,7 +237,8 @@ class Trainer:
         loss = self.loss.d(real=real_logits, fake=fake_logits)
         if aux is not None:  # AC-GAN: D classifies real and fake alike
             loss = loss + self.acgan_weight * F.cross_entropy(aux, torch.cat([y, y]))
-        scale = _scale(self.scaler_d)  # penalties differentiate scaled outputs, then unscale (fp16)
+        if self.loss.gradient_penalty or r1:  # penalties differentiate scaled outputs, then unscale (fp16)
+            scale = _scale(self.scaler_d)
         if self.loss.gradient_penalty:
             critic = lambda x: self.discriminate(x, y)[0]  # noqa: E731
             loss = loss + self.gp_weight * gradient_penalty(critic, real=real, fake=fake, scale=scale)
@@ -254,13 +255,13 @@ class Trainer:
         self.D.requires_grad_(False)
         self.opt_g.zero_grad(set_to_none=True)
         k = self.accumulate
-        total = torch.zeros((), device=self.device)
         if fake is not None:
             with self.autocast():
                 loss = self._g_loss(fake, y)
             _backward(loss, self.scaler_g)
             total = loss.detach()
         else:
+            total = 0.0
             for i, (zz, yy) in enumerate(_micro(k, z, y)):
                 with _sync(self.G_train, i == k - 1):
                     with self.autocast():
