@@ -8,6 +8,7 @@ one line and exit with code 2; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -273,6 +274,16 @@ def _safe_summary(run: str) -> str | None:
         return None  # a report must not fail because, say, the data folder moved
 
 
+def _own_error() -> bool:
+    """Whether this process prints its error. Under torchrun, an error raised before the processes
+    have joined comes from the config or the environment, the same on every rank: rank 0 alone
+    prints it (the others still exit 2). Once joined, each process prints its own."""
+    if os.environ.get("RANK", "0") == "0":
+        return True
+    dist = sys.modules.get("gankit.distributed")
+    return dist is not None and dist.joined
+
+
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "summary": cmd_summary, "presets": cmd_presets,
             "eval": cmd_eval, "evaluator": cmd_evaluator, "report": cmd_report}
 
@@ -294,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     except GankitError as e:
         if args.debug:
             raise
-        print(f"gankit: error: {e}", file=sys.stderr)
+        if _own_error():
+            print(f"gankit: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except Interrupted as e:
         print(f"gankit: {e}", file=sys.stderr)

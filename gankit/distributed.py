@@ -33,6 +33,9 @@ from gankit.errors import GankitError
 #: torchrun's variables; gankit runs distributed when WORLD_SIZE > 1
 ENV_KEYS = ("RANK", "LOCAL_RANK", "WORLD_SIZE")
 
+#: set once this process has joined a process group: from then on an error may be its own
+joined = False
+
 
 @dataclass(frozen=True)
 class World:
@@ -104,6 +107,8 @@ def init(world: World, device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.set_device(device)
     torch.distributed.init_process_group(backend=backend)
+    global joined
+    joined = True
 
 
 def shutdown(world: World) -> None:

@@ -135,3 +135,13 @@ def test_world_size_that_does_not_divide_the_batch_exits_2(monkeypatch, tmp_path
     err = capsys.readouterr().err
     assert "train.batch_size=512 (the global batch) does not split over 3 processes" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_an_error_before_the_processes_join_is_printed_by_rank_0_only(monkeypatch, tmp_path, capsys):
+    """The same config error on every rank: one line on the console, exit 2 everywhere."""
+    for rank in ("1", "0"):
+        for k, v in {"RANK": rank, "LOCAL_RANK": rank, "WORLD_SIZE": "3"}.items():
+            monkeypatch.setenv(k, v)
+        assert cli.main(["train", "ring", "--out", str(tmp_path / "r")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("does not split over 3 processes") == (rank == "0")
