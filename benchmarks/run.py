@@ -136,7 +136,7 @@ def gankit_setup(data_dir: Path, batch: int, device: str, preset: str = "mnist-m
     from gankit.trainer import Batches
 
     cfg = load(preset, [f"data.path={data_dir}", "data.download=false", f"train.batch_size={batch}",
-                        f"train.device={device}"])
+                        f"train.device={device}", *STEP_AS_REFERENCE.get(preset, [])])
     dev = torch.device(device)
     data, trainer = build(cfg, dev, _DATA.get(data_dir))
     _DATA[data_dir] = data
@@ -165,6 +165,8 @@ class GankitLoop:
 
 
 REFERENCES = {"mnist-mlp": reference.Loop, "mnist-dcgan": reference_dcgan.Loop}
+#: overrides that make the preset's step the one its reference loop computes
+STEP_AS_REFERENCE = {"mnist-dcgan": reference_dcgan.CLASSIC_STEP}
 
 
 def reference_setup(x: torch.Tensor, batch: int, device: str, like=None, preset: str = "mnist-mlp") -> reference.Loop:

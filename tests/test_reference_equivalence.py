@@ -43,7 +43,8 @@ def _gankit(preset: str):
     """The trainer ``gankit train PRESET`` builds, on a small stand-in of MNIST's shape."""
     x = torch.rand(256, 1, 28, 28) * 2 - 1
     data = Data(x, "image", "mnist", offset=torch.tensor([0.5]), scale=torch.tensor([0.5]))
-    _, trainer = build(load(preset, ["train.device=cpu"]), torch.device("cpu"), data)
+    extra = reference_dcgan.CLASSIC_STEP if preset == "mnist-dcgan" else []
+    _, trainer = build(load(preset, ["train.device=cpu", *extra]), torch.device("cpu"), data)
     trainer.noise_gen = None  # noise from torch's global RNG, as the reference loops draw it
     return trainer, x
 

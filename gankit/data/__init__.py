@@ -123,7 +123,7 @@ def prepare(raw: Raw, name: str, *, output: str, standardize: bool) -> Data:
         lo, hi = output_range(output)
         scale = torch.tensor([1.0 / (hi - lo)])
         offset = torch.tensor([-lo / (hi - lo)])
-        xt = ((x - offset) / scale).contiguous()
+        xt = (x - offset).div_(scale).contiguous()  # in place after the subtraction: one new copy
     else:
         x64 = np.asarray(raw.x, dtype=np.float64)  # (N, D)
         offset64, scale64 = np.zeros(x64.shape[1]), np.ones(x64.shape[1])
