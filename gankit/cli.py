@@ -193,7 +193,8 @@ def cmd_sample(args) -> int:
     g = load(run, device=args.device)
     x = g.sample(args.n, seed=args.seed, label=args.label)
     per_class = g.num_classes > 0 and args.label is None and args.n % g.num_classes == 0
-    out = save_samples(x, g.kind, args.out, columns=g.columns, nrow=args.n // g.num_classes if per_class else None)
+    out = save_samples(x, g.kind, args.out, columns=g.columns, nrow=args.n // g.num_classes if per_class else None,
+                       labels=g.class_names_for(args.n, args.label), label_name=g.label_name)
     print(f"wrote {len(x)} samples of shape {tuple(x.shape[1:])} to {out}")
     return 0
 

@@ -61,6 +61,7 @@ class DataConfig:
     image_size: Optional[int] = None  # image folder: resize to this square size
     channels: Optional[int] = None  # image folder: 1 (grayscale) or 3 (RGB); None = infer
     standardize: bool = True  # tables: train on zero-mean unit-variance columns
+    label_column: Optional[str] = None  # tables: column of class labels (header name or 0-based index)
     download: bool = True  # MNIST-format sets: download to the cache when absent
     cache_dir: Optional[str] = None  # default ~/.cache/gankit (or $GANKIT_CACHE)
     limit: Optional[int] = None  # use only the first N items (quick tries)

@@ -242,8 +242,8 @@ def num_classes(cfg: Config, data: Data) -> int:
         return 0
     if data.labels is None or not data.classes:
         raise GankitError(f"conditional.mode={cfg.conditional.mode} needs labelled data, but {data.name} has no "
-                          f"labels (use digits, mnist, fashion-mnist, or an image folder with one sub-folder per "
-                          f"class); or set conditional.mode=none")
+                          f"labels (use digits, mnist, fashion-mnist, an image folder with one sub-folder per "
+                          f"class, or a table with data.label_column=NAME); or set conditional.mode=none")
     return len(data.classes)
 
 
@@ -255,7 +255,7 @@ def generator_meta(cfg: Config, data: Data, step: int) -> dict:
         "data": {
             "name": data.name, "kind": data.kind, "shape": list(data.shape),
             "offset": data.offset.tolist(), "scale": data.scale.tolist(),
-            "classes": data.classes, "columns": data.columns,
+            "classes": data.classes, "columns": data.columns, "label_name": data.label_name,
         },
         "step": step,
         "preset": cfg.preset,

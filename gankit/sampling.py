@@ -35,6 +35,7 @@ class TrainedGenerator:
         self.scale = torch.tensor(d["scale"], dtype=torch.float32)
         self.classes = d.get("classes")
         self.columns = d.get("columns")
+        self.label_name: str = d.get("label_name") or "label"
         self.latent_dim: int = meta["generator"]["latent_dim"]
         self.num_classes: int = int(meta.get("num_classes", 0))  # > 0: class-conditional
 
@@ -65,6 +66,14 @@ class TrainedGenerator:
         if self.num_classes == 0:
             return None
         return torch.arange(n) * self.num_classes // n
+
+    def class_names_for(self, n: int, label: int | str | None = None) -> list[str] | None:
+        """The class name of each of the n samples ``sample(n, label=label)`` makes (None: unconditional)."""
+        labels = self.labels_for(n, label)
+        if labels is None:
+            return None
+        names = [str(c) for c in (self.classes or range(self.num_classes))]
+        return [names[k] for k in labels.tolist()]
 
     @torch.inference_mode()
     def sample(self, n: int, *, seed: int | None = None, label: int | str | None = None,
@@ -106,8 +115,11 @@ def load(run: str | Path, device: str = "cpu") -> TrainedGenerator:
 
 
 def save_samples(x: np.ndarray, kind: str, out: str | Path, columns: list[str] | None = None,
-                 nrow: int | None = None) -> Path:
-    """Write samples by the output's form: .npy, .png (grid or plot), .csv, or a folder/."""
+                 nrow: int | None = None, labels: list[str] | None = None, label_name: str = "label") -> Path:
+    """Write samples by the output's form: .npy, .png (grid or plot), .csv, or a folder/.
+
+    ``labels`` (class names, one per sample, from a conditional run) become a last .csv column.
+    """
     out = Path(out)
     is_folder = str(out).endswith(("/", "\\")) or (out.exists() and out.is_dir()) or out.suffix == ""
     if out.exists() and not out.is_dir() and is_folder:
@@ -138,10 +150,12 @@ def save_samples(x: np.ndarray, kind: str, out: str | Path, columns: list[str] |
                 table_plot(x, out, title=f"{len(x)} samples", columns=columns)
         elif suffix == ".csv":
             flat = x.reshape(len(x), -1)
+            head = columns if kind == "table" and columns else [f"p{i}" for i in range(flat.shape[1])]
             with open(out, "w", newline="") as f:
                 w = csv.writer(f)
-                w.writerow(columns if kind == "table" and columns else [f"p{i}" for i in range(flat.shape[1])])
-                w.writerows([[f"{v:.7g}" for v in row] for row in flat])
+                w.writerow(head + ([label_name] if labels is not None else []))
+                rows = [[f"{v:.7g}" for v in row] for row in flat]
+                w.writerows(rows if labels is None else [r + [c] for r, c in zip(rows, labels)])
         else:
             raise GankitError(f"--out {out}: unknown format {suffix!r}; use .npy, .png, .csv or a folder/")
     except OSError as e:

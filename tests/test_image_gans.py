@@ -249,3 +249,25 @@ def test_diffaugment_applied_to_real_and_fake_alike(monkeypatch):
 def test_augment_on_tables_is_refused(tmp_path, capsys):
     assert run_cli("train", "ring", "augment.policy=cutout", "--out", tmp_path / "r") == 2
     assert "for images" in capsys.readouterr().err
+
+
+def test_conditional_table_samples_the_requested_class(tmp_path):
+    """Issue 3: a table with a label column trains class-conditionally; the .csv gets the class back."""
+    import csv
+
+    rng = np.random.default_rng(0)
+    p = tmp_path / "t.csv"
+    rows = [(rng.normal(5 * k, 0.5), rng.normal(-3 * k, 0.5), ["low", "high"][k]) for k in (0, 1) for _ in range(200)]
+    p.write_text("u,v,level\n" + "".join(f"{u},{v},{c}\n" for u, v, c in rows))
+    run = tmp_path / "run"
+    assert run_cli("train", "digits", f"data.path={p}", "data.label_column=level", "conditional.mode=projection",
+                   "train.steps=300", "train.threads=1", "--out", run) == 0
+    assert run_cli("sample", run, "--label", "high", "--n", "200", "--out", tmp_path / "high.csv") == 0
+    with open(tmp_path / "high.csv") as f:
+        got = list(csv.reader(f))
+    assert got[0] == ["u", "v", "level"] and {r[2] for r in got[1:]} == {"high"}
+    u = np.array([float(r[0]) for r in got[1:]])
+    assert abs(np.median(u) - 5) < 1.5, np.median(u)  # the "high" cluster (u ~ 5), not "low" (u ~ 0)
+    assert run_cli("sample", run, "--n", "4", "--out", tmp_path / "both.csv") == 0
+    assert [r[2] for r in csv.reader(open(tmp_path / "both.csv"))][1:] == ["high", "high", "low", "low"]
+    assert run_cli("sample", run, "--label", "medium", "--n", "2", "--out", tmp_path / "x.csv") == 2

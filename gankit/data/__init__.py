@@ -31,6 +31,7 @@ class Raw:
     labels: Optional[np.ndarray] = None  # (N,) int64 class indices
     classes: Optional[list[str]] = None
     columns: Optional[list[str]] = None  # tables
+    label_name: Optional[str] = None  # tables with data.label_column: that column's name
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Data:
     labels: Optional[Tensor] = None
     classes: Optional[list[str]] = None
     columns: Optional[list[str]] = None
+    label_name: Optional[str] = None  # tables: the label column's name (gankit sample writes it to .csv)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -143,7 +145,7 @@ def prepare(raw: Raw, name: str, *, output: str, standardize: bool) -> Data:
         offset = torch.from_numpy(offset64.astype(np.float32))
         scale = torch.from_numpy(scale64.astype(np.float32))
     labels = torch.from_numpy(raw.labels.astype(np.int64)) if raw.labels is not None else None
-    return Data(xt, raw.kind, name, offset, scale, labels, raw.classes, raw.columns)
+    return Data(xt, raw.kind, name, offset, scale, labels, raw.classes, raw.columns, raw.label_name)
 
 
 def decode(x: Tensor, kind: Kind, offset: Tensor, scale: Tensor) -> Tensor:
@@ -156,6 +158,9 @@ def load_data(cfg: DataConfig, *, output: str = "tanh", seed: int = 0) -> Data:
     """Load the dataset named by ``cfg`` into memory, in training space."""
     _register_all()
     name = guess_name(cfg)
+    if cfg.label_column is not None and name != "table":
+        raise GankitError(f"data.label_column is for tables (.csv/.npy/.npz); {name} brings its own labels "
+                          f"(or none), so leave it unset")
     raw = DATASETS.get(name)(cfg, seed)
     if cfg.limit is not None:
         raw.x = raw.x[: cfg.limit]

@@ -2,6 +2,9 @@
 
 Columns are standardised for training (``data.standardize``) and samples come back in the
 original units. Every cell must be a finite number; the error names the row and column otherwise.
+One column may hold class labels instead (``data.label_column=NAME`` or a 0-based index; its values
+may be words): it is taken out of the data and makes the table labelled, for class-conditional
+training (``conditional.mode=projection``) and ``gankit sample RUN --label CLASS``.
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ def _number(cell: str) -> float | None:
         return None
 
 
-def read_csv(path: Path) -> tuple[np.ndarray, list[str]]:
-    """(N, D) float64 values and D column names of a numeric CSV (delimiter sniffed: , ; tab space).
+def read_csv(path: Path, label_column: str | None = None
+             ) -> tuple[np.ndarray, list[str], tuple[str, list[str]] | None]:
+    """(N, D) float64 values, D column names, and the label column's (name, N cells) — None without
+    ``label_column`` — of a numeric CSV (delimiter sniffed: , ; tab space).
 
     The first row is a header when none of its cells is a number; otherwise it is data, so a stray
     word in the first row is reported as a bad cell rather than silently eaten as column names.
@@ -49,34 +54,86 @@ def read_csv(path: Path) -> tuple[np.ndarray, list[str]]:
     if not rows:
         raise GankitError(f"{path}: the CSV file is empty")
     header = None
+    # a header is a row without numbers; with a label column, that column's cells are words anyway
     if all(_number(c) is None for c in rows[0]):
         header = rows[0]
         rows = rows[1:]
     if not rows:
         raise GankitError(f"{path}: the CSV file has a header but no data rows")
     width = len(header) if header else len(rows[0])
-    columns = header or [f"x{j}" for j in range(width)]
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            line = i + (2 if header else 1)
+            raise GankitError(f"{path}: line {line} has {len(row)} cells, expected {width} (ragged rows)")
+    names = header or [str(j + 1) for j in range(width)]  # how errors name a column (1-based without header)
+    labels = None
+    if label_column is not None:
+        j = label_index(label_column, header, width, path)
+        labels = (header[j] if header else "label", [row[j] for row in rows])
+        rows = [row[:j] + row[j + 1:] for row in rows]
+        names = names[:j] + names[j + 1:]
+        width -= 1
+        if width == 0:
+            raise GankitError(f"{path}: the label column is the only column; a table needs data columns too")
+    columns = names if header else [f"x{j}" for j in range(width)]
     try:  # fast path: numpy parses the whole table at once
         out = np.array(rows, dtype=np.float64)
         if out.shape == (len(rows), width) and np.isfinite(out).all():
-            return out, columns
+            return out, columns, labels
     except ValueError:
         pass
     # slow path, only to name the first bad cell
     for i, row in enumerate(rows):
         line = i + (2 if header else 1)
-        if len(row) != width:
-            raise GankitError(f"{path}: line {line} has {len(row)} cells, expected {width} (ragged rows)")
         for j, cell in enumerate(row):
             v = _number(cell)
-            col = header[j] if header else str(j + 1)
             if v is None:
                 what = "an empty cell" if not cell else f"{cell!r}, not a number"
-                raise GankitError(f"{path}: line {line}, column {col}: {what}; tables must be all numeric")
+                hint = "" if label_column is not None else "; if it holds classes, set data.label_column=" + (
+                    names[j] if header else str(j))
+                raise GankitError(f"{path}: line {line}, column {names[j]}: {what}; tables must be all numeric"
+                                  + hint)
             if not math.isfinite(v):
-                raise GankitError(f"{path}: line {line}, column {col}: {cell} is not finite; "
+                raise GankitError(f"{path}: line {line}, column {names[j]}: {cell} is not finite; "
                                   f"remove or fill such rows")
-    return np.array([[float(c) for c in row] for row in rows], np.float64), columns  # e.g. "1_000"
+    return np.array([[float(c) for c in row] for row in rows], np.float64), columns, labels  # e.g. "1_000"
+
+
+def label_index(label_column: str, header: list[str] | None, width: int, path: Path) -> int:
+    """The 0-based index of ``data.label_column``: a header name, else an index (negative from the end)."""
+    if header and label_column in header:
+        return header.index(label_column)
+    try:
+        j = int(label_column)
+    except ValueError:
+        known = f"the columns are: {', '.join(header)}" if header else "the file has no header row, so give a 0-based index"
+        raise GankitError(f"{path}: data.label_column={label_column!r} is not a column; {known}") from None
+    if not -width <= j < width:
+        raise GankitError(f"{path}: data.label_column={j} is out of range; the table has {width} columns "
+                          f"(0..{width - 1}, or negative from the end)")
+    return j % width
+
+
+#: more distinct values than this is a measurement, not a class label
+MAX_CLASSES = 1000
+
+
+def encode_labels(cells: list[str], path: Path, label_column: str) -> tuple[np.ndarray, list[str]]:
+    """(N,) int64 class indices and the class names: numbers in numeric order, then words sorted."""
+    if any(c == "" for c in cells):
+        line = cells.index("")
+        raise GankitError(f"{path}: data row {line + 1} has an empty label (data.label_column={label_column})")
+    classes = sorted(set(cells), key=lambda c: (0, _number(c), c) if _number(c) is not None else (1, 0.0, c))
+    if len(classes) > MAX_CLASSES:
+        raise GankitError(f"{path}: data.label_column={label_column} has {len(classes)} different values; a label "
+                          f"column holds a few classes (at most {MAX_CLASSES}). Is it a measurement?")
+    index = {c: k for k, c in enumerate(classes)}
+    return np.array([index[c] for c in cells], np.int64), classes
+
+
+def _cell(v: float) -> str:
+    """A label read from an array as text: 3.0 -> "3", 0.5 -> "0.5"."""
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
 
 
 def read_array(path: Path) -> np.ndarray:
@@ -130,11 +187,18 @@ def table(cfg: DataConfig, seed: int) -> Raw:
     if p.is_dir():
         raise GankitError(f"data.path {cfg.path!r} is a folder; data.name=table needs a .csv/.npy/.npz file")
     suffix = p.suffix.lower()
+    label = None  # (column name, N cells)
     if suffix in (".npy", ".npz"):
         x = read_array(p)
+        if cfg.label_column is not None:
+            j = label_index(cfg.label_column, None, x.shape[1], p)
+            if x.shape[1] == 1:
+                raise GankitError(f"{p}: the label column is the only column; a table needs data columns too")
+            label = ("label", [_cell(v) for v in x[:, j]])
+            x = np.delete(x, j, axis=1)
         columns = [f"x{j}" for j in range(x.shape[1])]
     elif suffix in (".csv", ".tsv", ".txt"):
-        x, columns = read_csv(p)
+        x, columns, label = read_csv(p, cfg.label_column)
     else:
         raise GankitError(f"{p}: unknown table format {suffix!r}; use .csv, .npy or .npz")
     big = np.abs(x) > np.finfo(np.float32).max  # training is float32: these would become inf
@@ -142,4 +206,7 @@ def table(cfg: DataConfig, seed: int) -> Raw:
         r, c = map(int, np.argwhere(big)[0])
         raise GankitError(f"{p}: data row {r + 1}, column {columns[c]} is {x[r, c]:.3g}, beyond float32's "
                           f"range (3.4e38); rescale that column")
-    return Raw(x, "table", columns=columns)  # float64: prepare() standardises in full precision
+    if label is None:
+        return Raw(x, "table", columns=columns)  # float64: prepare() standardises in full precision
+    labels, classes = encode_labels(label[1], p, cfg.label_column)
+    return Raw(x, "table", labels=labels, classes=classes, columns=columns, label_name=label[0])

@@ -200,3 +200,61 @@ def test_large_csv_fast_path(tmp_path):
     d = load_data(DataConfig(path=str(p)), output="none")
     assert d.name == "table" and d.shape == (4,) and d.columns == ["a", "b", "c", "d"]
     np.testing.assert_allclose((d.x * d.scale + d.offset).numpy(), a, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- a label column (issue 3)
+
+
+def load_labelled(path: Path, column: str):
+    return table(DataConfig(name="table", path=str(path), label_column=column), 0)
+
+
+def test_csv_label_column_by_name_holds_words(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("a,species,b\n1,rose,2\n3,iris,4\n5,rose,6\n")
+    raw = load_labelled(p, "species")
+    np.testing.assert_array_equal(raw.x, [[1, 2], [3, 4], [5, 6]])
+    assert raw.columns == ["a", "b"] and raw.label_name == "species"
+    assert raw.classes == ["iris", "rose"] and raw.labels.tolist() == [1, 0, 1]
+
+
+def test_label_column_by_index_numbers_in_numeric_order(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("1,10\n2,9\n3,10\n4,2\n")
+    raw = load_labelled(p, "-1")  # the last column; without a header an index is the only way
+    assert raw.classes == ["2", "9", "10"] and raw.labels.tolist() == [2, 1, 2, 0]
+    assert raw.columns == ["x0"] and raw.label_name == "label"
+    a = tmp_path / "t.npy"
+    np.save(a, np.array([[0.5, 3.0, 1], [0.25, 1.0, 2], [0.0, 3.0, 3]]))
+    raw = load_labelled(a, "1")
+    np.testing.assert_array_equal(raw.x, [[0.5, 1], [0.25, 2], [0.0, 3]])
+    assert raw.classes == ["1", "3"] and raw.labels.tolist() == [1, 0, 1]
+
+
+def test_label_column_refusals(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("a,kind\n1,x\n2,\n")
+    with pytest.raises(GankitError, match="data row 2 has an empty label"):
+        load_labelled(p, "kind")
+    with pytest.raises(GankitError, match="'colour' is not a column; the columns are: a, kind"):
+        load_labelled(p, "colour")
+    with pytest.raises(GankitError, match="data.label_column=5 is out of range; the table has 2 columns"):
+        load_labelled(p, "5")
+    p.write_text("kind\nx\ny\n")
+    with pytest.raises(GankitError, match="the label column is the only column"):
+        load_labelled(p, "kind")
+    p.write_text("v,id\n" + "".join(f"{i / 7},{i}\n" for i in range(1200)))
+    with pytest.raises(GankitError, match="1200 different values.*Is it a measurement"):
+        load_labelled(p, "id")
+
+
+def test_a_word_column_suggests_label_column(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("a,species\n1,rose\n")
+    refused(p, r"column species: 'rose', not a number; tables must be all numeric; if it holds classes, "
+               r"set data.label_column=species")
+
+
+def test_label_column_is_only_for_tables():
+    with pytest.raises(GankitError, match="data.label_column is for tables"):
+        load_data(DataConfig(name="digits", label_column="y"))
