@@ -61,6 +61,15 @@ class HealthMonitor:
         self._active: set[str] = set()  # warn once per episode; re-arm when it recovers
         self.warnings: list[HealthWarning] = []
 
+    def state_dict(self) -> dict:
+        """The counters a resumed run needs to warn when the uninterrupted one would (JSON-able)."""
+        return {"overpowered": self._overpowered, "collapsed": self._collapsed, "active": sorted(self._active)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._overpowered = int(state["overpowered"])
+        self._collapsed = int(state["collapsed"])
+        self._active = {str(k) for k in state["active"]}
+
     def _warn(self, step: int, kind: Kind, message: str) -> list[HealthWarning]:
         if kind in self._active:
             return []

@@ -400,6 +400,8 @@ class Session:
         self.tb: TensorBoardLog | None = None  # log.tensorboard=true
         self.quiet = True
         self.stopped_early = False
+        self.monitor: HealthMonitor | None = None  # rank 0, while the loop runs
+        self.monitor_state: dict | None = None  # from the checkpoint resumed from
 
     # ------------------------------------------------------------------ state
 
@@ -410,9 +412,12 @@ class Session:
         return checkpoint.Snapshot.of(state)
 
     def meta(self) -> dict:
-        return {"step": self.trainer.step, "epoch": self.batches.epoch, "acc_n": self.acc_n,
+        meta = {"step": self.trainer.step, "epoch": self.batches.epoch, "acc_n": self.acc_n,
                 "seconds": self.seconds, "rollbacks": self.rollbacks, "lr_scale": self.lr_scale,
                 "config": to_dict(self.cfg), "gankit_version": __version__}
+        if self.monitor is not None:  # so a resumed run warns where the uninterrupted one would
+            meta["health"] = self.monitor.state_dict()
+        return meta
 
     def load(self, state: dict, meta: dict, source: Path) -> None:
         """Restore from a checkpoint's contents, which come from disk: any mismatch is reported."""
@@ -432,6 +437,9 @@ class Session:
             self.seconds = float(meta["seconds"])
             self.rollbacks = int(meta.get("rollbacks", 0))
             self.lr_scale = float(meta.get("lr_scale", 1.0))
+            self.monitor_state = meta.get("health")
+            if self.monitor_state is not None:  # checked here, where a bad file is reported
+                HealthMonitor(probability=False).load_state_dict(self.monitor_state)
             if self.evaluator is not None:
                 self.evaluator.load_state_dict(state.get("eval"))
         except GankitError:
@@ -567,6 +575,9 @@ class Session:
             real_items = decode(data.x[:512], data.kind, data.offset, data.scale).numpy()
             monitor = HealthMonitor(probability=trainer.loss.probability,
                                     real_spread=mean_pairwise_distance(real_items), warmup=total // 10)
+            if self.monitor_state is not None:
+                monitor.load_state_dict(self.monitor_state)
+            self.monitor = monitor
         crash_step = _crash_step()
         bar = None
         if show:

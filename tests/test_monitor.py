@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -105,3 +107,34 @@ def test_a_real_run_warns_when_d_overpowers_g(tmp_path, capsys):
     assert logged[0]["kind"] == "d_overpowers_g"
     assert json.loads((out / "run.json").read_text())["warnings"][0]["kind"] == "d_overpowers_g"
     assert "D overpowers G" in (out / "report.html").read_text()
+
+
+def test_state_resumes_a_window_midway():
+    """A run resumed from a checkpoint warns at the same row as the uninterrupted run."""
+    bad = dict(d_loss=0.01, g_loss=6, d_real=0.99, d_fake=0.01)
+    whole = HealthMonitor(probability=True, window=5)
+    first = HealthMonitor(probability=True, window=5)
+    for step in range(3):
+        whole.observe(step, **bad)
+        first.observe(step, **bad)
+    second = HealthMonitor(probability=True, window=5)
+    second.load_state_dict(json.loads(json.dumps(first.state_dict())))  # through the checkpoint's JSON
+    fired = [(w.step, w.kind) for step in range(3, 8) for w in second.observe(step, **bad)]
+    assert fired == [(w.step, w.kind) for step in range(3, 8) for w in whole.observe(step, **bad)]
+    assert fired == [(4, "d_overpowers_g")]
+
+
+def test_a_resumed_run_does_not_repeat_a_warning(tmp_path, capsys):
+    """The episode that warned before the checkpoint is still the same episode after --resume."""
+    from gankit import checkpoint
+    from gankit.cli import main
+
+    out = tmp_path / "run"
+    args = ["digits", "generator.lr=1e-7", "discriminator.lr=3e-3", "discriminator.dropout=0", "log.every=5",
+            "generator.hidden=[32]", "discriminator.hidden=[64]", "train.threads=1", "log.checkpoint_every=100"]
+    assert main(["train", *args, "train.steps=100", "--out", str(out), "--quiet"]) == 0
+    assert capsys.readouterr().err.count("D overpowers G") == 1
+    _, meta = checkpoint.load(checkpoint.checkpoints_in(out / "checkpoints")[-1])
+    assert meta["health"]["active"] == ["d_overpowers_g"] and meta["health"]["overpowered"] >= 5
+    assert main(["train", "--resume", str(out), "train.steps=150", "--quiet"]) == 0
+    assert "D overpowers G" not in capsys.readouterr().err  # still overpowered: no second warning
