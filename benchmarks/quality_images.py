@@ -7,6 +7,7 @@ space: FID, class histogram KL to uniform, mean classifier confidence, and — f
 preset — the share of samples classified as the requested class.
 
     python -m benchmarks.quality_images [--quick] [--presets mnist-dcgan,mnist-cgan,...]
+    python -m benchmarks.quality_images --floor --n 2000     # real test images scored as if generated
 
 MNIST / Fashion-MNIST are read from ``../shared/data/`` beside the checkout when present (else the
 built-in download cache is used). Results go to ``benchmarks/out/quality_images.{md,json}`` and the
@@ -72,13 +73,42 @@ def score(run: Path, n: int) -> dict:
     return pick
 
 
+def floor(folder: str, n: int) -> dict:
+    """The score of ``n`` real test images taken for generated ones: what a perfect generator gets."""
+    import torch
+
+    from gankit.config import load
+    from gankit.data import decode, load_data
+    from gankit.data.idx import load_idx_folder
+    from gankit.metrics.evaluate import evaluate_samples
+    from gankit.metrics.features import Target
+
+    cfg = load("mnist-mlp", [*data_overrides(folder, True), "data.download=false"])
+    data = load_data(cfg.data, output=cfg.generator.output)
+    pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:n]  # as evaluate_run picks
+    real = decode(data.x[pick], data.kind, data.offset, data.scale)
+    images, _ = load_idx_folder(SHARED / folder, "t10k")
+    test = torch.from_numpy(images[:n]).float().div(255)[:, None]
+    s = evaluate_samples(real, test, Target("image", data.shape, cfg.data, True), dataset=folder,
+                         metrics="fid,classes")
+    return {"preset": "real test images (the floor)", "data": folder, "wall_s": None, "steps": None,
+            **{k: s[k]["value"] for k in ("fid", "class_kl", "mean_confidence")},
+            "extractor_sha256": s["fid"]["extractor_sha256"][:12]}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--presets", default=",".join(PAIRS))
     p.add_argument("--quick", action="store_true", help="a few hundred steps each: checks the pipeline only")
     p.add_argument("--n", type=int, default=5000, help="generated samples per evaluation")
     p.add_argument("--out", type=Path, default=OUT, help="folder for the runs and quality_images.{md,json}")
+    p.add_argument("--floor", action="store_true",
+                   help="only score --n real MNIST / Fashion-MNIST test images as if generated (needs ../shared/data)")
     a = p.parse_args()
+    if a.floor:
+        for folder in ("mnist", "fashion-mnist"):
+            print(json.dumps(floor(folder, a.n)), flush=True)
+        return
     out = a.out
     out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

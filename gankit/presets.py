@@ -138,7 +138,7 @@ PRESETS: dict[str, tuple[str, dict]] = {
             "loss": "bce",
             "penalty": {"r1_gamma": 1.0, "r1_interval": 4},
             "ema": {"decay": 0.999},
-            "train": {"steps": 6000, "batch_size": 64},
+            "train": {"steps": 9000, "batch_size": 64},
         },
     ),
     "mnist-dcgan": (
