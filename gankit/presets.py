@@ -130,8 +130,9 @@ PRESETS: dict[str, tuple[str, dict]] = {
         {
             "data": {"name": "digits"},
             # 1,797 images: D overfits them at DCGAN's lr 2e-4 (FID 82 vs the MLP's 13.5 at equal time);
-            # a light lazy R1 (Mescheder et al. 2018) and lr 1e-3 give FID 13.4 after 3,000 steps and 7.3
-            # after 6,000 (3 minutes on one core), where the MLP stays at 12.6 (BENCHMARKS.md)
+            # a light lazy R1 (Mescheder et al. 2018) and lr 1e-3 give FID 13.4 after 3,000 steps, 7.3 after
+            # 6,000 and 4.4 after 9,000 (4 minutes on one core), where the MLP at equal time scores 7.6-12.6
+            # (BENCHMARKS.md)
             "generator": {"arch": "dcgan", "latent_dim": 64, "channels": [128, 64], "kernel_size": 4,
                           "norm": "batch", "output": "tanh", "lr": 1e-3, "betas": [0.5, 0.999]},
             "discriminator": {"arch": "dcgan", "channels": [64, 128], "kernel_size": 4, "norm": "none",
