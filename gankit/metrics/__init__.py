@@ -81,7 +81,8 @@ def _modes(ctx: "EvalContext") -> Scores:
 
 def _classes(ctx: "EvalContext") -> Scores:
     clf = ctx.classifier()
-    probs = clf.probs(ctx.fake)
+    # the classifier is also the feature extractor (the default for labelled images): reuse its features
+    probs = clf.probs_of_features(ctx.fake_features()) if clf is ctx.extractor else clf.probs(ctx.fake)
     h = class_histogram(probs)
     who = clf.provenance()
     out = {

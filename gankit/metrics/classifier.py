@@ -260,6 +260,13 @@ class ClassifierFeatures(FeatureExtractor):
         dev = next(self.model.parameters()).device
         return torch.cat([F.softmax(self.model(b.to(dev)).float(), 1).cpu() for b in x.split(batch_size)])
 
+    @torch.inference_mode()
+    def probs_of_features(self, feats: Tensor) -> Tensor:  # (N, D) from forward() -> (N, K) on the CPU
+        """Class probabilities from features already extracted: FID and the class histogram then share
+        one pass of the network over the images."""
+        dev = next(self.model.parameters()).device
+        return F.softmax(self.model.head(feats.to(dev)).float(), 1).cpu()
+
     def provenance(self) -> dict:
         return {**super().provenance(), "classifier_dataset": self.meta["dataset"],
                 "classifier_accuracy": self.meta["accuracy"]}

@@ -83,6 +83,8 @@ def test_cached_as_safetensors_and_json(tmp_path):
     ex = ClassifierFeatures(again_model, again_meta, again_sha)
     assert torch.allclose(extract(ex, x), extract(ClassifierFeatures(model, meta, sha), x))
     assert ex.probs(x).sum(1).allclose(torch.ones(len(x)))
+    # `gankit eval` with fid and classes runs the network once: probabilities from the FID features
+    assert torch.allclose(ex.probs_of_features(extract(ex, x)), ex.probs(x), atol=1e-6)
 
 
 def test_damaged_weights_are_refused(tmp_path):
