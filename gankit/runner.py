@@ -392,6 +392,7 @@ class Session:
         self.good: checkpoint.Snapshot | None = None  # last state known finite: the rollback target
         self.good_step = 0
         self.good_acc_n = 0
+        self.good_health: dict | None = None  # the health monitor's state at self.good
         self.good_ckpt: Path | None = None
         self.info: dict = {}
         self.csv_file = None
@@ -539,6 +540,8 @@ class Session:
         match_layouts(self.trainer.opt_g, self.trainer.opt_d)
         self.acc = state["acc"].to(self.device)
         self.acc_n = self.good_acc_n
+        if self.monitor is not None and self.good_health is not None:  # rows of the abandoned steps do not count
+            self.monitor.load_state_dict(self.good_health)
         self.set_lrs()
         if self.world.main:
             self.csv_file.close()
@@ -558,6 +561,7 @@ class Session:
 
     def keep_good(self, snap: checkpoint.Snapshot) -> None:
         self.good, self.good_step, self.good_acc_n = snap, self.trainer.step, self.acc_n
+        self.good_health = self.monitor.state_dict() if self.monitor is not None else None
 
     # ------------------------------------------------------------------ run
 
@@ -637,19 +641,21 @@ class Session:
                         early = self.evaluator is not None and self.evaluate(step, bar) and step < total
                         early = dist.any_true(early, world, self.device)
                     stop = stop and step < total
-                    if step % ckpt_every == 0 or step == total or stop or early:
+                    ckpt_now = step % ckpt_every == 0 or step == total or stop or early
+                    if ckpt_now:
                         snap = self.state()
                         bad = checkpoint.first_nonfinite(snap.tensors)
                         if dist.any_true(bad is not None, world, self.device):
                             self.roll_back(step, f"{bad or 'a tensor of another process'} is not finite")
                             continue
-                        self.save_ckpt(snap)
-                        self.keep_good(snap)
                     if main and (step % sample_every == 0 or step == total or early):
                         shown = save_samples_preview(trainer.sampler, fixed_z, data,
                                                      self.run_dir / "samples" / f"step_{step:08d}.png",
                                                      real=real_preview, classes=num_classes(self.cfg, data))
                         self.health(monitor.observe_samples(step, shown), bar)
+                    if ckpt_now:  # after this step's sample check, so the saved health state includes it
+                        self.save_ckpt(snap)
+                        self.keep_good(snap)
                     if stop:
                         self.write_info(status="interrupted", steps_done=step)
                         raise Interrupted(self.run_dir, step)

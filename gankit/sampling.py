@@ -49,10 +49,13 @@ class TrainedGenerator:
             raise GankitError("this run is not class-conditional, so --label cannot be used; train with "
                               "conditional.mode=projection (or concat) to choose classes")
         names = [str(c) for c in (self.classes or [])]
-        if isinstance(label, str) and not label.lstrip("-").isdigit():
-            if label not in names:
-                raise GankitError(f"unknown class {label!r}; classes are: {', '.join(names)}")
+        if isinstance(label, str) and label in names:  # a name first: a table's classes may be numbers (1, 2, 3)
             return names.index(label)
+        numbered = names and all(_is_number(c) for c in names)  # then a number is a name, never a position
+        if isinstance(label, str) and numbered:
+            raise GankitError(f"class {label} is out of range; this run's classes are {', '.join(names)}")
+        if isinstance(label, str) and not label.lstrip("-").isdigit():
+            raise GankitError(f"unknown class {label!r}; classes are: {', '.join(names)}")
         k = int(label)
         if not 0 <= k < self.num_classes:
             raise GankitError(f"class index {k} is out of range; this run has classes 0..{self.num_classes - 1}"
@@ -92,6 +95,14 @@ class TrainedGenerator:
 
     def __repr__(self) -> str:
         return f"TrainedGenerator(kind={self.kind!r}, shape={self.shape}, latent_dim={self.latent_dim})"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
 
 
 def load(run: str | Path, device: str = "cpu") -> TrainedGenerator:

@@ -135,7 +135,7 @@ def test_conditional_sampling(cond_run, tmp_path, capsys):
     assert np.array_equal(a, b) and not np.array_equal(a, g.sample(4, seed=1, label=5))
     capsys.readouterr()
     assert run_cli("sample", cond_run, "--label", "10", "--n", "2", "--out", tmp_path / "x.npy") == 2
-    assert "class index 10 is out of range" in capsys.readouterr().err
+    assert "class 10 is out of range; this run's classes are 0, 1, 2" in capsys.readouterr().err
 
 
 def test_label_on_unconditional_run_is_refused(tmp_path, capsys):
@@ -271,3 +271,20 @@ def test_conditional_table_samples_the_requested_class(tmp_path):
     assert run_cli("sample", run, "--n", "4", "--out", tmp_path / "both.csv") == 0
     assert [r[2] for r in csv.reader(open(tmp_path / "both.csv"))][1:] == ["high", "high", "low", "low"]
     assert run_cli("sample", run, "--label", "medium", "--n", "2", "--out", tmp_path / "x.csv") == 2
+
+
+def test_numbered_table_classes_are_chosen_by_name(tmp_path, capsys):
+    """A table's classes 1, 2, 3: `--label 1` is class "1" (not position 1), `--label 0` is refused."""
+    import csv
+
+    p = tmp_path / "t.csv"
+    p.write_text("u,grade\n" + "".join(f"{k + 0.1 * i},{k}\n" for k in (1, 2, 3) for i in range(10)))
+    run = tmp_path / "run"
+    assert run_cli("train", "digits", f"data.path={p}", "data.label_column=grade", "conditional.mode=concat",
+                   "train.steps=5", "train.batch_size=16", "train.threads=1", "--out", run) == 0
+    for label in ("1", "3"):
+        assert run_cli("sample", run, "--label", label, "--n", "3", "--out", tmp_path / "x.csv") == 0
+        assert {r[1] for r in list(csv.reader(open(tmp_path / "x.csv")))[1:]} == {label}
+    capsys.readouterr()
+    assert run_cli("sample", run, "--label", "0", "--n", "3", "--out", tmp_path / "x.csv") == 2
+    assert "class 0 is out of range; this run's classes are 1, 2, 3" in capsys.readouterr().err

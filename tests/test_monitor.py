@@ -138,3 +138,56 @@ def test_a_resumed_run_does_not_repeat_a_warning(tmp_path, capsys):
     assert meta["health"]["active"] == ["d_overpowers_g"] and meta["health"]["overpowered"] >= 5
     assert main(["train", "--resume", str(out), "train.steps=150", "--quiet"]) == 0
     assert "D overpowers G" not in capsys.readouterr().err  # still overpowered: no second warning
+
+
+@pytest.mark.parametrize("collapsed", [{10, 30}, {20, 30}])
+def test_resume_warns_as_the_uninterrupted_run(tmp_path, monkeypatch, collapsed):
+    """The checkpoint at a sampling step holds the health state *after* that step's sample check."""
+    from gankit.cli import main
+
+    real = HealthMonitor.observe_samples
+
+    def observe_samples(self, step, samples, **kw):  # collapsed (zero spread) at the chosen steps
+        return real(self, step, np.zeros_like(samples) if step in collapsed else samples, **kw)
+
+    monkeypatch.setattr(HealthMonitor, "observe_samples", observe_samples)
+    args = ["ring", "train.threads=1", "log.sample_every=10", "log.checkpoint_every=10", "log.every=5", "--quiet"]
+    assert main(["train", *args, "train.steps=40", "--out", str(tmp_path / "whole")]) == 0
+    assert main(["train", *args, "train.steps=20", "--out", str(tmp_path / "split")]) == 0
+    assert main(["train", "--resume", str(tmp_path / "split"), "train.steps=40", "--quiet"]) == 0
+
+    def warned(run):
+        return [(w["step"], w["kind"]) for w in map(json.loads, (run / "health.jsonl").read_text().splitlines())]
+
+    assert warned(tmp_path / "split") == warned(tmp_path / "whole")
+    assert [s for s, _ in warned(tmp_path / "whole")] == ([10, 30] if collapsed == {10, 30} else [20])
+
+
+def test_rollback_forgets_the_abandoned_rows(tmp_path, monkeypatch):
+    """Rows logged after the last good state are undone by a rollback, and so are the monitor's counts."""
+    from gankit.cli import main
+    from gankit.trainer import Batches
+
+    real_observe, real_next = HealthMonitor.observe, Batches.next
+
+    def observe(self, step, **kw):  # D overpowers G from step 11 on
+        return real_observe(self, step, **{**kw, **(dict(d_real=0.99, d_fake=0.01) if step >= 11 else {})})
+
+    calls = []
+
+    def next_batch(self):  # one NaN in the 15th batch: the losses diverge, training rolls back to step 10
+        x, *rest = real_next(self)
+        calls.append(1)
+        if len(calls) == 15:
+            x = x.clone()
+            x[0, 0] = float("nan")
+        return (x, *rest)
+
+    monkeypatch.setattr(HealthMonitor, "observe", observe)
+    monkeypatch.setattr(Batches, "next", next_batch)
+    run = tmp_path / "run"
+    assert main(["train", "ring", "train.steps=30", "train.threads=1", "log.every=1", "log.checkpoint_every=10",
+                 "log.sample_every=1000", "--out", str(run), "--quiet"]) == 0
+    assert json.loads((run / "run.json").read_text())["rollbacks"][0]["to_step"] == 10
+    (first, *_) = map(json.loads, (run / "health.jsonl").read_text().splitlines())
+    assert first["kind"] == "d_overpowers_g" and first["step"] == 15  # 5 rows of the kept timeline: 11..15

@@ -119,10 +119,16 @@ MAX_CLASSES = 1000
 
 
 def encode_labels(cells: list[str], path: Path, label_column: str) -> tuple[np.ndarray, list[str]]:
-    """(N,) int64 class indices and the class names: numbers in numeric order, then words sorted."""
-    if any(c == "" for c in cells):
-        line = cells.index("")
-        raise GankitError(f"{path}: data row {line + 1} has an empty label (data.label_column={label_column})")
+    """(N,) int64 class indices and the class names: numbers in numeric order, then words sorted.
+
+    A number is one class however it is written ("1", "1.0" and "1e0" are class "1").
+    """
+    for i, c in enumerate(cells):
+        v = _number(c)
+        if c == "" or (v is not None and not math.isfinite(v)):
+            what = "an empty label" if c == "" else f"the label {c!r}, which is not a class"
+            raise GankitError(f"{path}: data row {i + 1} has {what} (data.label_column={label_column})")
+    cells = [c if _number(c) is None else _cell(_number(c)) for c in cells]
     classes = sorted(set(cells), key=lambda c: (0, _number(c), c) if _number(c) is not None else (1, 0.0, c))
     if len(classes) > MAX_CLASSES:
         raise GankitError(f"{path}: data.label_column={label_column} has {len(classes)} different values; a label "
@@ -132,8 +138,12 @@ def encode_labels(cells: list[str], path: Path, label_column: str) -> tuple[np.n
 
 
 def _cell(v: float) -> str:
-    """A label read from an array as text: 3.0 -> "3", 0.5 -> "0.5"."""
-    return str(int(v)) if float(v).is_integer() else repr(float(v))
+    """A numeric label as text: 3.0 -> "3", 0.5 -> "0.5", float32's 0.1 -> "0.1" (not 0.10000000149011612)."""
+    v = float(v)
+    if v.is_integer():
+        return str(int(v))
+    f32 = np.float32(v)
+    return str(f32) if float(f32) == v else repr(v)
 
 
 def read_array(path: Path) -> np.ndarray:

@@ -258,3 +258,22 @@ def test_a_word_column_suggests_label_column(tmp_path):
 def test_label_column_is_only_for_tables():
     with pytest.raises(GankitError, match="data.label_column is for tables"):
         load_data(DataConfig(name="digits", label_column="y"))
+
+
+def test_a_number_is_one_class_however_written(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("v,grade\n0.5,1\n0.25,1.0\n0.0,2\n1.5,1e0\n")
+    raw = load_labelled(p, "grade")
+    assert raw.classes == ["1", "2"] and raw.labels.tolist() == [0, 0, 1, 0]
+    a = tmp_path / "t.npy"
+    np.save(a, np.array([[1.0, 0.1], [2.0, 0.2]], np.float32))  # float32 labels read back as "0.1", "0.2"
+    assert load_labelled(a, "1").classes == ["0.1", "0.2"]
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf"])
+def test_non_finite_labels_are_refused(tmp_path, bad):
+    """NaN would also make the class order depend on the process's hash seed."""
+    p = tmp_path / "t.csv"
+    p.write_text(f"v,label\n1,0\n2,{bad}\n")
+    with pytest.raises(GankitError, match=f"data row 2 has the label '{bad}', which is not a class"):
+        load_labelled(p, "label")
