@@ -78,15 +78,14 @@ def floor(folder: str, n: int) -> dict:
     import torch
 
     from gankit.config import load
-    from gankit.data import decode, load_data
+    from gankit.data import load_data
     from gankit.data.idx import load_idx_folder
-    from gankit.metrics.evaluate import evaluate_samples
+    from gankit.metrics.evaluate import evaluate_samples, real_sample
     from gankit.metrics.features import Target
 
     cfg = load("mnist-mlp", [*data_overrides(folder, True), "data.download=false"])
     data = load_data(cfg.data, output=cfg.generator.output)
-    pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:n]  # as evaluate_run picks
-    real = decode(data.x[pick], data.kind, data.offset, data.scale)
+    real = real_sample(data, n, seed=0)  # the reference `gankit eval` draws
     images, _ = load_idx_folder(SHARED / folder, "t10k")
     test = torch.from_numpy(images[:n]).float().div(255)[:, None]
     s = evaluate_samples(real, test, Target("image", data.shape, cfg.data, True), dataset=folder,

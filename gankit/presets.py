@@ -17,7 +17,7 @@ _DCGAN_28 = {
                       "activation": "leaky_relu", "lr": 2e-4, "betas": [0.5, 0.999]},
     "loss": "bce",
     "ema": {"decay": 0.999},
-    "train": {"steps": 2000, "batch_size": 64},
+    "train": {"steps": 4000, "batch_size": 64},
 }
 
 #: the unconditional 28x28 DCGANs (mnist-dcgan, fashion-dcgan). DCGAN's classic step (lr 2e-4, no
@@ -31,7 +31,6 @@ _DCGAN_28_R1 = {
     "generator": {**_DCGAN_28["generator"], "lr": 1e-3},
     "discriminator": {**_DCGAN_28["discriminator"], "lr": 1e-3},
     "penalty": {"r1_gamma": 1.0, "r1_interval": 4},
-    "train": {"steps": 4000, "batch_size": 64},
 }
 
 #: name -> (one-line description, config values)
@@ -153,7 +152,7 @@ PRESETS: dict[str, tuple[str, dict]] = {
     "mnist-cgan": (
         "class-conditional DCGAN on MNIST (projection discriminator + AC-GAN head): `gankit sample RUN --label 7`",
         {"data": {"name": "mnist"}, "conditional": {"mode": "projection", "acgan": True},
-         **_DCGAN_28, "train": {"steps": 4000, "batch_size": 64}},
+         **_DCGAN_28},
     ),
     "fashion-dcgan": (
         "DCGAN on Fashion-MNIST (the networks and recipe of mnist-dcgan)",

@@ -401,8 +401,11 @@ class Session:
         self.tb: TensorBoardLog | None = None  # log.tensorboard=true
         self.quiet = True
         self.stopped_early = False
-        self.monitor: HealthMonitor | None = None  # rank 0, while the loop runs
-        self.monitor_state: dict | None = None  # from the checkpoint resumed from
+        self.monitor: HealthMonitor | None = None  # rank 0 alone watches the run's health
+        if self.world.main:
+            real_items = decode(data.x[:512], data.kind, data.offset, data.scale).numpy()
+            self.monitor = HealthMonitor(probability=trainer.loss.probability,
+                                         real_spread=mean_pairwise_distance(real_items), warmup=total // 10)
 
     # ------------------------------------------------------------------ state
 
@@ -438,9 +441,8 @@ class Session:
             self.seconds = float(meta["seconds"])
             self.rollbacks = int(meta.get("rollbacks", 0))
             self.lr_scale = float(meta.get("lr_scale", 1.0))
-            self.monitor_state = meta.get("health")
-            if self.monitor_state is not None:  # checked here, where a bad file is reported
-                HealthMonitor(probability=False).load_state_dict(self.monitor_state)
+            if self.monitor is not None and meta.get("health") is not None:
+                self.monitor.load_state_dict(meta["health"])
             if self.evaluator is not None:
                 self.evaluator.load_state_dict(state.get("eval"))
         except GankitError:
@@ -540,7 +542,7 @@ class Session:
         match_layouts(self.trainer.opt_g, self.trainer.opt_d)
         self.acc = state["acc"].to(self.device)
         self.acc_n = self.good_acc_n
-        if self.monitor is not None and self.good_health is not None:  # rows of the abandoned steps do not count
+        if self.monitor is not None:  # rows of the abandoned steps do not count
             self.monitor.load_state_dict(self.good_health)
         self.set_lrs()
         if self.world.main:
@@ -576,12 +578,7 @@ class Session:
             fixed_z = torch.randn(cfg.log.grid_size, cfg.generator.latent_dim,
                                   generator=torch.Generator().manual_seed(cfg.train.seed + 1)).to(self.device)
             real_preview = data.x[:2000].mul(data.scale).add(data.offset).numpy() if data.kind == "table" else None
-            real_items = decode(data.x[:512], data.kind, data.offset, data.scale).numpy()
-            monitor = HealthMonitor(probability=trainer.loss.probability,
-                                    real_spread=mean_pairwise_distance(real_items), warmup=total // 10)
-            if self.monitor_state is not None:
-                monitor.load_state_dict(self.monitor_state)
-            self.monitor = monitor
+            monitor = self.monitor
         crash_step = _crash_step()
         bar = None
         if show:

@@ -18,6 +18,7 @@ import torch
 from gankit import checkpoint
 from gankit.config import Config, merge_dict
 from gankit.data import decode
+from gankit.data.tabular import parse_number
 from gankit.errors import GankitError
 from gankit.models import build_generator
 
@@ -51,7 +52,8 @@ class TrainedGenerator:
         names = [str(c) for c in (self.classes or [])]
         if isinstance(label, str) and label in names:  # a name first: a table's classes may be numbers (1, 2, 3)
             return names.index(label)
-        numbered = names and all(_is_number(c) for c in names)  # then a number is a name, never a position
+        # then, when the names are numbers, a number is a name and never a position
+        numbered = names and all(parse_number(c) is not None for c in names)
         if isinstance(label, str) and numbered:
             raise GankitError(f"class {label} is out of range; this run's classes are {', '.join(names)}")
         if isinstance(label, str) and not label.lstrip("-").isdigit():
@@ -95,14 +97,6 @@ class TrainedGenerator:
 
     def __repr__(self) -> str:
         return f"TrainedGenerator(kind={self.kind!r}, shape={self.shape}, latent_dim={self.latent_dim})"
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
 
 
 def load(run: str | Path, device: str = "cpu") -> TrainedGenerator:

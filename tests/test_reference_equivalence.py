@@ -27,6 +27,7 @@ if str(ROOT) not in sys.path:  # benchmarks/ is a folder of the repository, not 
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import reference, reference_dcgan  # noqa: E402
+from benchmarks.run import STEP_AS_REFERENCE  # noqa: E402
 
 
 class FixedBatches:
@@ -43,8 +44,8 @@ def _gankit(preset: str):
     """The trainer ``gankit train PRESET`` builds, on a small stand-in of MNIST's shape."""
     x = torch.rand(256, 1, 28, 28) * 2 - 1
     data = Data(x, "image", "mnist", offset=torch.tensor([0.5]), scale=torch.tensor([0.5]))
-    extra = reference_dcgan.CLASSIC_STEP if preset == "mnist-dcgan" else []
-    _, trainer = build(load(preset, ["train.device=cpu", *extra]), torch.device("cpu"), data)
+    overrides = ["train.device=cpu", *STEP_AS_REFERENCE.get(preset, [])]  # as the speed benchmark builds it
+    _, trainer = build(load(preset, overrides), torch.device("cpu"), data)
     trainer.noise_gen = None  # noise from torch's global RNG, as the reference loops draw it
     return trainer, x
 

@@ -21,7 +21,8 @@ from gankit.data import DATASETS, Raw
 from gankit.errors import GankitError
 
 
-def _number(cell: str) -> float | None:
+def parse_number(cell: str) -> float | None:
+    """A CSV cell as a number; None for a word (or an empty cell)."""
     try:
         return float(cell)
     except ValueError:
@@ -55,7 +56,7 @@ def read_csv(path: Path, label_column: str | None = None
         raise GankitError(f"{path}: the CSV file is empty")
     header = None
     # a header is a row without numbers; with a label column, that column's cells are words anyway
-    if all(_number(c) is None for c in rows[0]):
+    if all(parse_number(c) is None for c in rows[0]):
         header = rows[0]
         rows = rows[1:]
     if not rows:
@@ -73,8 +74,6 @@ def read_csv(path: Path, label_column: str | None = None
         rows = [row[:j] + row[j + 1:] for row in rows]
         names = names[:j] + names[j + 1:]
         width -= 1
-        if width == 0:
-            raise GankitError(f"{path}: the label column is the only column; a table needs data columns too")
     columns = names if header else [f"x{j}" for j in range(width)]
     try:  # fast path: numpy parses the whole table at once
         out = np.array(rows, dtype=np.float64)
@@ -86,7 +85,7 @@ def read_csv(path: Path, label_column: str | None = None
     for i, row in enumerate(rows):
         line = i + (2 if header else 1)
         for j, cell in enumerate(row):
-            v = _number(cell)
+            v = parse_number(cell)
             if v is None:
                 what = "an empty cell" if not cell else f"{cell!r}, not a number"
                 hint = "" if label_column is not None else "; if it holds classes, set data.label_column=" + (
@@ -101,6 +100,8 @@ def read_csv(path: Path, label_column: str | None = None
 
 def label_index(label_column: str, header: list[str] | None, width: int, path: Path) -> int:
     """The 0-based index of ``data.label_column``: a header name, else an index (negative from the end)."""
+    if width == 1:
+        raise GankitError(f"{path}: the label column is the only column; a table needs data columns too")
     if header and label_column in header:
         return header.index(label_column)
     try:
@@ -123,13 +124,13 @@ def encode_labels(cells: list[str], path: Path, label_column: str) -> tuple[np.n
 
     A number is one class however it is written ("1", "1.0" and "1e0" are class "1").
     """
-    for i, c in enumerate(cells):
-        v = _number(c)
+    values = [parse_number(c) for c in cells]
+    for i, (c, v) in enumerate(zip(cells, values)):
         if c == "" or (v is not None and not math.isfinite(v)):
             what = "an empty label" if c == "" else f"the label {c!r}, which is not a class"
             raise GankitError(f"{path}: data row {i + 1} has {what} (data.label_column={label_column})")
-    cells = [c if _number(c) is None else _cell(_number(c)) for c in cells]
-    classes = sorted(set(cells), key=lambda c: (0, _number(c), c) if _number(c) is not None else (1, 0.0, c))
+    cells = [c if v is None else _cell(v) for c, v in zip(cells, values)]
+    classes = sorted(set(cells), key=lambda c: (1, 0.0, c) if (v := parse_number(c)) is None else (0, v, c))
     if len(classes) > MAX_CLASSES:
         raise GankitError(f"{path}: data.label_column={label_column} has {len(classes)} different values; a label "
                           f"column holds a few classes (at most {MAX_CLASSES}). Is it a measurement?")
@@ -202,8 +203,6 @@ def table(cfg: DataConfig, seed: int) -> Raw:
         x = read_array(p)
         if cfg.label_column is not None:
             j = label_index(cfg.label_column, None, x.shape[1], p)
-            if x.shape[1] == 1:
-                raise GankitError(f"{p}: the label column is the only column; a table needs data columns too")
             label = ("label", [_cell(v) for v in x[:, j]])
             x = np.delete(x, j, axis=1)
         columns = [f"x{j}" for j in range(x.shape[1])]

@@ -258,7 +258,7 @@ class ClassifierFeatures(FeatureExtractor):
     @torch.inference_mode()
     def probs(self, x: Tensor, batch_size: int = 500) -> Tensor:  # (N, C, H, W) -> (N, K) on the CPU
         dev = next(self.model.parameters()).device
-        return torch.cat([F.softmax(self.model(b.to(dev)).float(), 1).cpu() for b in x.split(batch_size)])
+        return torch.cat([self.probs_of_features(self.model.features(b.to(dev))) for b in x.split(batch_size)])
 
     @torch.inference_mode()
     def probs_of_features(self, feats: Tensor) -> Tensor:  # (N, D) from forward() -> (N, K) on the CPU

@@ -161,6 +161,14 @@ def evaluate_samples(
     return out
 
 
+def real_sample(data, n: int, seed: int) -> Tensor:  # (min(n, N), *shape) in the data's own space
+    """The reference: ``n`` training items drawn without replacement with ``seed``."""
+    from gankit.data import decode
+
+    pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[: min(n, len(data))]
+    return decode(data.x[pick], data.kind, data.offset, data.scale)
+
+
 def evaluate_run(
     run: str | Path,
     *,
@@ -175,7 +183,7 @@ def evaluate_run(
 ) -> dict:
     """Score the final generator of a run folder; returns the eval.json document (and writes it)."""
     from gankit import checkpoint
-    from gankit.data import decode, guess_name, load_data
+    from gankit.data import guess_name, load_data
     from gankit.runner import load_run_config
     from gankit.sampling import load
 
@@ -192,9 +200,7 @@ def evaluate_run(
     n = DEFAULT_N[data.kind] if n is None else n
     if n < 1:
         raise GankitError(f"--n must be >= 1, got {n}")
-    gen = torch.Generator().manual_seed(seed)
-    pick = torch.randperm(len(data), generator=gen)[: min(n, len(data))]
-    real = decode(data.x[pick], data.kind, data.offset, data.scale)
+    real = real_sample(data, n, seed)
     if not quiet:
         print(f"gankit: sampling {n} items from {run} (seed {seed})", file=sys.stderr, flush=True)
     fake = torch.from_numpy(g.sample(n, seed=seed))  # conditional runs: balanced classes, as labels_for(n)
