@@ -24,31 +24,43 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: runs inside the measured process; works with every revision that has runner.build and Batches
+#: runs inside the measured process; works with the revisions before the task seam (runner.build,
+#: trainer.Batches) and after it (training.session.build, training.batches.Batches)
 SNIPPET = r"""
 import json, sys, time, torch
 from gankit.config import load
 from gankit.data import Data
-from gankit.runner import build
-from gankit.trainer import Batches
+try:
+    from gankit.run.session import build
+    from gankit.training.batches import Batches
+    from gankit.modalities.base import Codec
+    def standin(x, name):
+        return Data(x, "image", name, Codec(offset=torch.tensor([0.5]), scale=torch.tensor([0.5]), clamp=(0.0, 1.0)))
+    def batches(data, n):
+        return Batches({"x": data.x}, n, seed=0)
+except ImportError:  # before the task seam
+    from gankit.runner import build
+    from gankit.trainer import Batches
+    def standin(x, name):
+        return Data(x, "image", name, offset=torch.tensor([0.5]), scale=torch.tensor([0.5]))
+    def batches(data, n):
+        return Batches(data.x, n, seed=0)
 preset, steps, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 cfg = load(preset, ["train.device=cpu"])
 shape = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28)}.get(cfg.data.name)
 if shape is not None:  # image data sets: random stand-in of the shape (nothing to read)
-    x = torch.rand(4096, *shape) * 2 - 1
-    data = Data(x, "image", cfg.data.name, offset=torch.tensor([0.5]), scale=torch.tensor([0.5]))
-    data, t = build(cfg, torch.device("cpu"), data)
+    data, t = build(cfg, torch.device("cpu"), standin(torch.rand(4096, *shape) * 2 - 1, cfg.data.name))
 else:  # toy tables and digits are made or bundled: the real thing
     data, t = build(cfg, torch.device("cpu"))
-b = Batches(data.x, cfg.train.batch_size, seed=0)
+b = batches(data, cfg.train.batch_size)
 for _ in range(20):
     t.train_step(b)
 start = time.perf_counter()
 for _ in range(steps):
     st = t.train_step(b)
-float(st.d_loss)
+float(st["d_loss"] if isinstance(st, dict) else st.d_loss)
 print(json.dumps({"steps_per_s": steps / (time.perf_counter() - start)}))
 """
 

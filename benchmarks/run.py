@@ -130,34 +130,34 @@ _DATA: dict[Path, object] = {}  # one loaded data set per folder, shared by ever
 
 
 def gankit_setup(data_dir: Path, batch: int, device: str, preset: str = "mnist-mlp"):
-    """gankit's own construction of a run of ``preset`` (``runner.build``), data on the device."""
+    """gankit's own construction of a run of ``preset`` (``training.session.build``), data on the device."""
     from gankit.config import load
-    from gankit.runner import build
-    from gankit.trainer import Batches
+    from gankit.training.batches import Batches
+    from gankit.run.session import build
 
     cfg = load(preset, [f"data.path={data_dir}", "data.download=false", f"train.batch_size={batch}",
                         f"train.device={device}", *STEP_AS_REFERENCE.get(preset, [])])
     dev = torch.device(device)
     data, trainer = build(cfg, dev, _DATA.get(data_dir))
     _DATA[data_dir] = data
-    batches = Batches(data.x.to(dev), batch, seed=0)
+    batches = Batches({"x": data.x.to(dev)}, batch, seed=0)
     return data, trainer, batches
 
 
 class GankitLoop:
     """``gankit train``'s per-step work: ``train_step``, the on-device metric sums, one host read
-    every ``LOG_EVERY`` steps (as ``runner.Session.loop`` does; files are not written here)."""
+    every ``LOG_EVERY`` steps (as ``training.loop.Loop`` does; files are not written here)."""
 
     def __init__(self, trainer, batches) -> None:
         self.trainer, self.batches = trainer, batches
-        dev = next(trainer.G.parameters()).device
+        dev = trainer.device
         self.acc = torch.zeros(4, device=dev)
         self.n = 0
 
     def steps(self, n: int) -> None:
         for _ in range(n):
             st = self.trainer.train_step(self.batches)
-            self.acc += torch.stack([st.d_loss, st.g_loss, st.d_real, st.d_fake])
+            self.acc += torch.stack([st[c] for c in ("d_loss", "g_loss", "d_real", "d_fake")])
             self.n += 1
             if self.n % LOG_EVERY == 0:
                 (self.acc / LOG_EVERY).tolist()
@@ -172,10 +172,10 @@ STEP_AS_REFERENCE = {"mnist-dcgan": reference_dcgan.CLASSIC_STEP}
 def reference_setup(x: torch.Tensor, batch: int, device: str, like=None, preset: str = "mnist-mlp") -> reference.Loop:
     loop = REFERENCES[preset](x.cpu(), batch, device)
     if like is not None:  # same initial weights as gankit's networks
-        loop.G.load_state_dict(like.G.state_dict())
-        loop.D.load_state_dict(like.D.state_dict())
+        loop.G.load_state_dict(like.task.G.state_dict())
+        loop.D.load_state_dict(like.task.D.state_dict())
         if hasattr(loop, "G_ema"):
-            loop.G_ema.load_state_dict(like.G.state_dict())
+            loop.G_ema.load_state_dict(like.task.G.state_dict())
     return loop
 
 
@@ -244,8 +244,8 @@ def ablation(data_dir: Path, pairs: int, seconds: float, tweak: Callable[[object
     """gankit as shipped against gankit with one choice undone (``tweak``), batch 64, CPU."""
     _, trainer, batches = gankit_setup(data_dir, 64, "cpu", preset)
     _, other, other_batches = gankit_setup(data_dir, 64, "cpu", preset)
-    other.G.load_state_dict(trainer.G.state_dict())
-    other.D.load_state_dict(trainer.D.state_dict())
+    other.task.G.load_state_dict(trainer.task.G.state_dict())
+    other.task.D.load_state_dict(trainer.task.D.state_dict())
     tweak(other)
     ours, undone = GankitLoop(trainer, batches), GankitLoop(other, other_batches)
     block = block_size([ours.steps, undone.steps], seconds, "cpu")
@@ -479,22 +479,23 @@ def section_throughput(res: Results, data_dir: Path, quick: bool) -> None:
 
 
 def _foreach_adam(trainer) -> None:
-    for name in ("opt_g", "opt_d"):
-        old = getattr(trainer, name)
+    for name, old in trainer.opts.items():
         g = old.param_groups[0]
-        setattr(trainer, name, torch.optim.Adam(g["params"], lr=g["lr"], betas=g["betas"], foreach=True))
+        trainer.opts[name] = torch.optim.Adam(g["params"], lr=g["lr"], betas=g["betas"], foreach=True)
 
 
 def _separate_d(trainer) -> None:
-    trainer.concat_d = False
+    trainer.task.concat_d = False
 
 
 def _d_not_frozen(trainer) -> None:
-    trainer.D.requires_grad_ = lambda requires_grad=True: trainer.D  # G step also computes D's weight grads
+    from dataclasses import replace
+
+    trainer.phases = [replace(p, frozen=()) for p in trainer.phases]  # G step also computes D's weight grads
 
 
 def _nchw(trainer) -> None:
-    for net in (trainer.G, trainer.D, *([trainer.ema.model] if trainer.ema is not None else [])):
+    for net in (*trainer.task.nets.values(), *(e.model for e in trainer.emas.values())):
         net.to(memory_format=torch.contiguous_format)
 
 

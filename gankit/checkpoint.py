@@ -117,6 +117,11 @@ class Snapshot:
     def of(cls, state: dict) -> "Snapshot":
         return cls(*flatten(state))
 
+    def plus(self, key: str, tree: Any) -> "Snapshot":
+        """This snapshot with one more top-level entry ``key`` (a snapshot of a dict)."""
+        tensors, skeleton = flatten(tree, key)
+        return Snapshot({**self.tensors, **tensors}, {"__dict__": [*self.skeleton["__dict__"], [key, skeleton]]})
+
     def state(self) -> dict:
         """The nested state with fresh tensor copies: loading it must not alias the snapshot
         (``Optimizer.load_state_dict`` keeps CPU tensors as they are, and updates them in place)."""

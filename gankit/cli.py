@@ -143,7 +143,7 @@ def cmd_presets(_args) -> int:
 
 
 def cmd_train(args) -> int:
-    from gankit.config import all_keys, dump, load
+    from gankit.config import all_keys, dump
 
     if args.keys:
         from gankit.config import Config, to_dict
@@ -159,34 +159,25 @@ def cmd_train(args) -> int:
     if source is not None and "=" in source:  # `gankit train train.steps=10`: no preset given
         overrides.insert(0, source)
         source = None
-    if args.resume:
-        if source is not None:
-            raise GankitError("--resume continues a run with its own config; give only key=value overrides")
-        from gankit.runner import load_run_config
-        from gankit.config import apply_overrides, validate
+    from gankit import api
 
-        cfg = validate(apply_overrides(load_run_config(args.resume), overrides))
-    else:
-        from gankit.presets import DEFAULT_PRESET
-
-        cfg = load(source or DEFAULT_PRESET, overrides)
+    cfg = api.resolve_config(source, overrides, resume=args.resume)
     if args.dry_run:
         print(dump(cfg), end="")
         return 0
-    from gankit.runner import train
-
-    train(cfg, args.out, resume=args.resume, quiet=args.quiet)
+    api.train(cfg, out=args.out, resume=args.resume, quiet=args.quiet)
     return 0
 
 
 def cmd_sample(args) -> int:
-    from gankit.sampling import load, save_samples
+    from gankit.api import load
+    from gankit.sampling import save_samples
 
     run = args.run
     if args.best:
-        from gankit.evalhook import BEST_DIR
+        from gankit.run.folder import BEST
 
-        run = Path(args.run) / BEST_DIR
+        run = Path(args.run) / BEST
         if not (run / "generator.json").exists():
             raise GankitError(f"{args.run}: no best generator ({run} is missing); it is kept when training with "
                               f"eval.every=K (e.g. gankit train ... eval.every=500)")
@@ -199,30 +190,10 @@ def cmd_sample(args) -> int:
     return 0
 
 
-def summary_text(source: str | None, overrides: list[str]) -> str:
-    from gankit.config import load
-    from gankit.data import data_info
-    from gankit.models import build_discriminator, build_generator
-    from gankit.models.summary import gan_summary
-
-    if source is not None and Path(source).is_dir():
-        from gankit.config import apply_overrides, validate
-        from gankit.runner import load_run_config
-
-        cfg = validate(apply_overrides(load_run_config(source), overrides))
-    else:
-        from gankit.presets import DEFAULT_PRESET
-
-        cfg = load(source or DEFAULT_PRESET, overrides)
-    shape, classes = data_info(cfg.data)
-    k = classes if (cfg.conditional.mode != "none" or cfg.conditional.acgan) else 0
-    G = build_generator(cfg.generator, shape, k)
-    D = build_discriminator(cfg.discriminator, shape, k, cfg.conditional.mode, cfg.conditional.acgan)
-    return gan_summary(G, D, cfg.generator.latent_dim, k)
-
-
 def cmd_summary(args) -> int:
-    print(summary_text(args.source, list(args.overrides)))
+    from gankit.api import summary
+
+    print(summary(args.source, list(args.overrides)))
     return 0
 
 
@@ -269,8 +240,10 @@ def cmd_report(args) -> int:
 
 
 def _safe_summary(run: str) -> str | None:
+    from gankit.api import summary
+
     try:
-        return summary_text(run, [])
+        return summary(run)
     except GankitError:
         return None  # a report must not fail because, say, the data folder moved
 

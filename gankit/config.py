@@ -33,6 +33,7 @@ DatasetName = Literal[
 ]
 Arch = Literal["mlp", "dcgan"]
 Precision = Literal["fp32", "bf16", "fp16"]
+Schedule = Literal["constant", "linear", "cosine"]
 
 AUGMENTATIONS = ("color", "translation", "cutout")
 
@@ -81,6 +82,7 @@ class GeneratorConfig:
     kernel_size: int = 4  # dcgan
     lr: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
+    schedule: Schedule = "constant"  # learning rate over the run: constant, linear (decay to 0), cosine
 
 
 @dataclass
@@ -95,6 +97,7 @@ class DiscriminatorConfig:
     kernel_size: int = 4  # dcgan
     lr: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
+    schedule: Schedule = "constant"  # learning rate over the run: constant, linear (decay to 0), cosine
 
 
 @dataclass
@@ -141,6 +144,12 @@ class TrainConfig:
     # multiply both learning rates by divergence_lr_factor, at most max_rollbacks times (0 = stop)
     divergence_lr_factor: float = 0.5
     max_rollbacks: int = 3
+    # stop cleanly after this much training wall time ("90s", "5m", "2h"; null = no limit); run.json
+    # records the step reached, and train.steps=that step reproduces the run
+    time_limit: Optional[str] = None
+
+    def time_limit_seconds(self) -> float | None:
+        return parse_duration(self.time_limit) if self.time_limit is not None else None
 
 
 @dataclass
@@ -167,9 +176,18 @@ class EvalConfig:
     seed: int = 0  # evaluation noise and real subset (as `gankit eval --seed`)
 
 
+def parse_duration(text: str) -> float:
+    """``"90s"``, ``"5m"``, ``"1.5h"`` or a number of seconds -> seconds."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([smh]?)\s*", str(text))
+    if not m or float(m.group(1)) <= 0:
+        raise GankitError(f"train.time_limit must be a duration such as 90s, 5m or 2h, got {text!r}")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
 @dataclass
 class Config:
     preset: Optional[str] = None
+    task: str = "noise"  # what is trained: noise (noise -> G -> D; see `gankit train --help`)
     data: DataConfig = field(default_factory=DataConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
@@ -451,6 +469,7 @@ def validate(cfg: Config) -> Config:
     need(0 < t.divergence_lr_factor < 1, "train.divergence_lr_factor",
          f"must be in (0, 1), got {t.divergence_lr_factor} (try 0.5)")
     need(t.max_rollbacks >= 0, "train.max_rollbacks", f"must be >= 0, got {t.max_rollbacks}")
+    t.time_limit_seconds()
     need(t.threads is None or t.threads >= 1, "train.threads", "must be >= 1")
     dev = t.device
     ok_dev = dev in ("auto", "cpu", "cuda", "mps") or (dev.startswith("cuda:") and dev[5:].isdigit())
@@ -511,4 +530,28 @@ def all_keys(cls: type = Config, prefix: str = "") -> list[str]:
             out += all_keys(tp, f"{prefix}{f.name}.")
         else:
             out.append(prefix + f.name)
+    return out
+
+
+#: keys a resume must not change (temporary list until the schema marks them)
+LOCKED_KEYS = (
+    "task", "generator.arch", "generator.latent_dim", "generator.hidden", "generator.activation",
+    "generator.negative_slope", "generator.norm", "generator.dropout", "generator.output",
+    "discriminator.arch", "discriminator.hidden", "discriminator.activation",
+    "discriminator.negative_slope", "discriminator.norm", "discriminator.dropout",
+    "data.name", "data.n_samples", "data.mean", "data.std", "data.image_size",
+    "data.channels", "data.standardize", "data.limit", "train.seed", "conditional.mode", "conditional.acgan",
+)
+
+
+def locked_changes(saved: dict, now: Config) -> list[tuple[str, Any, Any]]:
+    out = []
+    cur = to_dict(now)
+    for key in LOCKED_KEYS:
+        a, b = saved, cur
+        for part in key.split("."):
+            a = a.get(part) if isinstance(a, dict) else None
+            b = b[part]
+        if a is not None and a != b:
+            out.append((key, a, b))
     return out

@@ -46,7 +46,7 @@ from torch import Tensor
 
 from gankit import checkpoint
 from gankit.config import Config, dump
-from gankit.data import Data, decode, guess_name
+from gankit.data import Data, guess_name
 from gankit.errors import GankitError
 
 EVAL_CSV = "eval_metrics.csv"
@@ -157,7 +157,7 @@ class Evaluator:
         # real samples and their features: once, before training (as gankit.metrics.evaluate_run draws them)
         gen = torch.Generator().manual_seed(self.seed)
         pick = torch.randperm(len(data), generator=gen)[: self.n_real]
-        self.real = decode(data.x[pick], data.kind, data.offset, data.scale)  # (n_real, *shape), data space
+        self.real = data.decode(data.x[pick])  # (n_real, *shape), data space
         self.extractor = None
         self.shared: dict = {}  # EvalContext cache entries every evaluation reuses
         with rng_untouched(device):
@@ -220,7 +220,7 @@ class Evaluator:
 
     def sample(self, G: torch.nn.Module, meta: dict) -> tuple[Tensor, Tensor | None]:
         """(eval.n samples in data space, the class each was asked for or None), as ``gankit eval``."""
-        from gankit.sampling import TrainedGenerator
+        from gankit.tasks.trained import TrainedGenerator
 
         was = G.training
         try:

@@ -78,16 +78,23 @@ class HealthMonitor:
         self.warnings.append(w)
         return [w]
 
-    def observe(self, step: int, *, d_loss: float, g_loss: float, d_real: float, d_fake: float) -> list[HealthWarning]:
-        """One logged row (means over the logging interval)."""
+    def observe(self, step: int, stats: dict[str, float] | None = None, **named: float) -> list[HealthWarning]:
+        """One logged row: the means of the task's statistics by name over the logging interval.
+
+        D overpowering G is read from ``d_real``/``d_fake`` when the task reports them.
+        """
+        stats = {**(stats or {}), **named}
         out: list[HealthWarning] = []
-        if not all(math.isfinite(v) for v in (d_loss, g_loss, d_real, d_fake)):
+        bad = {k: v for k, v in stats.items() if not math.isfinite(v)}
+        if bad:
+            what = ", ".join(f"{k} {v:.3g}" for k, v in stats.items() if k.endswith("loss")) or ", ".join(bad)
             out += self._warn(step, "non_finite", (
-                f"step {step}: losses are not finite (D {d_loss:.3g}, G {g_loss:.3g}); training has diverged. "
+                f"step {step}: losses are not finite ({what}); training has diverged. "
                 f"Try lower generator.lr/discriminator.lr, loss=hinge or wgan-gp, or penalty.r1_gamma=1"))
             return out
         self._active.discard("non_finite")
-        if self.probability and d_real >= self.d_high and d_fake <= self.d_low:
+        d_real, d_fake = stats.get("d_real"), stats.get("d_fake")
+        if self.probability and d_real is not None and d_real >= self.d_high and d_fake <= self.d_low:
             self._overpowered += 1
         else:
             self._overpowered = 0

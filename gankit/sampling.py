@@ -1,168 +1,48 @@
-"""Use a trained generator on its own: load a run folder, sample, save as PNG / NPY / CSV.
+"""Use a trained model on its own: load a run folder's exported model, save its samples.
 
-    import gankit
-    g = gankit.load("runs/digits-20261122-120000")
-    x = g.sample(1000)          # numpy, in the data's own space
-
-Images come back as (N, C, H, W) in [0, 1]; tables as (N, D) in the original units.
+``load(run)`` reads ``generator.json`` (+ ``.safetensors``) and hands it to the task that wrote it
+(``"task"`` in the JSON; gankit 0.1.0's files, which predate tasks, are the noise task's).
+``save_samples`` writes samples in the form ``--out`` asks for, through the data's modality.
 """
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from gankit import checkpoint
-from gankit.config import Config, merge_dict
-from gankit.data import decode
-from gankit.data.tabular import parse_number
 from gankit.errors import GankitError
-from gankit.models import build_generator
+from gankit.run.folder import CONFIG, MODEL
 
 
-class TrainedGenerator:
-    """A generator with what it needs to produce data in the data's own space."""
-
-    def __init__(self, G: torch.nn.Module, meta: dict) -> None:
-        self.G = G.eval()
-        self.meta = meta
-        d = meta["data"]
-        self.kind: str = d["kind"]
-        self.shape: tuple[int, ...] = tuple(d["shape"])
-        self.offset = torch.tensor(d["offset"], dtype=torch.float32)
-        self.scale = torch.tensor(d["scale"], dtype=torch.float32)
-        self.classes = d.get("classes")
-        self.columns = d.get("columns")
-        self.label_name: str = d.get("label_name") or "label"
-        self.latent_dim: int = meta["generator"]["latent_dim"]
-        self.num_classes: int = int(meta.get("num_classes", 0))  # > 0: class-conditional
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.G.parameters()).device
-
-    def class_index(self, label: int | str) -> int:
-        """A class given by index or name, checked against the run's classes."""
-        if self.num_classes == 0:
-            raise GankitError("this run is not class-conditional, so --label cannot be used; train with "
-                              "conditional.mode=projection (or concat) to choose classes")
-        names = [str(c) for c in (self.classes or [])]
-        if isinstance(label, str) and label in names:  # a name first: a table's classes may be numbers (1, 2, 3)
-            return names.index(label)
-        # then, when the names are numbers, a number is a name and never a position
-        numbered = names and all(parse_number(c) is not None for c in names)
-        if isinstance(label, str) and numbered:
-            raise GankitError(f"class {label} is out of range; this run's classes are {', '.join(names)}")
-        if isinstance(label, str) and not label.lstrip("-").isdigit():
-            raise GankitError(f"unknown class {label!r}; classes are: {', '.join(names)}")
-        k = int(label)
-        if not 0 <= k < self.num_classes:
-            raise GankitError(f"class index {k} is out of range; this run has classes 0..{self.num_classes - 1}"
-                              + (f" ({', '.join(names)})" if names else ""))
-        return k
-
-    def labels_for(self, n: int, label: int | str | None = None) -> torch.Tensor | None:
-        """Labels for n samples: all ``label``, or balanced sorted blocks (one grid row per class)."""
-        if label is not None:
-            return torch.full((n,), self.class_index(label), dtype=torch.long)
-        if self.num_classes == 0:
-            return None
-        return torch.arange(n) * self.num_classes // n
-
-    def class_names_for(self, n: int, label: int | str | None = None) -> list[str] | None:
-        """The class name of each of the n samples ``sample(n, label=label)`` makes (None: unconditional)."""
-        labels = self.labels_for(n, label)
-        if labels is None:
-            return None
-        names = [str(c) for c in (self.classes or range(self.num_classes))]
-        return [names[k] for k in labels.tolist()]
-
-    @torch.inference_mode()
-    def sample(self, n: int, *, seed: int | None = None, label: int | str | None = None,
-               batch_size: int = 1024) -> np.ndarray:
-        """``n`` samples in the data's own space; ``seed`` makes them reproducible; ``label`` picks a class."""
-        if n < 1:
-            raise GankitError(f"--n must be >= 1, got {n}")
-        labels = self.labels_for(n, label)
-        gen = torch.Generator().manual_seed(seed) if seed is not None else None
-        out = []
-        for i in range(0, n, batch_size):
-            z = torch.randn(min(batch_size, n - i), self.latent_dim, generator=gen).to(self.device)
-            x = self.G(z) if labels is None else self.G(z, labels[i : i + len(z)].to(self.device))
-            out.append(decode(x.float(), self.kind, self.offset, self.scale).cpu())
-        return torch.cat(out).numpy()
-
-    def __repr__(self) -> str:
-        return f"TrainedGenerator(kind={self.kind!r}, shape={self.shape}, latent_dim={self.latent_dim})"
-
-
-def load(run: str | Path, device: str = "cpu") -> TrainedGenerator:
-    """Load the final generator of a run folder (or a ``generator.json`` path)."""
+def load(run: str | Path, device: str = "cpu"):
+    """Load the final model of a run folder (or a ``generator.json`` path)."""
     p = Path(run)
-    json_path = p / "generator.json" if p.is_dir() else p
+    if not p.exists():
+        raise GankitError(f"{p}: no such run folder")
+    json_path = p / f"{MODEL}.json" if p.is_dir() else p
     if p.is_dir() and not json_path.exists():
-        if (p / "config.yaml").exists():
+        if (p / CONFIG).exists():
             raise GankitError(f"{p}: the run has no final generator yet (unfinished?); resume it with "
                               f"gankit train --resume {p}")
-        raise GankitError(f"{p}: not a gankit run folder (no generator.json)")
+        raise GankitError(f"{p}: not a gankit run folder (no {MODEL}.json)")
     state, meta = checkpoint.load(json_path)
-    try:
-        cfg = merge_dict(Config(), {"generator": meta["generator"]}, source=str(json_path)).generator
-        G = build_generator(cfg, tuple(meta["data"]["shape"]), int(meta.get("num_classes", 0)))
-        G.load_state_dict(state["G"])
-        return TrainedGenerator(G.to(device), meta)
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise GankitError(f"{json_path}: generator weights do not match their description ({e}); "
-                          f"the file is damaged or from another tool") from None
+    from gankit.tasks import get_task
+
+    return get_task(meta.get("task", "noise")).load_trained(state, meta, str(json_path), device)
 
 
 def save_samples(x: np.ndarray, kind: str, out: str | Path, columns: list[str] | None = None,
                  nrow: int | None = None, labels: list[str] | None = None, label_name: str = "label") -> Path:
-    """Write samples by the output's form: .npy, .png (grid or plot), .csv, or a folder/.
+    """Write samples by the output's form (.npy, .png, .csv, folder/: what the modality offers).
 
     ``labels`` (class names, one per sample, from a conditional run) become a last .csv column.
     """
-    out = Path(out)
-    is_folder = str(out).endswith(("/", "\\")) or (out.exists() and out.is_dir()) or out.suffix == ""
-    if out.exists() and not out.is_dir() and is_folder:
-        raise GankitError(f"--out {out} is a file; give a folder path ending in /")
+    from gankit.modalities import get_modality
+
     try:
-        if is_folder:
-            if kind != "image":
-                raise GankitError("a folder of files is for images; write tables to .csv or .npy")
-            from gankit.report.grids import save_image
-
-            out.mkdir(parents=True, exist_ok=True)
-            width = len(str(len(x) - 1))
-            for i, img in enumerate(x):
-                save_image(img, out / f"{i:0{width}d}.png")
-            return out
-        out.parent.mkdir(parents=True, exist_ok=True)
-        suffix = out.suffix.lower()
-        if suffix == ".npy":
-            np.save(out, x.astype(np.float32))
-        elif suffix == ".png":
-            if kind == "image":
-                from gankit.report.grids import save_grid
-
-                save_grid(x, out, nrow=nrow)
-            else:
-                from gankit.report.plots import table_plot
-
-                table_plot(x, out, title=f"{len(x)} samples", columns=columns)
-        elif suffix == ".csv":
-            flat = x.reshape(len(x), -1)
-            head = columns if kind == "table" and columns else [f"p{i}" for i in range(flat.shape[1])]
-            with open(out, "w", newline="") as f:
-                w = csv.writer(f)
-                w.writerow(head + ([label_name] if labels is not None else []))
-                rows = [[f"{v:.7g}" for v in row] for row in flat]
-                w.writerows(rows if labels is None else [r + [c] for r, c in zip(rows, labels)])
-        else:
-            raise GankitError(f"--out {out}: unknown format {suffix!r}; use .npy, .png, .csv or a folder/")
+        return get_modality(kind).save(x, Path(out), columns=columns, labels=labels, label_name=label_name,
+                                       nrow=nrow)
     except OSError as e:
         raise GankitError(f"cannot write {out} ({e.strerror})") from None
-    return out

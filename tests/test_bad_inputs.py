@@ -368,11 +368,9 @@ def resume_missing_folder(tmp, _):
 
 
 @case
-def resume_without_checkpoints(tmp, finished):
-    run = resumable(tmp, finished)
-    for p in checkpoint.checkpoints_in(run / "checkpoints"):
-        checkpoint.remove(p)
-    return ["train", "--resume", str(run)], ["no usable checkpoint", "start a new run"]
+def resume_not_a_run_folder(tmp, _):
+    (tmp / "notes").mkdir()
+    return ["train", "--resume", str(tmp / "notes")], ["notes", "not a gankit run folder"]
 
 
 @case
@@ -559,13 +557,13 @@ def test_bad_inputs_in_a_real_process(tmp_path):
 
 def test_an_op_without_a_deterministic_kernel_is_a_clear_error(tmp_path, monkeypatch, capsys):
     """On GPUs some kernels have no deterministic version; torch then raises mid-training."""
-    from gankit.trainer import Trainer
+    from gankit.training.phases import Stepper
 
     def train_step(self, batches):
         raise RuntimeError("index_add_cuda_ does not have a deterministic implementation, but you set "
                            "'torch.use_deterministic_algorithms(True)'.")
 
-    monkeypatch.setattr(Trainer, "train_step", train_step)
+    monkeypatch.setattr(Stepper, "train_step", train_step)
     run = tmp_path / "run"
     assert main(["train", "ring", *SMALL, "train.deterministic=true", "--out", str(run)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -575,7 +573,7 @@ def test_an_op_without_a_deterministic_kernel_is_a_clear_error(tmp_path, monkeyp
 
 def test_taken_out_folder_is_refused_before_the_data_is_loaded(tmp_path, monkeypatch, capsys):
     """Loading MNIST takes seconds to minutes: a taken --out must not cost them."""
-    from gankit import runner
+    from gankit.run import session as runner
 
     def no_loading(cfg):
         raise AssertionError("the data was loaded before --out was checked")

@@ -39,11 +39,11 @@ def weights(run: Path) -> dict[str, torch.Tensor]:
     """The final generator (EMA) and the newest checkpoint's D."""
     ckpt = sorted((run / "checkpoints").glob("step_*.safetensors"))[-1]
     state = load_file(ckpt)
-    return {**load_file(run / "generator.safetensors"), **{k: v for k, v in state.items() if k.startswith("trainer/D/")}}
+    return {**load_file(run / "generator.safetensors"), **{k: v for k, v in state.items() if k.startswith("train/nets/D/")}}
 
 
 def assert_same(a: dict, b: dict) -> None:
-    assert a.keys() == b.keys() and any(k.startswith("trainer/D/") for k in a)
+    assert a.keys() == b.keys() and any(k.startswith("train/nets/D/") for k in a)
     for k in a:  # the same sums in another order (two half-batch means, averaged)
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=lambda m: f"{k}: {m}")
 

@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from gankit import checkpoint, runner
+from gankit import checkpoint
 from gankit.cli import main
-from gankit.trainer import Batches, Trainer
+from gankit.training.batches import Batches
+from gankit.training.loop import CHECK_EVERY
+from gankit.training.phases import Stepper
 
 BASE = ["ring", "train.steps=40", "train.batch_size=16", "data.n_samples=128", "generator.hidden=[8]",
         "discriminator.hidden=[8]", "generator.latent_dim=2", "generator.lr=2e-4", "discriminator.lr=2e-4",
@@ -43,10 +45,9 @@ def poison_batch(monkeypatch, at_call: int, every_epoch: bool = False) -> None:
         out = original(self)
         calls["n"] += 1
         if calls["n"] == at_call or (every_epoch and calls["n"] % self.per_epoch == at_call % self.per_epoch):
-            x = out[0] if isinstance(out, tuple) else out
-            x = x.clone()
+            x = out["x"].clone()
             x[0, 0] = float("nan")
-            return (x, *out[1:]) if isinstance(out, tuple) else x
+            return {**out, "x": x}
         return out
 
     monkeypatch.setattr(Batches, "next", next_)
@@ -73,15 +74,15 @@ def test_a_poisoned_batch_is_rolled_back_and_training_goes_on(tmp_path, monkeypa
     info = json.loads((run / "run.json").read_text())
     assert info["status"] == "complete"
     (rb,) = info["rollbacks"]
-    assert 13 <= rb["step"] <= 13 + runner.CHECK_EVERY  # noticed within a few steps
+    assert 13 <= rb["step"] <= 13 + CHECK_EVERY  # noticed within a few steps
     assert rb["to_step"] == 10 and rb["lr_scale"] == 0.5
     err = capsys.readouterr().err
     assert "training diverged at step 20" in err and "rolled back to step 10" in err
     assert all_checkpoints_finite(run) == [10, 20, 30, 40]
     state, meta = checkpoint.load(run / "checkpoints" / "step_00000040.json")
     assert meta["rollbacks"] == 1 and meta["lr_scale"] == 0.5
-    for opt in ("opt_g", "opt_d"):
-        assert state["trainer"][opt]["param_groups"][0]["lr"] == pytest.approx(2e-4 * 0.5)
+    for opt in ("G", "D"):
+        assert state["train"]["opts"][opt]["param_groups"][0]["lr"] == pytest.approx(2e-4 * 0.5)
     rows = metric_rows(run)
     assert [int(r["step"]) for r in rows] == [40]
     assert all(math.isfinite(float(r[k])) for r in rows for k in ("d_loss", "g_loss", "d_real", "d_fake"))
@@ -107,22 +108,22 @@ def test_resume_after_a_rollback_keeps_the_lowered_learning_rates(tmp_path, monk
 
 def test_non_finite_weights_are_caught_before_a_checkpoint(tmp_path, monkeypatch, capsys):
     """Losses still finite, but an optimiser moment is NaN: the checkpoint is not written."""
-    original = Trainer.train_step
+    original = Stepper.train_step
     done = {"poisoned": False}
 
     def train_step(self, batches):
         out = original(self, batches)
         if self.step == 10 and not done["poisoned"]:
             done["poisoned"] = True
-            first = next(iter(self.opt_d.state.values()))
+            first = next(iter(self.opts["D"].state.values()))
             first["exp_avg"].view(-1)[0] = float("inf")
         return out
 
-    monkeypatch.setattr(Trainer, "train_step", train_step)
+    monkeypatch.setattr(Stepper, "train_step", train_step)
     code, run = train(tmp_path)
     assert code == 0
     (rb,) = json.loads((run / "run.json").read_text())["rollbacks"]
-    assert rb["step"] == 10 and rb["to_step"] == 0 and "opt_d" in rb["reason"] and "exp_avg" in rb["reason"]
+    assert rb["step"] == 10 and rb["to_step"] == 0 and "opts/D" in rb["reason"] and "exp_avg" in rb["reason"]
     assert "rolled back to step 0" in capsys.readouterr().err
     assert all_checkpoints_finite(run) == [10, 20, 30, 40]
 
@@ -161,7 +162,7 @@ def test_a_huge_learning_rate_diverges_and_is_tamed_by_the_factor(tmp_path, caps
                       "train.divergence_lr_factor=1e-33")
     assert code == 0
     (rb,) = json.loads((run / "run.json").read_text())["rollbacks"]
-    assert rb["step"] <= runner.CHECK_EVERY and rb["lr_scale"] == pytest.approx(1e-33)
+    assert rb["step"] <= CHECK_EVERY and rb["lr_scale"] == pytest.approx(1e-33)
     state, _ = checkpoint.load(run / "checkpoints" / "step_00000040.json")
-    assert state["trainer"]["opt_g"]["param_groups"][0]["lr"] == pytest.approx(1e-3)
-    assert torch.isfinite(state["trainer"]["G"]["0.weight"]).all()
+    assert state["train"]["opts"]["G"]["param_groups"][0]["lr"] == pytest.approx(1e-3)
+    assert torch.isfinite(state["train"]["nets"]["G"]["0.weight"]).all()

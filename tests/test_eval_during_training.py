@@ -61,8 +61,8 @@ def test_evaluation_does_not_change_training(ring_runs):
     assert metric_rows(with_eval) == metric_rows(plain)
     a = checkpoint.load(with_eval / "checkpoints" / "step_00000020.json")[0]
     b = checkpoint.load(plain / "checkpoints" / "step_00000020.json")[0]
-    assert "eval" in a and "eval" not in b
-    ta, tb = checkpoint.Snapshot.of(a["trainer"]), checkpoint.Snapshot.of(b["trainer"])
+    assert "eval" in a["callbacks"] and "eval" not in b["callbacks"]
+    ta, tb = checkpoint.Snapshot.of(a["train"]), checkpoint.Snapshot.of(b["train"])
     assert ta.skeleton == tb.skeleton and all(torch.equal(ta.tensors[k], tb.tensors[k]) for k in tb.tensors)
     assert not (plain / "eval_metrics.csv").exists() and not (plain / "best").exists()
 
@@ -88,10 +88,10 @@ def test_ring_scores_best_and_files(ring_runs, capsys):
     assert info["eval"]["n_generated"] == 64 and info["eval"]["n_real"] == 64 and info["eval"]["seed"] == 0
     # the best generator is the sampling generator of that step (the EMA copy: the ring averages G),
     # as checkpointed then
-    state = checkpoint.load(run / "checkpoints" / f"step_{best:08d}.json")[0]["trainer"]
+    state = checkpoint.load(run / "checkpoints" / f"step_{best:08d}.json")[0]["train"]
     best_g = checkpoint.load(run / "best" / "generator.json")[0]["G"]
-    assert best_g.keys() == state["G_ema"].keys()
-    assert all(torch.equal(best_g[k], state["G_ema"][k]) for k in best_g)
+    assert best_g.keys() == state["emas"]["G"].keys()
+    assert all(torch.equal(best_g[k], state["emas"]["G"][k]) for k in best_g)
     # curves drawn and shown in the report
     assert (run / "metric_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Metric curves" in (run / "report.html").read_text()
@@ -161,7 +161,7 @@ def fake_scores(monkeypatch, values: dict[int, float], name: str = "fid") -> Non
 def test_best_metric_direction_and_patience(monkeypatch, tmp_path):
     """fid: lower is better; coverage: higher is better; patience counts evaluations since the best."""
     from gankit.config import load
-    from gankit.runner import build, generator_meta
+    from gankit.run.session import build
 
     for best_metric, series, best_step in (("fid", [5.0, 3.0, 4.0, 3.0], 2), ("coverage", [0.1, 0.5, 0.2, 0.5], 2)):
         cfg = load("ring", ["data.n_samples=64", "generator.hidden=[4]", "eval.every=1", "eval.n=16",
@@ -173,7 +173,8 @@ def test_best_metric_direction_and_patience(monkeypatch, tmp_path):
         ev.open_csv(tmp_path / best_metric)
         done = []
         for step in range(1, 5):
-            ev.evaluate(trainer.sampler, generator_meta(cfg, data, step), step)
+            nets = trainer.sampling_nets()
+            ev.evaluate(nets["G"], trainer.task.export(nets, step)[2], step)
             done.append(ev.exhausted())
         ev.close_csv()
         assert ev.best_step == best_step and ev.best_value == series[best_step - 1]  # an equal value is no new best
@@ -256,7 +257,7 @@ def test_bad_eval_settings_exit_2_before_training(args, words, tmp_path, capsys)
 
 def test_best_metric_of_another_metric_is_added_to_the_defaults(tmp_path):
     from gankit.config import load
-    from gankit.runner import build
+    from gankit.run.session import build
 
     cfg = load("ring", ["data.n_samples=64", "eval.every=5", "eval.n=16", "eval.best_metric=coverage"])
     data, _ = build(cfg, torch.device("cpu"))
@@ -267,15 +268,15 @@ def test_best_metric_of_another_metric_is_added_to_the_defaults(tmp_path):
 def test_rollback_rewinds_the_evaluations(monkeypatch, tmp_path, capsys, no_pictures):
     """A NaN batch at step 13: the generator's output is NaN at step 15 (that evaluation is skipped),
     the guard rolls back to step 10, and eval_metrics.csv keeps one timeline."""
-    from gankit.trainer import Batches
+    from gankit.training.batches import Batches
 
     original = Batches.next
     calls = {"n": 0}
 
     def poisoned(self):
-        x, y = original(self)
+        batch = original(self)
         calls["n"] += 1
-        return (torch.full_like(x, float("nan")) if calls["n"] == 13 else x), y
+        return {**batch, "x": torch.full_like(batch["x"], float("nan"))} if calls["n"] == 13 else batch
 
     monkeypatch.setattr(Batches, "next", poisoned)
     fake_scores(monkeypatch, {5: 3.0, 10: 2.0, 15: 1.0, 20: 4.0})

@@ -159,10 +159,10 @@ def test_ema_sampler_is_saved(cond_run):
     state, _ = checkpoint.load(cond_run / "generator.json")
     last = sorted((cond_run / "checkpoints").glob("step_*.json"))[-1]
     train_state, _ = checkpoint.load(last)
-    ema = train_state["trainer"]["G_ema"]
+    ema = train_state["train"]["emas"]["G"]
     for k, v in state["G"].items():
         assert torch.equal(v, ema[k])
-    assert any(not torch.equal(v, train_state["trainer"]["G"][k]) for k, v in ema.items())
+    assert any(not torch.equal(v, train_state["train"]["nets"]["G"][k]) for k, v in ema.items())
 
 
 # ----------------------------------------------------------------------------- EMA
@@ -227,8 +227,9 @@ def test_diffaugment_changes_images():
 
 def test_diffaugment_applied_to_real_and_fake_alike(monkeypatch):
     """Every batch D sees goes through the same augmentation: real (D step), fake (D and G steps)."""
-    import gankit.trainer as T
-    from gankit.runner import build
+    import gankit.tasks.noise as T
+    from gankit.training.batches import Batches
+    from gankit.run.session import build
 
     cfg = C.load("digits", ["augment.policy=translation", "generator.hidden=[8]", "discriminator.hidden=[8]",
                             "discriminator.dropout=0", "data.limit=128", "train.batch_size=16"])
@@ -240,7 +241,7 @@ def test_diffaugment_applied_to_real_and_fake_alike(monkeypatch):
         return diff_augment(x, policy)
 
     monkeypatch.setattr(T, "diff_augment", spy)
-    real_batches = T.Batches(data.x, 16, seed=0)
+    real_batches = Batches({"x": data.x}, 16, seed=0)
     trainer.train_step(real_batches)
     # D step: real and fake concatenated (32), then G step: fake (16); one policy for all
     assert seen == [(32, ("translation",)), (16, ("translation",))]

@@ -134,8 +134,9 @@ def test_a_resumed_run_does_not_repeat_a_warning(tmp_path, capsys):
             "generator.hidden=[32]", "discriminator.hidden=[64]", "train.threads=1", "log.checkpoint_every=100"]
     assert main(["train", *args, "train.steps=100", "--out", str(out), "--quiet"]) == 0
     assert capsys.readouterr().err.count("D overpowers G") == 1
-    _, meta = checkpoint.load(checkpoint.checkpoints_in(out / "checkpoints")[-1])
-    assert meta["health"]["active"] == ["d_overpowers_g"] and meta["health"]["overpowered"] >= 5
+    state, _ = checkpoint.load(checkpoint.checkpoints_in(out / "checkpoints")[-1])
+    health = state["callbacks"]["health"]
+    assert health["active"] == ["d_overpowers_g"] and health["overpowered"] >= 5
     assert main(["train", "--resume", str(out), "train.steps=150", "--quiet"]) == 0
     assert "D overpowers G" not in capsys.readouterr().err  # still overpowered: no second warning
 
@@ -166,22 +167,23 @@ def test_resume_warns_as_the_uninterrupted_run(tmp_path, monkeypatch, collapsed)
 def test_rollback_forgets_the_abandoned_rows(tmp_path, monkeypatch):
     """Rows logged after the last good state are undone by a rollback, and so are the monitor's counts."""
     from gankit.cli import main
-    from gankit.trainer import Batches
+    from gankit.training.batches import Batches
 
     real_observe, real_next = HealthMonitor.observe, Batches.next
 
-    def observe(self, step, **kw):  # D overpowers G from step 11 on
-        return real_observe(self, step, **{**kw, **(dict(d_real=0.99, d_fake=0.01) if step >= 11 else {})})
+    def observe(self, step, stats=None, **kw):  # D overpowers G from step 11 on
+        return real_observe(self, step, {**(stats or {}), **kw, **(dict(d_real=0.99, d_fake=0.01) if step >= 11 else {})})
 
     calls = []
 
     def next_batch(self):  # one NaN in the 15th batch: the losses diverge, training rolls back to step 10
-        x, *rest = real_next(self)
+        batch = real_next(self)
         calls.append(1)
         if len(calls) == 15:
-            x = x.clone()
+            x = batch["x"].clone()
             x[0, 0] = float("nan")
-        return (x, *rest)
+            return {**batch, "x": x}
+        return batch
 
     monkeypatch.setattr(HealthMonitor, "observe", observe)
     monkeypatch.setattr(Batches, "next", next_batch)

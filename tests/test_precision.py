@@ -55,8 +55,8 @@ def test_fp16_scalers_are_checkpointed_and_resume_exactly(tmp_path):
     fp16 = ("train.precision=fp16", "log.checkpoint_every=10")
     whole = gankit.train("ring", *TINY, *fp16, "train.steps=20", out=tmp_path / "whole", quiet=True)
     state, _ = newest(whole)
-    for net in ("scaler_g", "scaler_d"):  # one scaler per network, saved with the run
-        s = state["trainer"][net]
+    for net in ("G", "D"):  # one scaler per network, saved with the run
+        s = state["train"]["scalers"][net]
         assert s["scale"] > 0 and s["growth_interval"] == 2000 and "_growth_tracker" in s
     part = gankit.train("ring", *TINY, *fp16, "train.steps=10", out=tmp_path / "part", quiet=True)
     gankit.train(None, "train.steps=20", resume=part, quiet=True)
@@ -69,14 +69,15 @@ def test_scaler_state_is_restored(tmp_path):
     run = gankit.train("ring", *TINY, "train.precision=fp16", "train.steps=10", out=tmp_path / "r", quiet=True)
     state, meta = newest(run)
     from gankit.config import load
-    from gankit.runner import build
-    from gankit.trainer import Batches
+    from gankit.training.batches import Batches
+    from gankit.run.session import build
 
     cfg = load("ring", [*TINY, "train.precision=fp16", "train.device=cpu"])
     data, t = build(cfg, torch.device("cpu"))
-    state["trainer"]["scaler_d"]["scale"] = 128.0
-    t.load_state_dict(state["trainer"], Batches(data.x, 64, seed=0))
-    assert t.scaler_d.get_scale() == 128.0 and t.scaler_g.get_scale() == state["trainer"]["scaler_g"]["scale"]
+    scalers = state["train"]["scalers"]
+    scalers["D"]["scale"] = 128.0
+    t.load_state_dict(state["train"], Batches({"x": data.x}, 64, seed=0))
+    assert t.scalers["D"].get_scale() == 128.0 and t.scalers["G"].get_scale() == scalers["G"]["scale"]
 
 
 def test_accumulated_micro_batches_compute_the_same_step(tmp_path):

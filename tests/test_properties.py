@@ -22,7 +22,7 @@ from gankit import checkpoint
 from gankit.config import Config, DataConfig, all_keys, dump, load, merge_dict, validate
 from gankit.data import load_data
 from gankit.errors import GankitError
-from gankit.runner import load_run_config
+from gankit.run.folder import load_run_config
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SLOW = settings(FAST, max_examples=60)  # each example resolves a preset

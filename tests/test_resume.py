@@ -41,7 +41,7 @@ LONG = ["train.steps=100000"]  # runs stopped from outside; resumed with train.s
 ZYGOTE = r"""
 import json, os, sys, time
 from pathlib import Path
-import gankit.runner  # noqa: F401  (imports torch once; the forked children share it)
+import gankit.run.session  # noqa: F401  (imports torch once; the forked children share it)
 from gankit.cli import main
 import torch
 torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # its first use imports torch._dynamo (seconds)
@@ -251,23 +251,26 @@ def test_resume_skips_a_damaged_newest_checkpoint(reference, tmp_path, capsys):
 def test_resume_restores_every_part_of_the_state(reference, tmp_path):
     """Resuming and checkpointing at once changes nothing: the state round-trips exactly."""
     from gankit.config import load
-    from gankit.runner import Session, build, total_steps
-    from gankit.trainer import Batches
+    from gankit.distributed import World
+    from gankit.run.folder import RunFolder
+    from gankit.run.session import batches_of, build, make_loop, total_steps
     import torch
 
     cfg = load(TINY[0], TINY[1:])
     state, meta = checkpoint.load(reference / "checkpoints" / "step_00000015.json")
-    data, trainer = build(cfg, torch.device("cpu"))
-    batches = Batches(data.x, cfg.train.batch_size, seed=cfg.train.seed)
-    s = Session(cfg, tmp_path, data, trainer, batches, total_steps(cfg, len(data))[0], torch.device("cpu"))
-    s.load(state, meta, Path("ckpt"))
-    again = s.state()
+    cpu, world = torch.device("cpu"), World()
+    data, trainer = build(cfg, cpu)
+    batches = batches_of(cfg, data, cpu, world)
+    loop = make_loop(cfg, RunFolder(tmp_path), data, trainer, batches, total_steps(cfg, len(data))[0], cpu, world,
+                     quiet=True)
+    loop.restore(state, meta)
+    again = loop.snapshot().plus("callbacks", loop.callback_states())
     saved = checkpoint.Snapshot.of(state)
     assert again.skeleton == saved.skeleton
     assert again.tensors.keys() == saved.tensors.keys()
     assert all(torch.equal(again.tensors[k], saved.tensors[k]) for k in saved.tensors)
-    assert trainer.step == 15 and trainer.d_steps == 30 and batches.epoch == 3 and batches.pos == 6
-    assert trainer.opt_g.state_dict()["state"][0]["step"].item() == 15
+    assert trainer.step == 15 and trainer.updates["D"] == 30 and batches.epoch == 3 and batches.pos == 6
+    assert trainer.opts["G"].state_dict()["state"][0]["step"].item() == 15
 
 
 def test_same_seed_same_result(reference, tmp_path):
@@ -313,7 +316,7 @@ def test_resume_is_exact_with_ema_conditioning_and_augmentation(tmp_path):
         assert (run / "checkpoints" / ckpt.name).with_suffix(".safetensors").read_bytes() == \
             ckpt.with_suffix(".safetensors").read_bytes()
     assert metric_rows(run) == metric_rows(full)
-    assert "G_ema" in checkpoint.load(full / "checkpoints" / "step_00000006.json")[0]["trainer"]
+    assert "G" in checkpoint.load(full / "checkpoints" / "step_00000006.json")[0]["train"]["emas"]
 
 
 @pytest.mark.parametrize("fused", [True, False])
@@ -322,7 +325,7 @@ def test_optimiser_state_gets_the_parameter_layout_back(fused):
     channels-last again after loading, or the fused update mixes up entries."""
     import torch
 
-    from gankit.runner import match_layouts
+    from gankit.training.phases import match_layouts
 
     def adam(p):
         return torch.optim.Adam([p], lr=0.1, fused=fused or None, foreach=not fused or None)

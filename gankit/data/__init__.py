@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal, Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -19,15 +19,15 @@ from torch import Tensor
 
 from gankit.config import DataConfig
 from gankit.errors import GankitError
+from gankit.modalities import get_modality
+from gankit.modalities.base import Codec
 from gankit.registry import Registry
-
-Kind = Literal["image", "table"]
 
 
 @dataclass
 class Raw:
     x: np.ndarray  # images (N, C, H, W) float32 in [0, 1]; tables (N, D) float
-    kind: Kind
+    kind: str  # the modality that reads it (gankit.modalities): image, table
     labels: Optional[np.ndarray] = None  # (N,) int64 class indices
     classes: Optional[list[str]] = None
     columns: Optional[list[str]] = None  # tables
@@ -36,13 +36,12 @@ class Raw:
 
 @dataclass
 class Data:
-    """Training tensor plus what is needed to map samples back to the data's own space."""
+    """Training tensor plus the codec that maps samples back to the data's own space."""
 
     x: Tensor  # (N, *shape) float32, training space
-    kind: Kind
+    kind: str  # the modality's name (gankit.modalities): image, table
     name: str
-    offset: Tensor  # raw = x * scale + offset (broadcast over the item shape)
-    scale: Tensor
+    codec: Codec
     labels: Optional[Tensor] = None
     classes: Optional[list[str]] = None
     columns: Optional[list[str]] = None
@@ -51,6 +50,22 @@ class Data:
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(self.x.shape[1:])
+
+    @property
+    def modality(self):
+        return get_modality(self.kind)
+
+    @property
+    def offset(self) -> Tensor:  # raw = x * scale + offset
+        return self.codec.offset
+
+    @property
+    def scale(self) -> Tensor:
+        return self.codec.scale
+
+    def decode(self, x: Tensor) -> Tensor:
+        """Training space -> the data's own space."""
+        return self.codec.decode(x)
 
     def __len__(self) -> int:
         return self.x.shape[0]
@@ -98,60 +113,11 @@ def guess_name(cfg: DataConfig) -> str:
     )
 
 
-#: share of a bounded generator output range that standardised table columns fill (tanh never
-#: reaches +-1 exactly, so the extremes of the data must lie strictly inside)
-TABLE_FILL = 0.95
-
-
-def output_range(output: str) -> tuple[float, float]:
-    """Training range of image pixels: the generator's output range."""
-    return (0.0, 1.0) if output == "sigmoid" else (-1.0, 1.0)
-
-
 def prepare(raw: Raw, name: str, *, output: str, standardize: bool) -> Data:
-    """Map raw data into training space: ``x = (raw - offset) / scale``, an affine map per column.
-
-    Images: pixels [0, 1] -> the generator's output range ([-1, 1] for tanh as in DCGAN, Radford
-    et al. 2016; [0, 1] for sigmoid as in the Keras MNIST GAN).
-    Tables: each column standardised to mean 0, std 1 (constant columns keep scale 1). A bounded
-    generator output (tanh, sigmoid) cannot reach the tails of standardised data (a tanh G would
-    be stuck inside +-1 std), so each standardised column is then shrunk around its mean to fill
-    ``TABLE_FILL`` of the output range. ``data.standardize=false`` trains on the raw values.
-    Statistics are computed in float64 so the inverse (:func:`decode`) restores the original units
-    to float32 precision.
-    """
-    if raw.kind == "image":
-        x = torch.from_numpy(np.ascontiguousarray(raw.x, dtype=np.float32))  # (N, C, H, W) in [0, 1]
-        lo, hi = output_range(output)
-        scale = torch.tensor([1.0 / (hi - lo)])
-        offset = torch.tensor([-lo / (hi - lo)])
-        xt = (x - offset).div_(scale).contiguous()  # in place after the subtraction: one new copy
-    else:
-        x64 = np.asarray(raw.x, dtype=np.float64)  # (N, D)
-        offset64, scale64 = np.zeros(x64.shape[1]), np.ones(x64.shape[1])
-        if standardize:
-            offset64 = x64.mean(0)
-            std = x64.std(0)
-            scale64 = np.where(std > 0, std, 1.0)
-            if output in ("tanh", "sigmoid"):
-                lo, hi = output_range(output)
-                # z = (raw - mean) / std; t = centre + z * half / m fills TABLE_FILL of [lo, hi]
-                m = np.abs((x64 - offset64) / scale64).max(0) / TABLE_FILL
-                m = np.where(m > 0, m, 1.0)
-                half, centre = (hi - lo) / 2, (hi + lo) / 2
-                scale64 = scale64 * m / half
-                offset64 = offset64 - centre * scale64
-        xt = torch.from_numpy(((x64 - offset64) / scale64).astype(np.float32))
-        offset = torch.from_numpy(offset64.astype(np.float32))
-        scale = torch.from_numpy(scale64.astype(np.float32))
+    """Map raw data into training space with its modality's codec (gankit.modalities), keeping the inverse."""
+    x, codec = get_modality(raw.kind).fit(raw, output=output, standardize=standardize)
     labels = torch.from_numpy(raw.labels.astype(np.int64)) if raw.labels is not None else None
-    return Data(xt, raw.kind, name, offset, scale, labels, raw.classes, raw.columns, raw.label_name)
-
-
-def decode(x: Tensor, kind: Kind, offset: Tensor, scale: Tensor) -> Tensor:
-    """Training space -> data space (images clamped to [0, 1])."""
-    out = x * scale.to(x.device) + offset.to(x.device)
-    return out.clamp(0, 1) if kind == "image" else out
+    return Data(x, raw.kind, name, codec, labels, raw.classes, raw.columns, raw.label_name)
 
 
 def load_data(cfg: DataConfig, *, output: str = "tanh", seed: int = 0) -> Data:

@@ -96,7 +96,7 @@ def labelled_data(cfg: DataConfig) -> tuple[Tensor, Tensor, list[str], str]:
 
     ``data.limit`` is ignored: a quick run on part of a set is judged by the classifier of all of it.
     """
-    from gankit.data import decode, guess_name, load_data
+    from gankit.data import guess_name, load_data
 
     cfg = replace(cfg, limit=None)
     name = guess_name(cfg)
@@ -107,7 +107,7 @@ def labelled_data(cfg: DataConfig) -> tuple[Tensor, Tensor, list[str], str]:
         where = f" {cfg.path}" if cfg.path else ""
         raise GankitError(f"dataset {name}{where} has no class labels, so no classifier can be trained; put the "
                           f"images in one sub-folder per class, or use --extractor raw")
-    x = decode(data.x, "image", data.offset, data.scale)
+    x = data.decode(data.x)
     return x, data.labels, list(data.classes), name
 
 

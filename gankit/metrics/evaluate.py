@@ -163,10 +163,8 @@ def evaluate_samples(
 
 def real_sample(data, n: int, seed: int) -> Tensor:  # (min(n, N), *shape) in the data's own space
     """The reference: ``n`` training items drawn without replacement with ``seed``."""
-    from gankit.data import decode
-
     pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[: min(n, len(data))]
-    return decode(data.x[pick], data.kind, data.offset, data.scale)
+    return data.decode(data.x[pick])
 
 
 def evaluate_run(
@@ -184,7 +182,7 @@ def evaluate_run(
     """Score the final generator of a run folder; returns the eval.json document (and writes it)."""
     from gankit import checkpoint
     from gankit.data import guess_name, load_data
-    from gankit.runner import load_run_config
+    from gankit.run.folder import load_run_config
     from gankit.sampling import load
 
     run = Path(run)

@@ -91,7 +91,7 @@ def build_report(run: str | Path, summary_text: str | None = None) -> Path:
     }
     last = _last_rows(run / "metrics.csv")
     if last:
-        facts.update({f"last {k}": v for k, v in last[0].items() if k in ("d_loss", "g_loss", "d_real", "d_fake")})
+        facts.update({f"last {k}": v for k, v in last[0].items() if k not in ("step", "epoch", "seconds")})
     parts.append("<table>" + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
                                      for k, v in facts.items() if v is not None) + "</table>")
     parts.append("<h2>Health</h2>")

@@ -47,24 +47,27 @@ def table_plot(fake: np.ndarray, path: str | Path, real: np.ndarray | None = Non
 
 
 def loss_curves(csv_path: str | Path, path: str | Path) -> Path:
-    """Loss and D-output curves from metrics.csv."""
+    """The statistics of metrics.csv over steps: losses (``*_loss``) in one panel, the rest (D's
+    outputs, for the noise task) in another."""
     import csv
 
     plt = _plt()
     with open(csv_path, newline="") as f:
         rows = list(csv.DictReader(f))
+    names = [k for k in (rows[0] if rows else {}) if k not in ("step", "epoch", "seconds")]
+    losses, others = [k for k in names if k.endswith("loss")], [k for k in names if not k.endswith("loss")]
     step = [int(r["step"]) for r in rows]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.5), dpi=100)
-    for key in ("d_loss", "g_loss"):
-        a.plot(step, [float(r[key]) for r in rows], label=key)
-    a.set_xlabel("step")
-    a.set_title("losses")
-    a.legend()
-    for key, label in (("d_real", "D(x)"), ("d_fake", "D(G(z))")):
-        b.plot(step, [float(r[key]) for r in rows], label=label)
-    b.set_xlabel("step")
-    b.set_title("discriminator outputs")
-    b.legend()
+    fig, axes = plt.subplots(1, 2 if others else 1, figsize=(10 if others else 5, 3.5), dpi=100, squeeze=False)
+    labels = {"d_real": "D(x)", "d_fake": "D(G(z))"}
+    for ax, keys, title in ((axes[0][0], losses, "losses"), (axes[0][-1], others, "discriminator outputs"
+                                                               if {"d_real", "d_fake"} & set(others) else "statistics")):
+        if not keys:
+            continue
+        for key in keys:
+            ax.plot(step, [float(r[key]) if r[key] else float("nan") for r in rows], label=labels.get(key, key))
+        ax.set_xlabel("step")
+        ax.set_title(title)
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -11,7 +11,8 @@ from PIL import Image
 
 import gankit
 from gankit.config import DataConfig
-from gankit.data import TABLE_FILL, Raw, data_shape, decode, guess_name, load_data, prepare
+from gankit.data import Raw, data_shape, guess_name, load_data, prepare
+from gankit.modalities.table import TABLE_FILL
 from gankit.errors import GankitError
 
 
@@ -28,7 +29,7 @@ def table_raw(seed: int = 0) -> np.ndarray:
 
 
 def round_trip(d) -> np.ndarray:
-    return decode(d.x, d.kind, d.offset, d.scale).double().numpy()
+    return d.decode(d.x).double().numpy()
 
 
 def assert_same_units(back: np.ndarray, raw: np.ndarray) -> None:
@@ -49,7 +50,7 @@ def test_images_map_to_the_output_range_and_back(output, lo):
     np.testing.assert_allclose(d.x.numpy(), lo + (1 - lo) * x, atol=1e-6)
     np.testing.assert_allclose(round_trip(d), x, atol=1e-6)
     # decode clamps what a generator with an unbounded output may produce
-    out = decode(torch.tensor([[-5.0, 5.0]]), "image", d.offset, d.scale)
+    out = d.decode(torch.tensor([[-5.0, 5.0]]))
     assert out.tolist() == [[0.0, 1.0]]
 
 

@@ -1,0 +1,94 @@
+"""What every modality provides, and the affine codec that images and numeric tables share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from gankit.errors import GankitError
+
+
+@dataclass
+class Codec:
+    """Training space <-> the data's own space: ``raw = x * scale + offset``, optionally clamped.
+
+    ``offset``/``scale`` broadcast over the item shape (one value for images, one per column for
+    tables); ``clamp`` keeps decoded values in the data's range (images: [0, 1]).
+    """
+
+    offset: Tensor
+    scale: Tensor
+    clamp: tuple[float, float] | None = None
+
+    def encode(self, raw: np.ndarray) -> Tensor:  # (N, *shape) -> (N, *shape) float32
+        x = torch.from_numpy(np.ascontiguousarray(raw, dtype=np.float32))
+        return (x - self.offset).div_(self.scale).contiguous()  # in place after the subtraction: one new copy
+
+    def decode(self, x: Tensor) -> Tensor:
+        out = x * self.scale.to(x.device) + self.offset.to(x.device)
+        return out.clamp(*self.clamp) if self.clamp is not None else out
+
+    def to_dict(self) -> dict:
+        """What generator.json keeps (the names predate the modality seam: old runs read the same)."""
+        return {"offset": self.offset.tolist(), "scale": self.scale.tolist()}
+
+
+class Modality:
+    """The contract; :mod:`gankit.modalities.image` and ``table`` implement it."""
+
+    name = ""
+    #: output forms of ``gankit sample --out``, for the help text and errors
+    formats = ".npy, .png, .csv"
+
+    def fit(self, raw, *, output: str, standardize: bool) -> tuple[Tensor, Codec]:
+        """(training tensor, codec) of loaded data (a :class:`gankit.data.Raw`)."""
+        raise NotImplementedError
+
+    def codec_from(self, meta: dict) -> Codec:
+        """The codec a generator.json's ``data`` section describes."""
+        return Codec(torch.tensor(meta["offset"], dtype=torch.float32), torch.tensor(meta["scale"], dtype=torch.float32),
+                     self.clamp)
+
+    clamp: tuple[float, float] | None = None
+
+    def check_config(self, cfg) -> None:
+        """Refuse settings that mean nothing for this kind of data (one line naming the key)."""
+
+    def real_preview(self, data) -> np.ndarray | None:
+        """Real items in the data's own space drawn beside the samples (None: the picture shows samples only)."""
+        return None
+
+    def preview(self, x: np.ndarray, path: Path, *, real: np.ndarray | None = None, nrow: int | None = None,
+                columns: list[str] | None = None, title: str = "") -> None:
+        raise NotImplementedError
+
+    def save(self, x: np.ndarray, out: Path, *, columns=None, labels=None, label_name: str = "label",
+             nrow: int | None = None) -> Path:
+        """Write samples in the form the file name asks for; refuse forms this data has none of."""
+        raise NotImplementedError
+
+
+def is_folder(out: Path) -> bool:
+    """``--out`` names a folder: it ends with a slash, exists as one, or has no suffix."""
+    folder = str(out).endswith(("/", "\\")) or (out.exists() and out.is_dir()) or out.suffix == ""
+    if out.exists() and not out.is_dir() and folder:
+        raise GankitError(f"--out {out} is a file; give a folder path ending in /")
+    return folder
+
+
+def save_npy(x: np.ndarray, out: Path) -> None:
+    np.save(out, x.astype(np.float32))
+
+
+def save_csv(rows: np.ndarray, out: Path, head: list[str], labels=None, label_name: str = "label") -> None:
+    import csv
+
+    with open(out, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(head + ([label_name] if labels is not None else []))
+        text = [[f"{v:.7g}" for v in row] for row in rows]
+        w.writerows(text if labels is None else [r + [c] for r, c in zip(text, labels)])

@@ -1,0 +1,78 @@
+"""Numeric tables (N, D) in their original units: trained on standardised columns.
+
+Each column is standardised to mean 0, std 1 (constant columns keep scale 1). A bounded generator
+output (tanh, sigmoid) cannot reach the tails of standardised data (a tanh G would be stuck inside
+±1 std), so each standardised column is then shrunk around its mean to fill :data:`TABLE_FILL` of
+the output range. ``data.standardize=false`` trains on the raw values. Statistics are computed in
+float64 so that decoding restores the original units to float32 precision. Previews are scatter
+plots (2-D) or histograms (1-D) of samples over real data; samples save as .csv, .npy or a plot.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gankit.errors import GankitError
+from gankit.modalities import MODALITIES
+from gankit.modalities.base import Codec, Modality, is_folder, save_csv, save_npy
+from gankit.modalities.image import output_range
+
+#: share of a bounded generator output range that standardised columns fill (tanh never reaches
+#: ±1 exactly, so the extremes of the data must lie strictly inside)
+TABLE_FILL = 0.95
+
+
+@MODALITIES.register("table", "numeric tables (N, D) in original units")
+class TableModality(Modality):
+    name = "table"
+    formats = ".csv, .npy, .png (plot)"
+
+    def fit(self, raw, *, output: str, standardize: bool):
+        x64 = np.asarray(raw.x, dtype=np.float64)  # (N, D)
+        offset64, scale64 = np.zeros(x64.shape[1]), np.ones(x64.shape[1])
+        if standardize:
+            offset64 = x64.mean(0)
+            std = x64.std(0)
+            scale64 = np.where(std > 0, std, 1.0)
+            if output in ("tanh", "sigmoid"):
+                lo, hi = output_range(output)
+                # z = (raw - mean) / std; t = centre + z * half / m fills TABLE_FILL of [lo, hi]
+                m = np.abs((x64 - offset64) / scale64).max(0) / TABLE_FILL
+                m = np.where(m > 0, m, 1.0)
+                half, centre = (hi - lo) / 2, (hi + lo) / 2
+                scale64 = scale64 * m / half
+                offset64 = offset64 - centre * scale64
+        x = torch.from_numpy(((x64 - offset64) / scale64).astype(np.float32))
+        codec = Codec(torch.from_numpy(offset64.astype(np.float32)), torch.from_numpy(scale64.astype(np.float32)))
+        return x, codec
+
+    def check_config(self, cfg) -> None:
+        if cfg.augment.policy:
+            raise GankitError("augment.policy (DiffAugment) is for images; this data is a table: set augment.policy=''")
+
+    def real_preview(self, data) -> np.ndarray:
+        return data.x[:2000].mul(data.codec.scale).add(data.codec.offset).numpy()
+
+    def preview(self, x, path, *, real=None, nrow=None, columns=None, title=""):
+        from gankit.report.plots import table_plot
+
+        table_plot(x, path, real=real, title=title or Path(path).stem, columns=columns)
+
+    def save(self, x, out: Path, *, columns=None, labels=None, label_name="label", nrow=None) -> Path:
+        if is_folder(out):
+            raise GankitError("a folder of files is for images; write tables to .csv or .npy")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        suffix = out.suffix.lower()
+        if suffix == ".npy":
+            save_npy(x, out)
+        elif suffix == ".png":
+            self.preview(x, out, columns=columns, title=f"{len(x)} samples")
+        elif suffix == ".csv":
+            flat = x.reshape(len(x), -1)
+            save_csv(flat, out, columns or [f"p{i}" for i in range(flat.shape[1])], labels, label_name)
+        else:
+            raise GankitError(f"--out {out}: unknown format {suffix!r}; use .npy, .png, .csv or a folder/")
+        return out

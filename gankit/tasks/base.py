@@ -1,0 +1,138 @@
+"""The task seam: what a GAN task owns, and the little the training loop asks of it.
+
+The pattern is stylegan2-ada's ``training/loss.py`` with its list of phases. A *task* owns
+
+* its networks (``nets``: name -> module) and one optimiser setting per optimiser (``optimizers``);
+* its phases: which optimiser steps, which networks it trains and which it freezes, how many
+  updates per step (``repeat``: n_critic) and during which steps it runs (``start``/``stop``: a
+  G-only warm-up, then the adversarial phase);
+* the loss of each phase (:meth:`Task.inputs` makes a phase's full-batch inputs; :meth:`Task.loss`
+  scores one micro-batch of them), and the statistics it reports by name (``columns``);
+* how the trained model is used: :meth:`Task.export` (what the run folder keeps) and
+  :meth:`Task.preview` (samples in the data's own space for the pictures).
+
+The loop (:mod:`gankit.train`) runs phases without knowing what they compute: it owns mixed
+precision and a gradient scaler per optimiser, micro-batches, DistributedDataParallel wrappers,
+freezing, the moving averages of weights, learning-rate schedules and the divergence check.
+
+A new task is one new file that subclasses :class:`Task` and registers itself in
+:data:`gankit.tasks.TASKS`; nothing in the loop changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from torch import Tensor, nn
+
+Schedule = Literal["constant", "linear", "cosine"]
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One kind of update in a training step (stylegan2-ada's ``phases`` list entry)."""
+
+    name: str  # "D", "G", ...: the key of its update counter
+    opt: str  # the optimiser it steps (a key of Task.optimizers)
+    trains: tuple[str, ...]  # networks whose gradients it computes (DDP-synchronised, requires_grad on)
+    frozen: tuple[str, ...] = ()  # networks with requires_grad off while it runs (no weight gradients)
+    repeat: int = 1  # updates per step, each on a new batch (n_critic)
+    batch: bool = True  # draws a data batch for each update; False: works on what earlier phases carry
+    start: int = 0  # first step at which it runs
+    stop: int | None = None  # first step at which it no longer runs (None: to the end)
+    loss_stat: str | None = None  # name under which its loss is reported (a column of metrics.csv)
+
+    def active(self, step: int) -> bool:
+        return step >= self.start and (self.stop is None or step < self.stop)
+
+
+@dataclass(frozen=True)
+class OptimizerSetting:
+    """Adam for some parameters, with its learning-rate schedule over the run's steps."""
+
+    params: tuple[str, ...]  # the networks it updates
+    lr: float
+    betas: tuple[float, float]
+    schedule: Schedule = "constant"
+
+
+@dataclass
+class PhaseContext:
+    """What a phase's functions may use besides the batch."""
+
+    step: int  # steps done before this one
+    updates: int  # updates of this phase done before this one
+    repeat: int  # index of this update within the step (0 .. repeats-1)
+    repeats: int
+    accumulate: int  # micro-batches per update
+    rank: int
+    world_size: int
+    scale: Any  # the loss scale of the phase's gradient scaler (1.0 without fp16): penalties unscale with it
+    train_nets: dict[str, nn.Module]  # the networks as they compute their own updates (DDP wrappers)
+    carry: dict[str, Any] = field(default_factory=dict)  # passed from phase to phase within one step
+
+
+class Task:
+    """Base class of a GAN task; see the module docstring for the contract."""
+
+    name: ClassVar[str] = ""
+    #: statistics reported by name, in the order of metrics.csv's columns (after step, epoch)
+    columns: ClassVar[tuple[str, ...]] = ()
+    #: the statistic the health monitor reads as mean D(real) / D(fake), when the task has them
+    probability: bool = False
+
+    nets: dict[str, nn.Module]
+    optimizers: dict[str, OptimizerSetting]
+    ema: dict[str, float]  # network -> decay of its moving average (Karras et al. 2018); sampling uses it
+
+    @classmethod
+    def from_config(cls, cfg, data, device) -> "Task":
+        """Build the task's networks and settings for ``data`` (a :class:`gankit.data.Data`) on ``device``."""
+        raise NotImplementedError
+
+    @classmethod
+    def load_trained(cls, state: dict, meta: dict, source: str, device: str = "cpu"):
+        """The exported model (what :meth:`export` wrote) as an object to use: ``gankit.load`` returns it."""
+        raise NotImplementedError
+
+    def phases(self) -> list[Phase]:
+        raise NotImplementedError
+
+    def inputs(self, phase: Phase, batch: dict[str, Tensor] | None, ctx: PhaseContext) -> dict[str, Tensor | None]:
+        """A phase's inputs for one update, on the whole (per-process) batch: tensors with the batch
+        first, which the loop splits into micro-batches. Runs under the loop's autocast."""
+        raise NotImplementedError
+
+    def loss(self, phase: Phase, inputs: dict[str, Tensor | None], ctx: PhaseContext) -> tuple[Tensor, dict[str, Tensor]]:
+        """(loss to minimise, statistics by name as 0-d tensors) of one micro-batch. Runs under autocast."""
+        raise NotImplementedError
+
+    def sampling_nets(self) -> dict[str, nn.Module]:
+        """The networks as used after training: moving averages where the task keeps them."""
+        return self.nets
+
+    def state_dict(self) -> dict:
+        """The task's own resumable state beyond networks and optimisers (noise RNGs, counters)."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+    def export(self, nets: dict[str, nn.Module], step: int) -> tuple[str, dict[str, Tensor], dict]:
+        """(file stem in the run folder, tensors, JSON meta) of the trained model that ``gankit sample``
+        and :func:`gankit.load` read back."""
+        raise NotImplementedError
+
+    def preview(self, nets: dict[str, nn.Module], fixed: dict[str, Tensor]) -> tuple[np.ndarray, int | None]:
+        """(samples in the data's own space, items per grid row or None) from the fixed inputs."""
+        raise NotImplementedError
+
+    def fixed_inputs(self, n: int, seed: int) -> dict[str, Tensor]:
+        """The fixed inputs of the preview pictures (the same at every step)."""
+        raise NotImplementedError
+
+    def summary(self) -> str:
+        """Model tables for the report."""
+        return ""
