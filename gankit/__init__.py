@@ -25,7 +25,8 @@ def load_config(source=None, *overrides: str):
 def train(source=None, *overrides: str, out=None, resume=None, quiet: bool = False):
     """Train from a preset name, YAML path or Config; returns the run folder (a Path)."""
     from gankit.config import Config, apply_overrides, validate
-    from gankit.runner import load_run_config, train as _train
+    from gankit.run.folder import load_run_config
+    from gankit.runner import train as _train
 
     if resume is not None:
         cfg = validate(apply_overrides(load_run_config(resume), list(overrides)))

@@ -94,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
                        "extractor and weights sha256, n real / generated, reference split, seed, step).",
                        epilog=EPILOG_EVAL, formatter_class=argparse.RawDescriptionHelpFormatter)
     e.add_argument("run", help="run folder written by `gankit train`")
-    e.add_argument("--metrics", help="comma-separated: fid,kid,prdc,modes,classes (default: what fits the data)")
+    e.add_argument("--metrics", help="fid,kid,prdc,modes,classes,classifier_score (default: what fits the data)")
     e.add_argument("--n", type=int, default=None, help="generated samples (default 10000 for images, 2500 "
                    "for tables and toy sets)")
     e.add_argument("--extractor", help="feature space: classifier | inception | raw (default: classifier for "
@@ -162,7 +162,7 @@ def cmd_train(args) -> int:
     if args.resume:
         if source is not None:
             raise GankitError("--resume continues a run with its own config; give only key=value overrides")
-        from gankit.runner import load_run_config
+        from gankit.run.folder import load_run_config
         from gankit.config import apply_overrides, validate
 
         cfg = validate(apply_overrides(load_run_config(args.resume), overrides))
@@ -184,7 +184,7 @@ def cmd_sample(args) -> int:
 
     run = args.run
     if args.best:
-        from gankit.evalhook import BEST_DIR
+        from gankit.metrics.tracker import BEST_DIR
 
         run = Path(args.run) / BEST_DIR
         if not (run / "generator.json").exists():
@@ -207,7 +207,7 @@ def summary_text(source: str | None, overrides: list[str]) -> str:
 
     if source is not None and Path(source).is_dir():
         from gankit.config import apply_overrides, validate
-        from gankit.runner import load_run_config
+        from gankit.run.folder import load_run_config
 
         cfg = validate(apply_overrides(load_run_config(source), overrides))
     else:

@@ -7,7 +7,7 @@ Run folder (everything later commands need; the original config file or dataset 
   samples/step_*.png     fixed-noise sample grids (images) or scatter/histograms (tables)
   checkpoints/step_*     resumable training state (safetensors + JSON)
   generator.safetensors  the final generator, with generator.json to rebuild and decode it
-  eval_metrics.csv       with eval.every=K: step, metric, value of each in-training evaluation (evalhook.py)
+  eval_metrics.csv       with eval.every=K: step, metric, value of each in-training evaluation (metrics/tracker.py)
   best/                  with eval.every=K: the best generator so far by eval.best_metric (+ config.yaml)
   metric_curves.png      the in-training scores over steps, best marked
   tensorboard/           with log.tensorboard=true: the same numbers as TensorBoard events
@@ -51,10 +51,11 @@ from gankit.config import Config, parse_policy, dump, to_dict
 from gankit.data import Data, decode, load_data
 from gankit.device import check_precision, resolve_device
 from gankit.errors import GankitError, Interrupted
-from gankit.evalhook import EVAL_CSV, Evaluator, early_stop_message, eval_due, print_line
+from gankit.metrics.tracker import EVAL_CSV, Evaluator, early_stop_message, eval_due, print_line
 from gankit.losses import LOSSES
 from gankit.models import build_discriminator, build_generator
 from gankit.monitor import HealthMonitor, HealthWarning, mean_pairwise_distance
+from gankit.run.folder import load_run_config  # noqa: F401 (gankit.runner.load_run_config, as before)
 from gankit.tblog import TensorBoardLog, summary_writer_class
 from gankit.trainer import Batches, Trainer, make_optimizer, seed_everything
 
@@ -362,15 +363,6 @@ def _truncate_metrics(path: Path, step: int) -> None:
     buf = io.StringIO()
     csv.writer(buf).writerows(keep)
     checkpoint.atomic_write(path, buf.getvalue().encode())
-
-
-def load_run_config(run_dir: str | Path) -> Config:
-    from gankit.config import from_dict, read_yaml
-
-    p = Path(run_dir) / "config.yaml"
-    if not p.exists():
-        raise GankitError(f"{run_dir}: not a gankit run folder (no config.yaml)")
-    return from_dict(read_yaml(p), source=str(p))
 
 
 # ----------------------------------------------------------------------------- the loop

@@ -79,7 +79,8 @@ def metric_curves(csv_path: str | Path, path: str | Path, best: tuple[str, int] 
     """
     import math
 
-    from gankit.evalhook import DIRECTION, read_eval_csv
+    from gankit.metrics.evalcsv import read_eval_csv
+    from gankit.metrics.registry import direction
 
     curves = read_eval_csv(csv_path)
     if not curves:
@@ -93,7 +94,7 @@ def metric_curves(csv_path: str | Path, path: str | Path, best: tuple[str, int] 
         ax.plot(steps, values, marker="o", markersize=3)
         if all(math.isnan(v) for v in values):
             ax.text(0.5, 0.5, "no finite values yet", ha="center", va="center", transform=ax.transAxes)
-        way = {1: "higher is better", -1: "lower is better"}.get(DIRECTION.get(name, 0), "")
+        way = {1: "higher is better", -1: "lower is better"}.get(direction(name), "")
         ax.set_title(f"{name} ({way})" if way else name)
         ax.set_xlabel("step")
         if best is not None and best[1] in steps:
