@@ -94,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
                        "extractor and weights sha256, n real / generated, reference split, seed, step).",
                        epilog=EPILOG_EVAL, formatter_class=argparse.RawDescriptionHelpFormatter)
     e.add_argument("run", help="run folder written by `gankit train`")
-    e.add_argument("--metrics", help="comma-separated: fid,kid,prdc,modes,classes (default: what fits the data)")
+    e.add_argument("--metrics", help="fid,kid,prdc,modes,classes,classifier_score (default: what fits the data)")
     e.add_argument("--n", type=int, default=None, help="generated samples (default 10000 for images, 2500 "
                    "for tables and toy sets)")
     e.add_argument("--extractor", help="feature space: classifier | inception | raw (default: classifier for "

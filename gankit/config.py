@@ -165,10 +165,10 @@ class LogConfig:
 
 @dataclass
 class EvalConfig:
-    """Evaluation during training (gankit/evalhook.py): scores every ``every`` steps, best/, early stop."""
+    """Evaluation during training (gankit/metrics/tracker.py): scores every ``every`` steps, best/, early stop."""
 
     every: int = 0  # steps between evaluations; 0 = off
-    metrics: str = ""  # comma list of fid, kid, prdc, modes, classes; "" = what fits the data
+    metrics: str = ""  # comma list of fid, kid, prdc, modes, classes, classifier_score; "" = what fits the data
     n: Optional[int] = None  # generated (and real) samples per evaluation; None = 1000 images, 2500 tables
     extractor: str = ""  # feature space: classifier | inception | raw; "" = classifier for labelled images, else raw
     best_metric: str = ""  # score that picks RUN/best/ (fid, modes_captured, coverage, ...); "" = the first metric's

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import torch
 from conftest import pictures_off
 from gankit import checkpoint
 from gankit.cli import main
-from gankit.evalhook import EVAL_COLUMNS, Evaluator
+from gankit.metrics.tracker import EVAL_COLUMNS, Evaluator
 
 #: tiny ring run, deterministic; dropout in G and D (any draw from the global RNG would show) and batch
 #: norm in G (sampling in eval mode must leave G in train mode), no EMA (G itself is sampled)
@@ -107,6 +108,32 @@ def test_ring_scores_best_and_files(ring_runs, capsys):
     assert doc["checkpoint"]["step"] == best
 
 
+def test_last_step_scores_equal_gankit_eval(ring_runs, capsys):
+    """The one pipeline: the in-training scores at the last step are `gankit eval RUN --n N --seed S` of the
+    final generator (eval_metrics.csv keeps 6 digits), and the tracker's own scoring of the final
+    generator gives exactly eval.json's values."""
+    from gankit.data import load_data
+    from gankit.metrics.evaluate import evaluate_run
+    from gankit.metrics.pipeline import json_safe
+    from gankit.run.folder import load_run_config
+    from gankit.sampling import load as load_generator
+
+    run = ring_runs[0]
+    last = {r["metric"]: float(r["value"]) for r in eval_rows(run) if int(r["step"]) == 20}
+    capsys.readouterr()
+    assert main(["eval", str(run), "--n", "64", "--metrics", "modes,fid", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    values = {k: (math.inf if v["value"] is None else v["value"]) for k, v in doc["scores"].items()}
+    assert list(values) == list(last) and values == pytest.approx(last, rel=1e-5)
+    cfg = load_run_config(run)
+    data = load_data(cfg.data, output=cfg.generator.output, seed=cfg.train.seed)
+    ev = Evaluator(cfg, data, torch.device("cpu"), 0, run.parent / "unused")
+    g = load_generator(run)
+    tracked = json_safe(ev.score(*ev.sample(g.G, g.meta), 20))
+    assert {k: v["value"] for k, v in tracked.items()} == {
+        k: v["value"] for k, v in evaluate_run(run, n=64, metrics="modes,fid", write=False)["scores"].items()}
+
+
 def test_sample_best_without_evaluation_is_a_clear_error(ring_runs, tmp_path, capsys):
     assert main(["sample", str(ring_runs[1]), "--best", "--out", str(tmp_path / "x.npy")]) == 2
     err = capsys.readouterr().err
@@ -144,6 +171,11 @@ def test_digits_fid_matches_gankit_eval(classifier_cache, tmp_path, capsys, no_p
     assert main(["eval", str(run), "--n", "64", "--metrics", "fid", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["scores"]["fid"]["value"] == pytest.approx(fid[20], rel=1e-5)
+    # every score of the last evaluation, as `gankit eval` makes it with the in-training metrics
+    assert main(["eval", str(run), "--n", "64", "--metrics", "fid,classes", "--json"]) == 0
+    last = {r["metric"]: float(r["value"]) for r in rows if int(r["step"]) == 20}
+    assert {k: v["value"] for k, v in json.loads(capsys.readouterr().out)["scores"].items()} == pytest.approx(
+        last, rel=1e-5)
 
 
 # ----------------------------------------------------------------------------- tracker logic

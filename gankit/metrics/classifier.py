@@ -34,7 +34,7 @@ from torch import Tensor, nn
 from gankit import __version__, checkpoint
 from gankit.config import DataConfig
 from gankit.errors import GankitError
-from gankit.metrics.features import FeatureExtractor
+from gankit.metrics.base import FeatureExtractor
 
 #: datasets whose classifier is trained automatically on first use
 BUILTIN = ("digits", "mnist", "fashion-mnist")

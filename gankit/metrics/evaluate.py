@@ -1,170 +1,29 @@
-"""Score a trained run: sample, extract features, compute metrics, and say how each number was made.
+"""``gankit eval RUN``: score a run's final generator and write ``RUN/eval.json``; print the scores.
 
-``gankit eval RUN`` = :func:`evaluate_run`: load the run's final generator and its training data
-(rebuilt from the run's ``config.yaml``), draw N samples with a fixed seed, compute the chosen
-metrics and write ``RUN/eval.json``. Every score is stored with its provenance — extractor name and
-weights sha256, number of real and generated samples, reference split, seed, checkpoint step —
-because an FID without them cannot be compared with anything.
-
-:func:`evaluate_samples` is the same on samples already in memory (for evaluation during training).
-Samples are in the data's own space: images (N, C, H, W) in [0, 1], tables (N, D) in original units.
+:func:`evaluate_run` loads the run's final generator and its training data (rebuilt from the run's
+``config.yaml``), then goes through the one evaluation pipeline (:mod:`gankit.metrics.pipeline`,
+shared with evaluation during training) with the ``gankit eval`` defaults: choose and check the
+metrics, draw the real reference, build the extractor, draw N samples with a fixed seed, score.
+Every score is stored with its provenance — extractor name and weights sha256, number of real and
+generated samples, reference split, seed, checkpoint step — because an FID without them cannot be
+compared with anything.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import sys
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
-import torch
-from torch import Tensor
-
 from gankit import __version__
 from gankit.errors import GankitError
-from gankit.metrics import METRICS, Scores
-from gankit.metrics.features import FeatureExtractor, Target, default_extractor, extract, get_extractor
+from gankit.metrics.pipeline import (GANKIT_EVAL, REFERENCE_SPLIT, evaluate_samples, json_safe, prepare_for_data,
+                                     real_sample)
 
-#: generated samples by default: 10k images (the usual FID budget), 2,500 toy/table rows (VEEGAN/PacGAN)
-DEFAULT_N = {"image": 10_000, "table": 2_500}
-REFERENCE_SPLIT = "train"  # the real samples are the run's training data
 EVAL_FILE = "eval.json"
 
-
-@dataclass
-class EvalContext:
-    """What the metrics read: real and generated samples, the extractor, and cached features."""
-
-    real: Tensor  # (N, *shape) data space
-    fake: Tensor  # (M, *shape) data space
-    target: Target
-    dataset: str
-    extractor: FeatureExtractor | None  # None when no chosen metric uses features
-    requested: Tensor | None = None  # (M,) class each generated sample was asked for (conditional runs)
-    seed: int = 0
-    device: str = "cpu"
-    quiet: bool = True
-    _cache: dict = field(default_factory=dict)
-
-    def _features(self, which: str) -> Tensor:  # (N, D)
-        if self.extractor is None:
-            raise RuntimeError("a metric asked for features but none were planned")
-        if which not in self._cache:
-            x = self.real if which == "real" else self.fake
-            self._cache[which] = extract(self.extractor, x, device=self.device)
-        return self._cache[which]
-
-    def real_features(self) -> Tensor:
-        return self._features("real")
-
-    def fake_features(self) -> Tensor:
-        return self._features("fake")
-
-    def classifier(self):
-        """The domain classifier (the extractor itself when it is one)."""
-        from gankit.metrics.classifier import ClassifierFeatures
-
-        if isinstance(self.extractor, ClassifierFeatures):
-            return self.extractor
-        if "classifier" not in self._cache:
-            if not (self.target.kind == "image" and self.target.labelled):
-                raise GankitError(f"--metrics classes needs labelled images; {self.dataset} has no class labels")
-            self._cache["classifier"] = get_extractor("classifier", self.target, quiet=self.quiet).to(self.device)
-        return self._cache["classifier"]
-
-
-def default_metrics(target: Target, dataset: str) -> list[str]:
-    """What fits the data: modes for ring/grid, classes for labelled images, always FID/KID/PRDC."""
-    from gankit.metrics.modes import toy_modes
-
-    extra = ["modes"] if toy_modes(dataset) is not None else ["classes"] if target.kind == "image" and target.labelled else []
-    return extra + ["fid", "kid", "prdc"]
-
-
-def parse_metrics(spec: str | list[str] | None, target: Target, dataset: str) -> list[str]:
-    if spec is None:
-        return default_metrics(target, dataset)
-    names = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
-    if not names:
-        raise GankitError(f"--metrics is empty; choose from: {', '.join(METRICS.names())}")
-    for n in names:
-        METRICS.get(n)  # unknown names: GankitError listing the valid ones
-    return list(dict.fromkeys(names))
-
-
-def _finite(v):
-    """JSON has no inf/nan: store them as null (the printed table says 'inf')."""
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, dict):
-        return {k: _finite(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_finite(x) for x in v]
-    return v
-
-
-def evaluate_samples(
-    real: Tensor | np.ndarray,
-    fake: Tensor | np.ndarray,
-    target: Target,
-    *,
-    dataset: str,
-    metrics: str | list[str] | None = None,
-    extractor: str | None = None,
-    inception_weights: str | None = None,
-    seed: int = 0,
-    step: int | None = None,
-    requested: Tensor | np.ndarray | None = None,
-    device: str = "cpu",
-    quiet: bool = True,
-) -> Scores:
-    """Scores with provenance of generated ``fake`` (M, *shape) against ``real`` (N, *shape).
-
-    ``requested`` (M,) gives, for a conditional generator, the class index each sample was asked for.
-    """
-    real_t = torch.as_tensor(np.asarray(real) if not isinstance(real, Tensor) else real).float()
-    fake_t = torch.as_tensor(np.asarray(fake) if not isinstance(fake, Tensor) else fake).float()
-    for what, t in (("real", real_t), ("generated", fake_t)):
-        if tuple(t.shape[1:]) != tuple(target.shape):
-            raise GankitError(f"{what} samples have items of shape {tuple(t.shape[1:])}, expected {tuple(target.shape)}")
-    names = parse_metrics(metrics, target, dataset)
-    specs = {n: METRICS.get(n) for n in names}
-    for n, m in specs.items():
-        uses_real = m.uses_features
-        short = min(len(fake_t), len(real_t)) if uses_real else len(fake_t)
-        if short < m.min_samples:
-            raise GankitError(f"--metrics {n} needs at least {m.min_samples} generated"
-                              f"{' and real' if uses_real else ''} samples, got {len(fake_t)} generated"
-                              f"{f' and {len(real_t)} real' if uses_real else ''}; raise --n")
-    ex = None
-    if any(m.uses_features for m in specs.values()):
-        ex = get_extractor(extractor or default_extractor(target), target, weights=inception_weights, quiet=quiet)
-    req = None if requested is None else torch.as_tensor(np.asarray(requested)).long()
-    if req is not None and req.shape != (len(fake_t),):
-        raise GankitError(f"requested classes must be one per generated sample, got shape {tuple(req.shape)}")
-    ctx = EvalContext(real_t, fake_t, target, dataset, ex, req, seed, device, quiet)
-    out: Scores = {}
-    for n, m in specs.items():
-        if not quiet:
-            print(f"gankit: computing {n}", file=sys.stderr, flush=True)
-        common = {"n_generated": len(fake_t), "seed": seed, "step": step}
-        if m.uses_features:
-            common |= {"n_real": len(real_t), "reference_split": REFERENCE_SPLIT, "reference": dataset,
-                       **ex.provenance()}
-        else:
-            common |= {"n_real": None, "reference_split": None, "extractor": None, "extractor_sha256": None}
-        for score, body in m.compute(ctx).items():
-            out[score] = {**common, **body, "metric": n}
-    return out
-
-
-def real_sample(data, n: int, seed: int) -> Tensor:  # (min(n, N), *shape) in the data's own space
-    """The reference: ``n`` training items drawn without replacement with ``seed``."""
-    pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[: min(n, len(data))]
-    return data.decode(data.x[pick])
+__all__ = ["EVAL_FILE", "REFERENCE_SPLIT", "evaluate_run", "evaluate_samples", "format_scores", "real_sample"]
 
 
 def evaluate_run(
@@ -181,7 +40,7 @@ def evaluate_run(
 ) -> dict:
     """Score the final generator of a run folder; returns the eval.json document (and writes it)."""
     from gankit import checkpoint
-    from gankit.data import guess_name, load_data
+    from gankit.data import load_data
     from gankit.run.folder import load_run_config
     from gankit.sampling import load
 
@@ -194,32 +53,24 @@ def evaluate_run(
     if tuple(data.shape) != tuple(g.shape):
         raise GankitError(f"{run}: the generator makes items of shape {g.shape} but the run's data now has "
                           f"{tuple(data.shape)}; was data.path changed?")
-    target = Target(data.kind, tuple(data.shape), cfg.data, data.labels is not None)
-    n = DEFAULT_N[data.kind] if n is None else n
-    if n < 1:
-        raise GankitError(f"--n must be >= 1, got {n}")
-    real = real_sample(data, n, seed)
+    plan = prepare_for_data(data, cfg.data, GANKIT_EVAL, metrics=metrics, n=n, extractor=extractor,
+                            inception_weights=inception_weights, seed=seed, device=device, quiet=quiet)
     if not quiet:
-        print(f"gankit: sampling {n} items from {run} (seed {seed})", file=sys.stderr, flush=True)
-    fake = torch.from_numpy(g.sample(n, seed=seed))  # conditional runs: balanced classes, as labels_for(n)
-    requested = g.labels_for(n) if g.num_classes > 0 else None
+        print(f"gankit: sampling {plan.n} items from {run} (seed {seed})", file=sys.stderr, flush=True)
+    fake, requested = plan.generate(g)
     step = g.meta.get("step")
-    dataset = guess_name(cfg.data)
-    scores = evaluate_samples(real, fake, target, dataset=dataset, metrics=metrics, extractor=extractor,
-                              inception_weights=inception_weights, seed=seed, step=step, requested=requested,
-                              device=device, quiet=quiet)
+    scores = plan.score(fake, requested, step, progress=not quiet)
     doc = {
         "gankit_version": __version__,
         "created": datetime.now().isoformat(timespec="seconds"),
         "run": str(run),
         "checkpoint": {"file": "generator.json", "step": step,
                        "sha256": checkpoint.read_meta(run / "generator.json")["sha256"]},
-        "data": {"dataset": dataset, "kind": data.kind, "shape": list(data.shape), "items": len(data),
+        "data": {"dataset": plan.dataset, "kind": data.kind, "shape": list(data.shape), "items": len(data),
                  "reference_split": REFERENCE_SPLIT},
-        "settings": {"metrics": list(dict.fromkeys(s["metric"] for s in scores.values())), "n": n, "seed": seed,
-                     "extractor": next((s["extractor"] for s in scores.values()
-                                        if METRICS.get(s["metric"]).uses_features), None)},
-        "scores": _finite(scores),
+        "settings": {"metrics": list(plan.metrics), "n": plan.n, "seed": seed,
+                     "extractor": plan.extractor.name if plan.extractor is not None else None},
+        "scores": json_safe(scores),
     }
     if write:
         checkpoint.atomic_write(run / EVAL_FILE, (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode())

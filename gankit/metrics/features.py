@@ -1,7 +1,7 @@
 """Feature extractors: data in the generator's data space -> (N, D) features.
 
-The one contract (k-diffusion, torch-fidelity): a :class:`FeatureExtractor` is an ``nn.Module``
-whose ``forward`` takes a batch in the data's own space — images (N, C, H, W) in [0, 1], tables
+The one contract (k-diffusion, torch-fidelity; :mod:`gankit.metrics.base`): a ``FeatureExtractor``
+is an ``nn.Module`` whose ``forward`` takes a batch in the data's own space — images (N, C, H, W) in [0, 1], tables
 (N, D) in original units, exactly what ``gankit.load(run).sample(n)`` returns — and gives (N, D)
 float features. It carries what a score's provenance must name: ``name``, ``sha256`` of its
 weights (None when it has none) and ``num_features`` (which torchmetrics' FID/KID read when the
@@ -22,46 +22,20 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from gankit.config import DataConfig
 from gankit.errors import GankitError
+from gankit.metrics.base import CLASSIFIER_KINDS, FeatureExtractor, Target, classifiable
 from gankit.registry import Registry
 
 #: environment variable naming a local Inception-v3 weights file (torch-fidelity's .pth)
 INCEPTION_WEIGHTS_ENV = "GANKIT_INCEPTION_WEIGHTS"
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"  # torch-fidelity's release asset
-
-
-class FeatureExtractor(nn.Module):
-    """(N, *input_shape) data-space batch -> (N, num_features) features."""
-
-    name: str = "?"
-    sha256: Optional[str] = None
-    num_features: int = 0
-
-    def check(self, kind: str, shape: tuple[int, ...]) -> None:
-        """Raise GankitError when data of this kind and per-item shape cannot be read."""
-
-    def provenance(self) -> dict:
-        """What a score computed on these features must record."""
-        return {"extractor": self.name, "extractor_sha256": self.sha256, "feature_dim": self.num_features}
-
-
-@dataclass(frozen=True)
-class Target:
-    """The data an extractor is made for."""
-
-    kind: str  # "image" | "table"
-    shape: tuple[int, ...]  # per item
-    data: DataConfig  # where the data comes from (the classifier is trained on it)
-    labelled: bool  # the dataset has class labels
 
 
 Factory = Callable[..., FeatureExtractor]
@@ -70,7 +44,7 @@ EXTRACTORS: Registry[Factory] = Registry("feature extractor")
 
 def default_extractor(target: Target) -> str:
     """``classifier`` for labelled images, else ``raw`` (tables, toy sets, unlabelled images)."""
-    return "classifier" if target.kind == "image" and target.labelled else "raw"
+    return "classifier" if classifiable(target) else "raw"
 
 
 def get_extractor(name: str, target: Target, *, weights: str | None = None, quiet: bool = False) -> FeatureExtractor:
@@ -140,9 +114,9 @@ def _classifier(target: Target, *, weights: str | None = None, quiet: bool = Fal
     if weights is not None:
         raise GankitError("--inception-weights is for --extractor inception; the classifier is found in "
                           "the cache or trained with `gankit evaluator train`")
-    if target.kind != "image":
-        raise GankitError("--extractor classifier reads images, but this run's data is a table; "
-                          "use --extractor raw")
+    if target.kind not in CLASSIFIER_KINDS:
+        raise GankitError(f"--extractor classifier reads images, but this run's data is a {target.kind}; "
+                          f"use --extractor raw")
     return ClassifierFeatures(*get_classifier(target.data, quiet=quiet))
 
 

@@ -10,6 +10,9 @@
   its KL to uniform (0 = every class equally often; log K = one class only), and the mean top-class
   probability (low = the classifier cannot tell what the samples are). For conditional generators,
   :func:`conditional_accuracy` is the share of samples classified as the class that was asked for.
+  :func:`classifier_score` is the Inception-score formula (Salimans et al. 2016) on the domain
+  classifier's probabilities: exp(E_x KL(p(y|x) || p(y))), from 1 (every sample gets the same class
+  distribution) to K (each sample one confident class, all K classes equally often).
 
 KL values are in nats. Shapes: samples (N, D); centres (K, D); probs (N, K).
 """
@@ -99,3 +102,20 @@ def conditional_accuracy(probs: Tensor | np.ndarray, requested: Tensor | np.ndar
     if p.ndim != 2 or y.shape != (p.shape[0],) or len(y) == 0:
         raise GankitError(f"need probs (N, K) and requested classes (N,), got {tuple(p.shape)} and {tuple(y.shape)}")
     return float((p.argmax(1) == y).double().mean())
+
+
+def classifier_score(probs: Tensor | np.ndarray) -> float:
+    """exp(E_x KL(p(y|x) || p(y))) of class probabilities ``probs`` (N, K), with p(y) their mean over x.
+
+    Salimans et al. 2016's Inception score, computed in float64 on all N samples at once (one split);
+    0 log 0 counts as 0. Rows need not be renormalised: each is divided by its sum.
+    """
+    p = torch.as_tensor(np.asarray(probs) if not isinstance(probs, Tensor) else probs, dtype=torch.float64)
+    if p.ndim != 2 or len(p) == 0 or p.shape[1] == 0:
+        raise GankitError(f"class probabilities must be (N, K) with N, K >= 1, got shape {tuple(p.shape)}")
+    if not bool(torch.isfinite(p).all()) or bool((p < 0).any()) or bool((p.sum(1) <= 0).any()):
+        raise GankitError("class probabilities must be finite, non-negative and not all zero in a row")
+    p = p / p.sum(1, keepdim=True)
+    marginal = p.mean(0, keepdim=True)  # (1, K) p(y)
+    terms = torch.where(p > 0, p * (torch.log(p) - torch.log(marginal)), torch.zeros_like(p))  # (N, K)
+    return float(torch.exp(terms.sum(1).mean()))

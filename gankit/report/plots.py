@@ -74,15 +74,17 @@ def loss_curves(csv_path: str | Path, path: str | Path) -> Path:
     return Path(path)
 
 
-def metric_curves(csv_path: str | Path, path: str | Path, best: tuple[str, int] | None = None) -> Path | None:
+def metric_curves(csv_path: str | Path, path: str | Path, best: tuple[str, int] | None = None,
+                  direction=lambda score: 0) -> Path | None:
     """One panel per score of eval_metrics.csv (step, metric, value) over training steps.
 
     ``best`` = (score, step) marks the step kept in best/ on every panel (a dashed line) and the point
-    on its own score's panel. Returns None, drawing nothing, when the file holds no scores yet.
+    on its own score's panel; ``direction(score)`` (+1 higher / -1 lower is better, the metric
+    registry's) titles each panel. Returns None, drawing nothing, when the file holds no scores yet.
     """
     import math
 
-    from gankit.evalhook import DIRECTION, read_eval_csv
+    from gankit.metrics.evalcsv import read_eval_csv
 
     curves = read_eval_csv(csv_path)
     if not curves:
@@ -96,7 +98,7 @@ def metric_curves(csv_path: str | Path, path: str | Path, best: tuple[str, int] 
         ax.plot(steps, values, marker="o", markersize=3)
         if all(math.isnan(v) for v in values):
             ax.text(0.5, 0.5, "no finite values yet", ha="center", va="center", transform=ax.transAxes)
-        way = {1: "higher is better", -1: "lower is better"}.get(DIRECTION.get(name, 0), "")
+        way = {1: "higher is better", -1: "lower is better"}.get(direction(name), "")
         ax.set_title(f"{name} ({way})" if way else name)
         ax.set_xlabel("step")
         if best is not None and best[1] in steps:

@@ -29,7 +29,7 @@ def main_callbacks(cfg, loop, data, quiet: bool) -> list:
         if not getattr(task, "evaluable", False):
             raise GankitError(f"eval.every: in-training evaluation is not available for task={cfg.task} yet; "
                               f"set eval.every=0")
-        from gankit.evalhook import Evaluator
+        from gankit.metrics.tracker import Evaluator
 
         loop.evaluator = Evaluator(cfg, data, loop.device, task.num_classes, loop.folder.path, quiet=quiet)
         callbacks.append(Evaluation(loop, loop.evaluator))  # before a resume: its state is in the checkpoint
@@ -71,7 +71,9 @@ def draw_curves(loop) -> None:
     if (folder / EVAL_CSV).exists():
         try:
             best = (ev.best_metric, ev.best_step) if ev is not None and ev.best_step is not None else None
-            plots.metric_curves(folder / EVAL_CSV, folder / METRIC_CURVES, best=best)
+            from gankit.metrics.registry import direction
+
+            plots.metric_curves(folder / EVAL_CSV, folder / METRIC_CURVES, best=best, direction=direction)
         except Exception as e:
             print(f"gankit: warning: could not draw {METRIC_CURVES} ({e})", file=sys.stderr)
 
@@ -79,7 +81,7 @@ def draw_curves(loop) -> None:
 def closing_lines(loop) -> None:
     ev, folder = loop.evaluator, loop.folder
     if loop.stopped_early and ev is not None:
-        from gankit.evalhook import early_stop_message
+        from gankit.metrics.tracker import early_stop_message
 
         loop.say(early_stop_message(ev, loop.stepper.step))
     if loop.stopped_at_limit:

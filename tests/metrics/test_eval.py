@@ -205,7 +205,8 @@ def test_python_api_on_samples_in_memory():
 
     from gankit.config import DataConfig
     from gankit.metrics import evaluate_samples
-    from gankit.metrics.evaluate import _finite, format_scores
+    from gankit.metrics.evaluate import format_scores
+    from gankit.metrics.pipeline import json_safe
     from gankit.metrics.features import Target
 
     target = Target("table", (2,), DataConfig(name="ring"), labelled=True)
@@ -214,8 +215,35 @@ def test_python_api_on_samples_in_memory():
     s = evaluate_samples(real, lost, target, dataset="ring", metrics="modes,prdc", seed=1, step=9)
     assert s["modes_captured"]["value"] == 0 and s["reverse_kl"]["value"] == math.inf
     assert s["precision"]["value"] == 0.0 and s["precision"]["n_real"] == 80 and s["precision"]["step"] == 9
-    doc = {"run": "r", "data": {"dataset": "ring"}, "checkpoint": {"step": 9}, "scores": _finite(s)}
+    doc = {"run": "r", "data": {"dataset": "ring"}, "checkpoint": {"step": 9}, "scores": json_safe(s)}
     assert doc["scores"]["reverse_kl"]["value"] is None  # JSON has no inf
     line = next(x for x in format_scores(doc).splitlines() if x.startswith("reverse_kl"))
     assert line.split()[:2] == ["reverse_kl", "inf"]
     json.dumps(doc, allow_nan=False)
+
+
+def test_classifier_score_on_the_domain_classifier(digits_run, capsys):
+    """`--metrics classifier_score`: the Inception-score formula on the cached classifier's probabilities
+    of the same samples (seed 0), between 1 and the number of classes."""
+    import torch
+
+    import gankit
+    from gankit.metrics import classifier_score
+    from gankit.metrics.classifier import ClassifierFeatures, load_evaluator
+
+    assert main(["eval", str(digits_run), "--n", "60", "--metrics", "classifier_score,classes", "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)["scores"]
+    cs = s["classifier_score"]
+    clf = ClassifierFeatures(*load_evaluator(next((digits_run.parent / "cache" / "evaluators").glob("*.json"))))
+    x = torch.from_numpy(gankit.load(digits_run).sample(60, seed=0))
+    assert cs["value"] == pytest.approx(classifier_score(clf.probs(x)))
+    assert 1 <= cs["value"] <= 10 and cs["n_classes"] == 10 and cs["extractor_sha256"] == clf.sha256
+    assert cs["metric"] == "classifier_score" and cs["n_generated"] == 60 and set(s) >= {"class_kl"}
+    assert main(["eval", str(digits_run), "--metrics", "classifier_score", "--n", "0"]) == 2
+    capsys.readouterr()
+
+
+def test_classifier_score_needs_labelled_images(ring_run, capsys):
+    assert main(["eval", str(ring_run), "--metrics", "classifier_score"]) == 2
+    err = _err(capsys)
+    assert "classifier_score needs labelled images" in err and "choose from fid, kid, prdc, modes" in err

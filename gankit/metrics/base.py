@@ -1,0 +1,48 @@
+"""The contract every feature space meets, and the data it is made for (no other gankit.metrics import).
+
+:class:`FeatureExtractor` is here, not in :mod:`gankit.metrics.features`, so that the extractor
+registry there can build the domain classifier (:mod:`gankit.metrics.classifier`) while the
+classifier subclasses the contract: both import this module, neither imports the other back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from torch import nn
+
+from gankit.config import DataConfig
+
+#: data kinds gankit's domain classifier reads (a later kind with its own classifier adds itself here)
+CLASSIFIER_KINDS = ("image",)
+
+
+class FeatureExtractor(nn.Module):
+    """(N, *input_shape) data-space batch -> (N, num_features) features."""
+
+    name: str = "?"
+    sha256: Optional[str] = None
+    num_features: int = 0
+
+    def check(self, kind: str, shape: tuple[int, ...]) -> None:
+        """Raise GankitError when data of this kind and per-item shape cannot be read."""
+
+    def provenance(self) -> dict:
+        """What a score computed on these features must record."""
+        return {"extractor": self.name, "extractor_sha256": self.sha256, "feature_dim": self.num_features}
+
+
+@dataclass(frozen=True)
+class Target:
+    """The data an extractor is made for."""
+
+    kind: str  # "image" | "table"
+    shape: tuple[int, ...]  # per item
+    data: DataConfig  # where the data comes from (the classifier is trained on it)
+    labelled: bool  # the dataset has class labels
+
+
+def classifiable(target: Target) -> bool:
+    """Whether the domain classifier can be trained on (and judge samples of) this data: labelled images."""
+    return target.kind in CLASSIFIER_KINDS and target.labelled

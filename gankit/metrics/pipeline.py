@@ -1,0 +1,265 @@
+"""One evaluation pipeline, for ``gankit eval`` and for evaluation during training alike.
+
+    plan = prepare_for_data(data, cfg.data, GANKIT_EVAL, metrics="fid,prdc", n=5000, seed=0)
+    fake, requested = plan.generate(generator)      # n samples of a TrainedGenerator, seeded
+    scores = plan.score(fake, requested, step)      # {score: {"value": ..., provenance...}}
+
+1. **Choose the metrics** (:func:`choose_metrics`): the named ones, each checked against the
+   registry and against the data it fits (:mod:`gankit.metrics.registry`), or the defaults of the
+   :class:`Purpose` that fit the data.
+2. **Check everything that can fail before anything expensive**: sample sizes against each
+   metric's minimum, the feature extractor and the domain classifier built (a built-in set's
+   classifier is trained here on first use), before a single generated sample is drawn.
+3. **The real reference** (:func:`real_sample`): ``n`` training items drawn without replacement with
+   ``seed``; its features are extracted once (evaluation during training reuses them every time).
+4. **Score with provenance** (:meth:`Plan.score`): every metric on an
+   :class:`~gankit.metrics.registry.EvalContext`; each score carries how it was made (extractor and
+   weights sha256, numbers of real and generated samples, reference split, seed, step).
+
+Both users call this: :func:`gankit.metrics.evaluate.evaluate_run` (``gankit eval RUN``) and the
+in-training tracker :class:`gankit.metrics.tracker.Evaluator`, so the score at a run's last step
+equals ``gankit eval RUN --n N --seed S``. Samples are in the data's own space: images
+(N, C, H, W) in [0, 1], tables (N, D) in original units.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from gankit.errors import GankitError
+from gankit.metrics.base import FeatureExtractor, Target
+from gankit.metrics.features import default_extractor, extract, get_extractor
+from gankit.metrics.registry import METRICS, EvalContext, Metric, Scores
+
+REFERENCE_SPLIT = "train"  # the real samples are the run's training data
+
+
+@dataclass(frozen=True)
+class Purpose:
+    """What one use of the pipeline does when the user names nothing, and how the user names things."""
+
+    n: dict[str, int]  # generated (and real) samples by data kind
+    metrics: tuple[str, ...]  # the defaults, in this order; those that fit the data are chosen
+    # the option or config key the user sets, named in messages:
+    metrics_key: str  # the metrics
+    n_key: str  # the number of samples
+    extractor_key: str | None  # the extractor; None: the extractors' own messages name --extractor
+
+
+#: Every default of an evaluation, in one place. Tables and toy sets: 2,500 rows, the VEEGAN/PacGAN
+#: protocol, in both uses. Images differ on purpose:
+#:
+#: ``gankit eval RUN`` scores a finished run once: 10,000 images (the usual FID budget) and every
+#: metric that fits the data but classifier_score (asked for by name: the class histogram and FID
+#: already say what it says).
+GANKIT_EVAL = Purpose(n={"image": 10_000, "table": 2_500}, metrics=("modes", "classes", "fid", "kid", "prdc"),
+                      metrics_key="--metrics", n_key="--n", extractor_key=None)
+#: ``eval.every=K`` scores the generator every K training steps, so an evaluation must cost seconds,
+#: not minutes: 1,000 images, and only the cheap metrics (FID: one covariance per set; not KID: 100
+#: subsets of n x n kernel matrices, nor PRDC: n x n distances). FID comes before the class histogram
+#: because the first metric's primary score picks best/ when eval.best_metric is not set.
+IN_TRAINING = Purpose(n={"image": 1_000, "table": 2_500}, metrics=("modes", "fid", "classes"),
+                      metrics_key="eval.metrics", n_key="eval.n", extractor_key="eval.extractor")
+
+
+def target_of(data, data_cfg) -> Target:
+    """The :class:`Target` of a loaded :class:`gankit.data.Data` made from ``data_cfg``."""
+    return Target(data.kind, tuple(data.shape), data_cfg, data.labels is not None and bool(data.classes))
+
+
+def parse_names(spec: str | list[str]) -> list[str]:
+    """``"fid, prdc,fid"`` or ``["fid", "prdc"]`` -> ``["fid", "prdc"]`` (blanks and repeats dropped)."""
+    names = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
+    return list(dict.fromkeys(names))
+
+
+def check_fits(name: str, target: Target, dataset: str, purpose: Purpose) -> Metric:
+    """The registered metric ``name``, refused when it is unknown or does not fit this data."""
+    try:
+        m = METRICS.get(name)
+    except GankitError as e:
+        raise GankitError(f"{purpose.metrics_key}: {e}") from None
+    if not m.fits(target, dataset):
+        fitting = [k for k in METRICS if METRICS.get(k).fits(target, dataset)]
+        raise GankitError(f"{purpose.metrics_key}: {m.unfit.format(name=name, dataset=dataset)}; "
+                          f"choose from {', '.join(fitting)}")
+    return m
+
+
+def choose_metrics(spec: str | list[str] | None, target: Target, dataset: str, purpose: Purpose) -> list[str]:
+    """The metrics to compute: those named in ``spec`` (checked), or, with None, the defaults that fit."""
+    if spec is None:
+        return [n for n in purpose.metrics if METRICS.get(n).fits(target, dataset)]
+    names = parse_names(spec)
+    if not names:
+        raise GankitError(f"{purpose.metrics_key} is empty; choose from: {', '.join(METRICS.names())}")
+    for n in names:
+        check_fits(n, target, dataset, purpose)
+    return names
+
+
+def check_sizes(metrics: dict[str, Metric], n: int, n_real: int, purpose: Purpose) -> None:
+    """Refuse sample sizes below a metric's minimum (of generated, and of real when it uses features)."""
+    for name, m in metrics.items():
+        if (min(n, n_real) if m.uses_features else n) >= m.min_samples:
+            continue
+        both, real = (" and real", f" and {n_real} real") if m.uses_features else ("", "")
+        short = m.uses_features and n_real < m.min_samples <= n  # the data set itself is too small
+        raise GankitError(f"{purpose.metrics_key}: {name} needs at least {m.min_samples} generated{both} samples, "
+                          f"but {purpose.n_key}={n} gives {n} generated{real}; raise {purpose.n_key}"
+                          + (f" (and use data with at least {m.min_samples} items)" if short else ""))
+
+
+Extractors = tuple[FeatureExtractor | None, FeatureExtractor | None]  # (feature extractor, domain classifier)
+
+
+def build_extractors(metrics: dict[str, Metric], target: Target, purpose: Purpose, *, extractor: str | None,
+                     weights: str | None, quiet: bool, device) -> Extractors:
+    """(feature extractor, domain classifier), each None when no chosen metric reads it."""
+    ex = clf = None
+    if any(m.uses_features for m in metrics.values()):
+        name = extractor or default_extractor(target)
+        try:
+            ex = get_extractor(name, target, weights=weights, quiet=quiet).to(device)
+        except GankitError as e:  # its hints name `gankit eval`'s --extractor: say which key chose it
+            if purpose.extractor_key is None:
+                raise
+            raise GankitError(f"{purpose.extractor_key}={name}: {e}") from None
+    if any(m.uses_classifier for m in metrics.values()):
+        from gankit.metrics.classifier import ClassifierFeatures
+
+        clf = ex if isinstance(ex, ClassifierFeatures) else get_extractor("classifier", target, quiet=quiet).to(device)
+    return ex, clf
+
+
+def real_sample(data, n: int, seed: int) -> Tensor:  # (min(n, N), *shape) in the data's own space
+    """The reference: ``n`` training items drawn without replacement with ``seed``."""
+
+    pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[: min(n, len(data))]
+    return data.decode(data.x[pick])
+
+
+def json_safe(v):
+    """JSON has no inf/nan: store them as null (the printed table says 'inf')."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: json_safe(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [json_safe(x) for x in v]
+    return v
+
+
+def samples_of(x: Tensor | np.ndarray, target: Target, what: str) -> Tensor:  # (N, *shape) float32
+    """``x`` as a float tensor, refused unless its items have the target's shape."""
+    t = torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x).float()
+    if tuple(t.shape[1:]) != tuple(target.shape):
+        raise GankitError(f"{what} samples have items of shape {tuple(t.shape[1:])}, expected {tuple(target.shape)}")
+    return t
+
+
+@dataclass
+class Plan:
+    """A checked evaluation: the metrics, the real reference and its features, the extractor, the seed."""
+
+    real: Tensor  # (N, *shape) data space
+    target: Target
+    dataset: str
+    metrics: dict[str, Metric]
+    n: int  # generated samples per scoring
+    extractor: FeatureExtractor | None
+    classifier: FeatureExtractor | None
+    seed: int = 0
+    device: str = "cpu"
+    shared: dict = field(default_factory=dict)  # EvalContext cache entries every scoring reuses
+
+    def provenance(self) -> dict:
+        return self.extractor.provenance() if self.extractor is not None else {"extractor": None}
+
+    def generate(self, g) -> tuple[Tensor, Tensor | None]:
+        """``n`` samples of a :class:`~gankit.tasks.trained.TrainedGenerator` with ``seed`` (data space), and for a
+        conditional one the class each was asked for (balanced classes, as ``labels_for(n)``)."""
+        fake = torch.from_numpy(g.sample(self.n, seed=self.seed))
+        return fake, (g.labels_for(self.n) if g.num_classes > 0 else None)
+
+    def score(self, fake: Tensor | np.ndarray, requested: Tensor | np.ndarray | None = None, step: int | None = None,
+              *, progress: bool = False) -> Scores:
+        """Scores with provenance of generated ``fake`` (M, *shape) against the real reference."""
+        fake_t = samples_of(fake, self.target, "generated")
+        req = None if requested is None else torch.as_tensor(np.asarray(requested)).long()
+        if req is not None and req.shape != (len(fake_t),):
+            raise GankitError(f"requested classes must be one per generated sample, got shape {tuple(req.shape)}")
+        ctx = EvalContext(self.real, fake_t, self.target, self.dataset, self.extractor, req, self.seed,
+                          str(self.device), self.classifier, _cache=dict(self.shared))
+        out: Scores = {}
+        for name, m in self.metrics.items():
+            if progress:
+                print(f"gankit: computing {name}", file=sys.stderr, flush=True)
+            common = {"n_generated": len(fake_t), "seed": self.seed, "step": step}
+            if m.uses_features:
+                common |= {"n_real": len(self.real), "reference_split": REFERENCE_SPLIT, "reference": self.dataset,
+                           **self.extractor.provenance()}
+            else:
+                common |= {"n_real": None, "reference_split": None, "extractor": None, "extractor_sha256": None}
+            for score, body in m.compute(ctx).items():
+                out[score] = {**common, **body, "metric": name}
+        return out
+
+
+def prepare(real: Tensor | np.ndarray, target: Target, dataset: str, purpose: Purpose, *,
+            metrics: str | list[str] | None = None, n: int, extractor: str | None = None,
+            inception_weights: str | None = None, seed: int = 0, device="cpu", quiet: bool = True) -> Plan:
+    """Choose and check the metrics for ``n`` generated samples against ``real`` (N, *shape), build the
+    extractor and the classifier, extract the real features: everything before the generator runs."""
+    real_t = samples_of(real, target, "real")
+    specs = {name: METRICS.get(name) for name in choose_metrics(metrics, target, dataset, purpose)}
+    check_sizes(specs, n, len(real_t), purpose)
+    ex, clf = build_extractors(specs, target, purpose, extractor=extractor, weights=inception_weights, quiet=quiet,
+                               device=device)
+    plan = Plan(real_t, target, dataset, specs, n, ex, clf, seed, str(device))
+    if ex is not None:
+        plan.shared["real"] = extract(ex, real_t, device=plan.device)  # (N, D), once
+    return plan
+
+
+def prepare_for_data(data, data_cfg, purpose: Purpose, *, n: int | None = None, seed: int = 0, **kw) -> Plan:
+    """:func:`prepare` against the real reference drawn from loaded training ``data`` (made from ``data_cfg``);
+    ``n`` None: the purpose's default for the data's kind."""
+    from gankit.data import guess_name
+
+    n = purpose.n[data.kind] if n is None else n
+    if n < 1:
+        raise GankitError(f"{purpose.n_key} must be >= 1, got {n}")
+    return prepare(real_sample(data, n, seed), target_of(data, data_cfg), guess_name(data_cfg), purpose, n=n,
+                   seed=seed, **kw)
+
+
+def evaluate_samples(
+    real: Tensor | np.ndarray,
+    fake: Tensor | np.ndarray,
+    target: Target,
+    *,
+    dataset: str,
+    metrics: str | list[str] | None = None,
+    extractor: str | None = None,
+    inception_weights: str | None = None,
+    seed: int = 0,
+    step: int | None = None,
+    requested: Tensor | np.ndarray | None = None,
+    device: str = "cpu",
+    quiet: bool = True,
+) -> Scores:
+    """Scores with provenance of generated ``fake`` (M, *shape) against ``real`` (N, *shape), as ``gankit eval``.
+
+    ``requested`` (M,) gives, for a conditional generator, the class index each sample was asked for.
+    """
+    fake_t = samples_of(fake, target, "generated")
+    plan = prepare(real, target, dataset, GANKIT_EVAL, metrics=metrics, n=len(fake_t), extractor=extractor,
+                   inception_weights=inception_weights, seed=seed, device=device, quiet=quiet)
+    return plan.score(fake_t, requested, step, progress=not quiet)
