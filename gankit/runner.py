@@ -47,7 +47,7 @@ import torch
 
 from gankit import __version__, checkpoint
 from gankit import distributed as dist
-from gankit.config import Config, parse_policy, dump, to_dict
+from gankit.config import Config, dump, fingerprint, locked_changes, parse_policy, to_dict
 from gankit.data import Data, decode, load_data
 from gankit.device import check_precision, resolve_device
 from gankit.errors import GankitError, Interrupted
@@ -62,19 +62,6 @@ METRIC_COLUMNS = ["step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "seco
 
 #: the divergence guard looks at the loss sums at least this often (one host sync per look)
 CHECK_EVERY = 10
-
-#: keys a resume must not change: they define the networks and the data a checkpoint belongs to
-#: (train.seed makes the toy data sets). data.path may change (a moved data set); a different
-#: number of items is still refused
-LOCKED_KEYS = (
-    "generator.arch", "generator.latent_dim", "generator.hidden", "generator.activation",
-    "generator.negative_slope", "generator.norm", "generator.dropout", "generator.output",
-    "discriminator.arch", "discriminator.hidden", "discriminator.activation",
-    "discriminator.negative_slope", "discriminator.norm", "discriminator.dropout",
-    "data.name", "data.n_samples", "data.mean", "data.std", "data.image_size",
-    "data.channels", "data.standardize", "data.limit", "train.seed", "conditional.mode", "conditional.acgan",
-)
-
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -320,19 +307,19 @@ def find_resume_point(run_dir: Path) -> tuple[Path, dict, dict, list[Path]]:
 
 
 def check_config_unchanged(cfg: Config, meta: dict, source: Path) -> None:
-    """Refuse a resume whose config changes the networks or data the checkpoint was made with."""
+    """Refuse a resume whose config changes the networks or data the checkpoint was made with.
+
+    The locked keys are the schema's (gankit.config.resume): all but those marked free, so data.path
+    may change (a moved data set; a different number of items is still refused) and train.seed may not
+    (it makes the toy data sets)."""
     saved = meta.get("config")
     if not isinstance(saved, dict):
         return
-    now = to_dict(cfg)
-    for key in LOCKED_KEYS:
-        a, b = saved, now
-        for part in key.split("."):
-            a = a.get(part) if isinstance(a, dict) else None
-            b = b[part]
-        if a is not None and a != b:
-            raise GankitError(f"{source}: was made with {key}={a!r} but the config now says {b!r}; "
-                              f"resume with the run's own {key} (or start a new run)")
+    changes = locked_changes(saved, cfg)
+    if changes:
+        key, a, b = changes[0]
+        raise GankitError(f"{source}: was made with {key}={a!r} but the config now says {b!r}; "
+                          f"resume with the run's own {key} (or start a new run)")
 
 
 def _list(value) -> list:
@@ -418,7 +405,7 @@ class Session:
     def meta(self) -> dict:
         meta = {"step": self.trainer.step, "epoch": self.batches.epoch, "acc_n": self.acc_n,
                 "seconds": self.seconds, "rollbacks": self.rollbacks, "lr_scale": self.lr_scale,
-                "config": to_dict(self.cfg), "gankit_version": __version__}
+                "config": to_dict(self.cfg), "fingerprint": fingerprint(self.cfg), "gankit_version": __version__}
         if self.monitor is not None:  # so a resumed run warns where the uninterrupted one would
             meta["health"] = self.monitor.state_dict()
         return meta

@@ -5,21 +5,25 @@ tables (N, D) in original units. :func:`prepare` then maps it affinely into the 
 networks train in (the generator's output range for images, standardised columns for tables) and
 keeps the inverse, so samples come back in the data's own space. Everything is vectorised over the
 whole array once, before training: the training loop only indexes one tensor.
+
+The registry of names (``data.name``) is read when a config is validated, so this package face
+imports neither torch nor numpy at the top: each entry's loader imports its module when called,
+and :func:`prepare` imports torch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal, Optional
+from typing import TYPE_CHECKING, Callable, Literal, Optional
 
-import numpy as np
-import torch
-from torch import Tensor
-
-from gankit.config import DataConfig
+from gankit.config.schema import DataConfig
 from gankit.errors import GankitError
 from gankit.registry import Registry
+
+if TYPE_CHECKING:
+    import numpy as np
+    from torch import Tensor
 
 Kind = Literal["image", "table"]
 
@@ -60,9 +64,60 @@ Loader = Callable[[DataConfig, int], Raw]
 DATASETS: Registry[Loader] = Registry("dataset")
 
 
-def _register_all() -> None:
-    # imported for their @DATASETS.register side effects
-    from gankit.data import builtin, idx, images, tabular, toy  # noqa: F401
+@DATASETS.register("digits", "scikit-learn's 8x8 digits, 1,797 images, bundled (no download)")
+def _digits(cfg: DataConfig, seed: int) -> Raw:
+    from gankit.data.builtin import digits
+
+    return digits(cfg, seed)
+
+
+@DATASETS.register("mnist", "MNIST 28x28 digits (data.path=IDX folder, else downloaded once)")
+def _mnist(cfg: DataConfig, seed: int) -> Raw:
+    from gankit.data.idx import mnist
+
+    return mnist(cfg, seed)
+
+
+@DATASETS.register("fashion-mnist", "Fashion-MNIST 28x28 (data.path=IDX folder, else downloaded once)")
+def _fashion_mnist(cfg: DataConfig, seed: int) -> Raw:
+    from gankit.data.idx import fashion_mnist
+
+    return fashion_mnist(cfg, seed)
+
+
+@DATASETS.register("gaussian-1d", "1-D Gaussian N(data.mean, data.std), data.n_samples points")
+def _gaussian_1d(cfg: DataConfig, seed: int) -> Raw:
+    from gankit.data.toy import gaussian_1d
+
+    return gaussian_1d(cfg, seed)
+
+
+@DATASETS.register("ring", "8 Gaussians on the unit circle, std 0.01")
+def _ring(cfg: DataConfig, seed: int) -> Raw:
+    from gankit.data.toy import ring
+
+    return ring(cfg, seed)
+
+
+@DATASETS.register("grid", "25 Gaussians on {-4,-2,0,2,4}^2, std 0.05")
+def _grid(cfg: DataConfig, seed: int) -> Raw:
+    from gankit.data.toy import grid
+
+    return grid(cfg, seed)
+
+
+@DATASETS.register("images", "a folder of PNG/JPG images (sub-folders = classes), data.path=FOLDER")
+def _images(cfg: DataConfig, seed: int) -> Raw:
+    from gankit.data.images import image_folder
+
+    return image_folder(cfg, seed)
+
+
+@DATASETS.register("table", "a numeric table, data.path=FILE.csv|.npy|.npz (standardised)")
+def _table(cfg: DataConfig, seed: int) -> Raw:
+    from gankit.data.tabular import table
+
+    return table(cfg, seed)
 
 
 #: built-in sets made in memory or bundled: data.path means nothing to them
@@ -120,6 +175,9 @@ def prepare(raw: Raw, name: str, *, output: str, standardize: bool) -> Data:
     Statistics are computed in float64 so the inverse (:func:`decode`) restores the original units
     to float32 precision.
     """
+    import numpy as np
+    import torch
+
     if raw.kind == "image":
         x = torch.from_numpy(np.ascontiguousarray(raw.x, dtype=np.float32))  # (N, C, H, W) in [0, 1]
         lo, hi = output_range(output)
@@ -156,7 +214,6 @@ def decode(x: Tensor, kind: Kind, offset: Tensor, scale: Tensor) -> Tensor:
 
 def load_data(cfg: DataConfig, *, output: str = "tanh", seed: int = 0) -> Data:
     """Load the dataset named by ``cfg`` into memory, in training space."""
-    _register_all()
     name = guess_name(cfg)
     if cfg.label_column is not None and name != "table":
         raise GankitError(f"data.label_column is for tables (.csv/.npy/.npz); {name} brings its own labels "
