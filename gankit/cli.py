@@ -214,16 +214,15 @@ def cmd_eval(args) -> int:
 
 
 def cmd_evaluator(args) -> int:
-    from typing import get_args
-
-    from gankit.config import Config, DatasetName, apply_overrides, validate
+    from gankit.config import Config, apply_overrides, validate
+    from gankit.data import DATASETS
     from gankit.metrics.classifier import TrainSettings, train_evaluator
 
     bad = [o for o in args.overrides if not o.startswith("data.")]
     if bad:
         raise GankitError(f"{bad[0]}: `gankit evaluator train` takes only data.* keys (e.g. data.cache_dir=DIR)")
-    names = get_args(DatasetName)
-    first = f"data.name={args.data}" if args.data in names else f"data.path={args.data}"
+    named = args.data == "auto" or args.data in DATASETS
+    first = f"data.name={args.data}" if named else f"data.path={args.data}"
     cfg = validate(apply_overrides(Config(), [first, *args.overrides]))
     _, meta, sha, path = train_evaluator(cfg.data, TrainSettings(epochs=args.epochs, seed=args.seed),
                                          force=args.force, quiet=args.quiet)

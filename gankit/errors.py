@@ -27,3 +27,9 @@ class Interrupted(Exception):
     def __init__(self, run_dir, step: int) -> None:
         super().__init__(f"stopped at step {step}; resume with: gankit train --resume {run_dir}")
         self.run_dir, self.step = run_dir, step
+
+
+def need(ok: bool, key: str, msg: str) -> None:
+    """Refuse a setting unless ``ok``: GankitError("{key} {msg}"), e.g. "train.steps must be >= 1, got 0"."""
+    if not ok:
+        raise GankitError(f"{key} {msg}")

@@ -91,7 +91,7 @@ def test_presets_and_help(capsys):
     [
         (["train", "mnist-mpl"], 'did you mean "mnist-mlp"'),
         (["train", "digits", "train.batch_size=0"], "train.batch_size must be >= 1"),
-        (["train", "digits", "loss=foo"], "loss must be one of"),
+        (["train", "digits", "loss=foo"], "unknown loss 'foo'; choose one of: bce"),
         (["sample", "/nonexistent/run", "--out", "x.npy"], "no such run folder"),
         (["train", "digits", "train.batch_size=5000", "--out", "{tmp}/big"], "larger than the dataset"),
     ],

@@ -66,7 +66,7 @@ def test_steps_and_epochs_clear_each_other():
         ("train.batch_size=0", "train.batch_size must be >= 1"),
         ("generator.lr=0", "generator.lr must be > 0"),
         ("discriminator.lr=-1", "discriminator.lr must be > 0"),
-        ("loss=wgan", "loss must be one of"),
+        ("loss=wgan", "unknown loss 'wgan' (did you mean \"wgan-gp\"?); choose one of: bce, minimax"),
         ("generator.hidden=5", "generator.hidden must be a list"),
         ("generator.betas=[0.5]", "generator.betas must be a list of 2 numbers"),
         ("generator.activation=foo", "generator.activation must be one of"),

@@ -5,24 +5,28 @@ tables (N, D) in original units. :func:`prepare` then maps it affinely into the 
 networks train in (the generator's output range for images, standardised columns for tables) and
 keeps the inverse, so samples come back in the data's own space. Everything is vectorised over the
 whole array once, before training: the training loop only indexes one tensor.
+
+The registry of names (``data.name``) is read when a config is validated, so this package face
+imports neither torch nor numpy at the top: each entry's loader imports its module when called,
+and :func:`prepare` imports torch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
-import numpy as np
-import torch
-from torch import Tensor
-
-from gankit.config import DataConfig
+from gankit.config.schema import DataConfig
 from gankit.errors import GankitError
 from gankit.modalities import get_modality
-from gankit.modalities.base import Codec
 from gankit.registry import Registry
 
+if TYPE_CHECKING:
+    import numpy as np
+    from torch import Tensor
+
+    from gankit.modalities.base import Codec
 
 @dataclass
 class Raw:
@@ -75,9 +79,60 @@ Loader = Callable[[DataConfig, int], Raw]
 DATASETS: Registry[Loader] = Registry("dataset")
 
 
-def _register_all() -> None:
-    # imported for their @DATASETS.register side effects
-    from gankit.data import builtin, idx, images, tabular, toy  # noqa: F401
+@DATASETS.register("digits", "scikit-learn's 8x8 digits, 1,797 images, bundled (no download)")
+def _digits(cfg: DataConfig, seed: int) -> Raw:
+    from gankit.data.builtin import digits
+
+    return digits(cfg, seed)
+
+
+@DATASETS.register("mnist", "MNIST 28x28 digits (data.path=IDX folder, else downloaded once)")
+def _mnist(cfg: DataConfig, seed: int) -> Raw:
+    from gankit.data.idx import mnist
+
+    return mnist(cfg, seed)
+
+
+@DATASETS.register("fashion-mnist", "Fashion-MNIST 28x28 (data.path=IDX folder, else downloaded once)")
+def _fashion_mnist(cfg: DataConfig, seed: int) -> Raw:
+    from gankit.data.idx import fashion_mnist
+
+    return fashion_mnist(cfg, seed)
+
+
+@DATASETS.register("gaussian-1d", "1-D Gaussian N(data.mean, data.std), data.n_samples points")
+def _gaussian_1d(cfg: DataConfig, seed: int) -> Raw:
+    from gankit.data.toy import gaussian_1d
+
+    return gaussian_1d(cfg, seed)
+
+
+@DATASETS.register("ring", "8 Gaussians on the unit circle, std 0.01")
+def _ring(cfg: DataConfig, seed: int) -> Raw:
+    from gankit.data.toy import ring
+
+    return ring(cfg, seed)
+
+
+@DATASETS.register("grid", "25 Gaussians on {-4,-2,0,2,4}^2, std 0.05")
+def _grid(cfg: DataConfig, seed: int) -> Raw:
+    from gankit.data.toy import grid
+
+    return grid(cfg, seed)
+
+
+@DATASETS.register("images", "a folder of PNG/JPG images (sub-folders = classes), data.path=FOLDER")
+def _images(cfg: DataConfig, seed: int) -> Raw:
+    from gankit.data.images import image_folder
+
+    return image_folder(cfg, seed)
+
+
+@DATASETS.register("table", "a numeric table, data.path=FILE.csv|.npy|.npz (standardised)")
+def _table(cfg: DataConfig, seed: int) -> Raw:
+    from gankit.data.tabular import table
+
+    return table(cfg, seed)
 
 
 #: built-in sets made in memory or bundled: data.path means nothing to them
@@ -115,6 +170,9 @@ def guess_name(cfg: DataConfig) -> str:
 
 def prepare(raw: Raw, name: str, *, output: str, standardize: bool) -> Data:
     """Map raw data into training space with its modality's codec (gankit.modalities), keeping the inverse."""
+    import numpy as np
+    import torch
+
     x, codec = get_modality(raw.kind).fit(raw, output=output, standardize=standardize)
     labels = torch.from_numpy(raw.labels.astype(np.int64)) if raw.labels is not None else None
     return Data(x, raw.kind, name, codec, labels, raw.classes, raw.columns, raw.label_name)
@@ -122,7 +180,6 @@ def prepare(raw: Raw, name: str, *, output: str, standardize: bool) -> Data:
 
 def load_data(cfg: DataConfig, *, output: str = "tanh", seed: int = 0) -> Data:
     """Load the dataset named by ``cfg`` into memory, in training space."""
-    _register_all()
     name = guess_name(cfg)
     if cfg.label_column is not None and name != "table":
         raise GankitError(f"data.label_column is for tables (.csv/.npy/.npz); {name} brings its own labels "

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from gankit.config import DataConfig
-from gankit.data import DATASETS, Raw
+from gankit.config.schema import DataConfig
+from gankit.data import Raw
 
 
-@DATASETS.register("digits", "scikit-learn's 8x8 digits, 1,797 images, bundled (no download)")
 def digits(cfg: DataConfig, seed: int) -> Raw:
     from sklearn.datasets import load_digits
 

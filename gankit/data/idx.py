@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gankit.config import DataConfig
-from gankit.data import DATASETS, Raw
+from gankit.config.schema import DataConfig
+from gankit.data import Raw
 from gankit.errors import GankitError
 
 FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
@@ -191,11 +191,9 @@ def _load(name: str, cfg: DataConfig) -> Raw:
     return Raw(x, "image", labels=labels.astype(np.int64), classes=classes)
 
 
-@DATASETS.register("mnist", "MNIST 28x28 digits (data.path=IDX folder, else downloaded once)")
 def mnist(cfg: DataConfig, seed: int) -> Raw:
     return _load("mnist", cfg)
 
 
-@DATASETS.register("fashion-mnist", "Fashion-MNIST 28x28 (data.path=IDX folder, else downloaded once)")
 def fashion_mnist(cfg: DataConfig, seed: int) -> Raw:
     return _load("fashion-mnist", cfg)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gankit.config import DataConfig
-from gankit.data import DATASETS, Raw
+from gankit.config.schema import DataConfig
+from gankit.data import Raw
 from gankit.errors import GankitError
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
@@ -41,7 +41,6 @@ GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 WIDE_GRAY_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N"}
 
 
-@DATASETS.register("images", "a folder of PNG/JPG images (sub-folders = classes), data.path=FOLDER")
 def image_folder(cfg: DataConfig, seed: int) -> Raw:
     from PIL import Image, ImageOps, UnidentifiedImageError
 

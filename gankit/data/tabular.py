@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gankit.config import DataConfig
-from gankit.data import DATASETS, Raw
+from gankit.config.schema import DataConfig
+from gankit.data import Raw
 from gankit.errors import GankitError
 
 
@@ -188,7 +188,6 @@ def read_array(path: Path) -> np.ndarray:
     return arr.astype(np.float64)
 
 
-@DATASETS.register("table", "a numeric table, data.path=FILE.csv|.npy|.npz (standardised)")
 def table(cfg: DataConfig, seed: int) -> Raw:
     if cfg.path is None:
         raise GankitError("data.name=table needs data.path=FILE (.csv, .npy or .npz)")

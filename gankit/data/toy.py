@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gankit.config import DataConfig
-from gankit.data import DATASETS, Raw
+from gankit.config.schema import DataConfig
+from gankit.data import Raw
 
 RING_STD = 0.01
 GRID_STD = 0.05
@@ -33,20 +33,17 @@ def mixture(centres: np.ndarray, std: float, n: int, rng: np.random.Generator) -
     return centres[k] + std * rng.standard_normal((n, centres.shape[1])), k
 
 
-@DATASETS.register("gaussian-1d", "1-D Gaussian N(data.mean, data.std), data.n_samples points")
 def gaussian_1d(cfg: DataConfig, seed: int) -> Raw:
     rng = np.random.default_rng(seed)
     x = cfg.mean + cfg.std * rng.standard_normal((cfg.n_samples, 1))
     return Raw(x.astype(np.float32), "table", columns=["x"])
 
 
-@DATASETS.register("ring", "8 Gaussians on the unit circle, std 0.01")
 def ring(cfg: DataConfig, seed: int) -> Raw:
     x, k = mixture(ring_centres(), RING_STD, cfg.n_samples, np.random.default_rng(seed))
     return Raw(x.astype(np.float32), "table", labels=k, classes=[str(i) for i in range(8)], columns=["x", "y"])
 
 
-@DATASETS.register("grid", "25 Gaussians on {-4,-2,0,2,4}^2, std 0.05")
 def grid(cfg: DataConfig, seed: int) -> Raw:
     x, k = mixture(grid_centres(), GRID_STD, cfg.n_samples, np.random.default_rng(seed))
     return Raw(x.astype(np.float32), "table", labels=k, classes=[str(i) for i in range(25)], columns=["x", "y"])

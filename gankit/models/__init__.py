@@ -2,25 +2,74 @@
 
 ``build_generator(section, data_shape)`` and ``build_discriminator(section, data_shape)`` take the
 network's own config section and the data's per-item shape, e.g. (1, 28, 28) or (2,).
+
+The registries are torch-free (the config is validated against them): each entry declares the
+section keys it reads and checks them; its builder imports the network's module (and torch) when
+called. A new family registers a builder ``(section, shape) -> nn.Module`` the same way.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from torch import nn
-
-from gankit.config import DiscriminatorConfig, GeneratorConfig
+from gankit.errors import GankitError, need
 from gankit.registry import Registry
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from gankit.config.schema import DiscriminatorConfig, GeneratorConfig
 
 GENERATORS: Registry[Callable[[GeneratorConfig, tuple[int, ...]], nn.Module]] = Registry("generator arch")
 DISCRIMINATORS: Registry[Callable[[DiscriminatorConfig, tuple[int, ...]], nn.Module]] = Registry(
     "discriminator arch"
 )
 
+# ----------------------------------------------------------------------------- settings of the entries
 
-@GENERATORS.register("mlp", "fully connected generator")
+#: range check of each section key an entry may read: (key's value, dotted key) -> raises GankitError
+_RULES: dict[str, Callable[[Any, str], None]] = {
+    "hidden": lambda v, k: need(all(h > 0 for h in v), k, f"sizes must be > 0, got {v}"),
+    "negative_slope": lambda v, k: need(v >= 0, k, "must be >= 0"),
+    "dropout": lambda v, k: need(0 <= v < 1, k, f"must be in [0, 1), got {v}"),
+    "channels": lambda v, k: need(len(v) >= 1 and all(c > 0 for c in v), k,
+                                  f"must be a non-empty list of sizes > 0, got {v}"),
+    "kernel_size": lambda v, k: need(2 <= v <= 9, k, f"must be in 2..9, got {v}"),
+}
+
+MLP_NORMS = ("none", "batch", "layer")
+CONV_NORMS = ("none", "batch", "layer", "spectral")  # spectral: Miyato et al. 2018
+
+
+def settings_check(keys: tuple[str, ...], norms: tuple[str, ...] = MLP_NORMS) -> Callable[[Any, str], None]:
+    """An entry's check: the range rule of each key it reads, and the norms it implements."""
+
+    def check(section: Any, who: str) -> None:
+        for key in keys:
+            if key in _RULES:
+                _RULES[key](getattr(section, key), f"{who}.{key}")
+        if "norm" in keys and section.norm not in norms:
+            other = " (spectral is for arch=dcgan)" if section.norm == "spectral" else ""
+            raise GankitError(f"{who}.norm must be one of {', '.join(norms)} for {who}.arch={section.arch}, "
+                              f"got {section.norm!r}{other}")
+
+    return check
+
+
+def _net(registry: Registry, name: str, help: str, keys: tuple[str, ...], norms: tuple[str, ...] = MLP_NORMS):
+    return registry.register(name, help, keys=keys, check=settings_check(keys, norms))
+
+
+MLP_G_KEYS = ("hidden", "activation", "negative_slope", "norm", "dropout")
+MLP_D_KEYS = ("hidden", "activation", "negative_slope", "norm", "dropout")
+DCGAN_G_KEYS = ("channels", "kernel_size", "norm", "activation", "negative_slope")
+DCGAN_D_KEYS = ("channels", "kernel_size", "norm", "activation", "negative_slope", "dropout")
+
+# ----------------------------------------------------------------------------- the built-in families
+
+
+@_net(GENERATORS, "mlp", "fully connected generator", MLP_G_KEYS)
 def _mlp_g(c: GeneratorConfig, shape: tuple[int, ...]) -> nn.Module:
     from gankit.models.mlp import MLPGenerator
 
@@ -28,14 +77,14 @@ def _mlp_g(c: GeneratorConfig, shape: tuple[int, ...]) -> nn.Module:
                         c.dropout, c.output)
 
 
-@DISCRIMINATORS.register("mlp", "fully connected discriminator")
+@_net(DISCRIMINATORS, "mlp", "fully connected discriminator", MLP_D_KEYS)
 def _mlp_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
     from gankit.models.mlp import MLPDiscriminator
 
     return MLPDiscriminator(shape, c.hidden, c.activation, c.negative_slope, c.norm, c.dropout)
 
 
-@GENERATORS.register("dcgan", "DCGAN transposed-conv generator (Radford et al. 2016)")
+@_net(GENERATORS, "dcgan", "DCGAN transposed-conv generator (Radford et al. 2016)", DCGAN_G_KEYS, CONV_NORMS)
 def _dcgan_g(c: GeneratorConfig, shape: tuple[int, ...]) -> nn.Module:
     from gankit.models.dcgan import DCGANGenerator
 
@@ -43,12 +92,15 @@ def _dcgan_g(c: GeneratorConfig, shape: tuple[int, ...]) -> nn.Module:
                           c.negative_slope)
 
 
-@DISCRIMINATORS.register("dcgan", "DCGAN strided-conv discriminator (Radford et al. 2016)")
+@_net(DISCRIMINATORS, "dcgan", "DCGAN strided-conv discriminator (Radford et al. 2016)", DCGAN_D_KEYS, CONV_NORMS)
 def _dcgan_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
     from gankit.models.dcgan import DCGANDiscriminator
 
     return DCGANDiscriminator(shape, c.channels, c.kernel_size, c.norm, c.activation, c.negative_slope,
                               c.dropout)
+
+
+# ----------------------------------------------------------------------------- building
 
 
 def build_generator(c: GeneratorConfig, data_shape: tuple[int, ...], num_classes: int = 0) -> nn.Module:

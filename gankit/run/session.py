@@ -120,7 +120,7 @@ def _train(cfg, out, resume, quiet: bool, world) -> Path:
 
 
 def make_loop(cfg, folder, data, stepper, batches, total, device, world, quiet) -> Loop:
-    from gankit.config import to_dict
+    from gankit.config import fingerprint, to_dict
 
     lg = cfg.log
     iv = {"log": lg.every, "check": min(lg.every, CHECK_EVERY), "sample": every(lg.sample_every, total, 10),
@@ -128,7 +128,7 @@ def make_loop(cfg, folder, data, stepper, batches, total, device, world, quiet) 
     fixed = stepper.task.fixed_inputs(lg.grid_size, cfg.train.seed + 1) if world.main else None
     loop = Loop(stepper, batches, total, folder, world=world, device=device,
                 guard=Guard(cfg.train.max_rollbacks, cfg.train.divergence_lr_factor), intervals=iv,
-                config=to_dict(cfg), fixed=fixed, time_limit=cfg.train.time_limit_seconds(), quiet=quiet)
+                run_meta={"config": to_dict(cfg), "fingerprint": fingerprint(cfg)}, fixed=fixed, time_limit=cfg.train.time_limit_seconds(), quiet=quiet)
     loop.data = data
     if world.main:  # rank 0 alone watches the run's health and writes files
         from gankit.run.setup import main_callbacks

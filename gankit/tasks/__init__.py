@@ -1,7 +1,7 @@
 """GAN tasks, chosen by name (``task=``): each owns its networks, phases, losses and use.
 
-A task class registers itself with ``@TASKS.register(name, help)`` and builds from a config with
-``Task.from_config(cfg, data, device)``; :mod:`gankit.tasks.base` has the contract.
+A task class is registered with ``TASKS.register(name, help)(TaskClass)`` and builds from a config
+with ``TaskClass.from_config(cfg, data, device)``; :mod:`gankit.tasks.base` has the contract.
 """
 
 from __future__ import annotations
@@ -11,8 +11,17 @@ from gankit.registry import Registry
 TASKS: Registry = Registry("task")
 
 
-def get_task(name: str):
-    """The task class registered as ``name`` (the built-in ones are imported on first use)."""
-    from gankit.tasks import noise  # noqa: F401  (registers "noise")
+def _noise():
+    from gankit.tasks.noise import NoiseGAN
 
-    return TASKS.get(name)
+    return NoiseGAN
+
+
+# built-in entries import their module (and torch) only when used: the config checks names without it
+TASKS.register("noise", "noise -> G -> D: unconditional or class-conditional GAN (Goodfellow et al. 2014)")(_noise)
+
+
+def get_task(name: str):
+    """The task class registered as ``name`` (an entry is the class, or a function returning it)."""
+    obj = TASKS.get(name)
+    return obj if isinstance(obj, type) else obj()

@@ -27,7 +27,6 @@ from gankit.augment import diff_augment
 from gankit.data import Data
 from gankit.errors import GankitError
 from gankit.losses import LOSSES, GANLoss, gradient_penalty, r1_penalty
-from gankit.tasks import TASKS
 from gankit.tasks.base import OptimizerSetting, Phase, PhaseContext, Task
 
 
@@ -74,7 +73,6 @@ class NoiseSettings:
     noise_seed: int | None
 
 
-@TASKS.register("noise", "noise -> G -> D: unconditional or class-conditional GAN (today's presets)")
 class NoiseGAN(Task):
     name = "noise"
     columns = ("d_loss", "g_loss", "d_real", "d_fake")

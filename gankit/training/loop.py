@@ -57,11 +57,11 @@ class Loop:
     """One ``train`` call on a run folder: the steps, their bookkeeping and the callbacks."""
 
     def __init__(self, stepper, batches, total: int, folder: RunFolder, *, world, device, guard: Guard,
-                 intervals: dict[str, int], config: dict, fixed: dict | None = None, time_limit: float | None = None,
+                 intervals: dict[str, int], run_meta: dict, fixed: dict | None = None, time_limit: float | None = None,
                  quiet: bool = True) -> None:
         self.stepper, self.batches, self.total, self.folder = stepper, batches, total, folder
         self.world, self.device, self.guard = world, device, guard
-        self.iv, self.config, self.fixed = intervals, config, fixed
+        self.iv, self.run_meta, self.fixed = intervals, run_meta, fixed
         self.time_limit, self.quiet = time_limit, quiet
         self.task = stepper.task
         self.sums = StatSums(self.task.columns, device)
@@ -127,7 +127,7 @@ class Loop:
         full = snap.plus("callbacks", self.callback_states())
         extra = self.extra()
         if self.world.main:
-            meta = {"step": self.stepper.step, "epoch": self.batches.epoch, **extra, "config": self.config,
+            meta = {"step": self.stepper.step, "epoch": self.batches.epoch, **extra, **self.run_meta,
                     "gankit_version": __version__}
             self.guard.good_ckpt = checkpoint.save(self.folder.checkpoint_stem(self.stepper.step), full, meta)
             for old in checkpoint.checkpoints_in(self.folder.checkpoints)[: -self.iv["keep"]]:

@@ -1,5 +1,7 @@
 """GAN losses as pure functions of discriminator logits (stylegan2-ada's loss.py, one place).
 
+The registry of names (``loss=``) is the torch-free package face, gankit/losses/__init__.py.
+
 Every function takes keyword-only ``real=`` / ``fake=`` logits of shape (N,) or (N, 1) and returns a
 scalar. Probabilities are never formed and then logged: ``log(sigmoid(x)) = -softplus(-x)`` and
 ``log(1 - sigmoid(x)) = -softplus(x)`` are computed stably with softplus.
@@ -21,14 +23,11 @@ Conventions (each checked against the paper's formula in tests/test_losses.py):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-
-from gankit.registry import Registry
 
 
 def _flat(x: Tensor) -> Tensor:
@@ -122,29 +121,3 @@ def r1_penalty(real_logits: Tensor, real: Tensor, scale: float | Tensor = 1.0) -
     """R1 term E[‖∇ₓD(x)‖²] (without γ/2); ``real`` must have requires_grad=True."""
     grad = _input_grad(real_logits, real, scale)
     return grad.reshape(grad.shape[0], -1).square().sum(1).mean()
-
-
-# ----------------------------------------------------------------------------- registry
-
-
-@dataclass(frozen=True)
-class GANLoss:
-    """A D loss and a G loss that belong together."""
-
-    name: str
-    d: Callable[..., Tensor]  # (*, real, fake) -> scalar
-    g: Callable[..., Tensor]  # (*, fake) -> scalar
-    probability: bool  # D's output is read as a probability (sigmoid of the logit)
-    gradient_penalty: bool = False  # add λ·gradient_penalty to the D loss (WGAN-GP)
-
-
-LOSSES: Registry[GANLoss] = Registry("loss")
-for _loss, _help in (
-    (GANLoss("bce", bce_d, bce_g, True), "binary cross-entropy, non-saturating G (PyTorch example)"),
-    (GANLoss("minimax", bce_d, minimax_g, True), "original saturating minimax game (Goodfellow 2014)"),
-    (GANLoss("mse", mse_d, mse_g, True), "MSE on D's probability, targets 1 real / 0 fake"),
-    (GANLoss("lsgan", lsgan_d, lsgan_g, False), "least squares on raw outputs (Mao et al. 2017)"),
-    (GANLoss("wgan-gp", wasserstein_d, wasserstein_g, False, True), "Wasserstein + gradient penalty"),
-    (GANLoss("hinge", hinge_d, wasserstein_g, False), "hinge loss (Lim & Ye 2017, SNGAN)"),
-):
-    LOSSES.register(_loss.name, _help)(_loss)

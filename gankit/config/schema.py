@@ -1,0 +1,286 @@
+"""The config schema: nested dataclasses, one field per key, each with its help and resume policy.
+
+Every leaf field is made by :func:`setting`, whose metadata carries
+
+* ``help``: one line saying what the key does (``describe_keys`` lists them);
+* ``resume``: :data:`LOCKED` (the default) when the key shapes the networks or the data a checkpoint
+  belongs to, so ``--resume`` refuses to change it; :data:`FREE` for training dynamics and
+  bookkeeping a resumed run may change. A new key is locked unless it says otherwise.
+
+Names held by a registry (``loss``, ``generator.arch``, ``discriminator.arch``, ``data.name``) are
+plain strings checked against that registry (validate.py), so an entry registered by a user is a
+valid choice; ``Literal`` types are kept for the fixed choices no registry holds.
+
+No torch here (nor in the rest of gankit.config): ``gankit --help`` / ``presets`` stay fast.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal, Optional
+
+import yaml
+
+Activation = Literal["relu", "leaky_relu", "tanh", "sigmoid", "gelu", "silu", "elu"]
+Norm = Literal["none", "batch", "layer", "spectral"]  # spectral: Miyato et al. 2018 (dcgan)
+OutputActivation = Literal["tanh", "sigmoid", "none"]
+Precision = Literal["fp32", "bf16", "fp16"]
+Schedule = Literal["constant", "linear", "cosine"]
+
+AUGMENTATIONS = ("color", "translation", "cutout")
+
+#: Version of the config / checkpoint schema. A file from a newer gankit is refused.
+SCHEMA_VERSION = 1
+
+#: resume policies (a field's ``metadata["resume"]``)
+LOCKED = "locked"  # shapes the networks or the data: a resume must keep it
+FREE = "free"  # training dynamics or bookkeeping: a resume may change it
+
+
+def parse_duration(text: str) -> float:
+    """``"90s"``, ``"5m"``, ``"1.5h"`` or a number of seconds -> seconds."""
+    import re
+
+    from gankit.errors import GankitError
+
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([smh]?)\s*", str(text))
+    if not m or float(m.group(1)) <= 0:
+        raise GankitError(f"train.time_limit must be a duration such as 90s, 5m or 2h, got {text!r}")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def setting(default: Any, help: str, *, resume: str = LOCKED) -> Any:
+    """A config key: its default, one line of help, and whether a resume may change it."""
+    assert resume in (LOCKED, FREE), resume
+    meta = {"help": help, "resume": resume}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def free(default: Any, help: str) -> Any:
+    """A key a resumed run may change (learning rates, lengths, logging, devices, ...)."""
+    return setting(default, help, resume=FREE)
+
+
+def section(cls: type, help: str) -> Any:
+    return field(default_factory=cls, metadata={"help": help})
+
+
+@dataclass
+class DataConfig:
+    name: str = setting("auto", "dataset (a registered name); auto: digits, or guessed from data.path")
+    path: Optional[str] = free(None, "IDX folder (MNIST), image folder, or .csv/.npy/.npz table")
+    n_samples: int = setting(10_000, "size of the toy sets (gaussian-1d, ring, grid)")
+    mean: float = setting(4.0, "gaussian-1d: mean")
+    std: float = setting(1.25, "gaussian-1d: standard deviation")
+    image_size: Optional[int] = setting(None, "image folder: resize to this square size")
+    channels: Optional[int] = setting(None, "image folder: 1 (grayscale) or 3 (RGB); null = infer")
+    standardize: bool = setting(True, "tables: train on zero-mean unit-variance columns")
+    label_column: Optional[str] = setting(None, "tables: column of class labels (header name or 0-based index)")
+    download: bool = free(True, "MNIST-format sets: download to the cache when absent")
+    cache_dir: Optional[str] = free(None, "download cache; default ~/.cache/gankit (or $GANKIT_CACHE)")
+    limit: Optional[int] = setting(None, "use only the first N items (quick tries)")
+
+
+@dataclass
+class GeneratorConfig:
+    arch: str = setting("mlp", "generator family (a registered name): mlp, dcgan, ...")
+    latent_dim: int = setting(100, "noise size")
+    hidden: list[int] = setting([256, 512], "mlp: neurons per hidden layer")
+    activation: Activation = setting("relu", "hidden activation")
+    negative_slope: float = setting(0.2, "slope of leaky_relu")
+    norm: Norm = setting("none", "normalisation after each hidden layer (spectral: dcgan only)")
+    dropout: float = setting(0.0, "mlp: dropout after each hidden layer")
+    output: OutputActivation = setting("tanh", "output activation; also the data range: tanh [-1,1], sigmoid [0,1]")
+    channels: list[int] = setting([128, 64], "dcgan: feature maps per stage, coarse to fine")
+    kernel_size: int = setting(4, "dcgan: convolution kernel size")
+    lr: float = free(2e-4, "Adam learning rate")
+    betas: tuple[float, float] = free((0.5, 0.999), "Adam betas")
+    schedule: Schedule = free("constant", "learning rate over the run: constant, linear (decay to 0) or cosine")
+
+
+@dataclass
+class DiscriminatorConfig:
+    arch: str = setting("mlp", "discriminator family (a registered name): mlp, dcgan, ...")
+    hidden: list[int] = setting([512, 256], "mlp: neurons per hidden layer")
+    activation: Activation = setting("leaky_relu", "hidden activation")
+    negative_slope: float = setting(0.2, "slope of leaky_relu")
+    norm: Norm = setting("none", "normalisation after each hidden layer (spectral: dcgan only)")
+    dropout: float = setting(0.0, "dropout after each hidden layer")
+    channels: list[int] = setting([64, 128], "dcgan: feature maps per stage, fine to coarse")
+    kernel_size: int = setting(4, "dcgan: convolution kernel size")
+    lr: float = free(2e-4, "Adam learning rate")
+    betas: tuple[float, float] = free((0.5, 0.999), "Adam betas")
+    schedule: Schedule = free("constant", "learning rate over the run: constant, linear (decay to 0) or cosine")
+
+
+@dataclass
+class ConditionalConfig:
+    """Class-conditional training (needs labelled data: digits, MNIST, class folders)."""
+
+    mode: Literal["none", "projection", "concat"] = setting("none", "how D sees the class: projection or concat")
+    acgan: bool = setting(False, "auxiliary classifier on D's features (Odena et al. 2017)")
+    acgan_weight: float = free(1.0, "weight of the auxiliary classifier's loss")
+
+
+@dataclass
+class EMAConfig:
+    decay: float = free(0.0, "moving average of G's weights, used for sampling; 0 = off, e.g. 0.999")
+
+
+@dataclass
+class AugmentConfig:
+    policy: str = free("", "DiffAugment (Zhao et al. 2020): comma list of color, translation, cutout")
+
+
+@dataclass
+class PenaltyConfig:
+    gp_weight: float = free(10.0, "WGAN-GP lambda (Gulrajani et al. 2017), used by loss=wgan-gp")
+    r1_gamma: float = free(0.0, "R1 penalty weight (Mescheder et al. 2018); 0 = off")
+    r1_interval: int = free(1, "lazy regularisation: apply R1 every k D steps (scaled by k)")
+
+
+@dataclass
+class TrainConfig:
+    steps: Optional[int] = free(None, "generator steps; setting it clears train.epochs")
+    epochs: Optional[int] = free(None, "passes over the data; setting it clears train.steps")
+    # the *global* batch of one optimiser step: under torchrun each of N processes takes
+    # batch_size / N of it, and with accumulate=K each process runs it in K micro-batches
+    batch_size: int = free(64, "global batch of one optimiser step (split over processes and micro-batches)")
+    accumulate: int = free(1, "gradient accumulation: micro-batches per optimiser step (same maths, less memory)")
+    n_critic: int = free(1, "D steps per G step")
+    seed: int = setting(0, "seed of the networks, the data order and the toy data sets")
+    device: str = free("auto", "auto | cpu | cuda | cuda:N | mps")
+    precision: Precision = free("fp32", "bf16 / fp16: autocast mixed precision (fp16 with a loss scaler per network)")
+    deterministic: bool = free(False, "deterministic algorithms only (bit-identical resumes)")
+    threads: Optional[int] = free(None, "torch intra-op threads; null = torch's default")
+    # divergence guard: on non-finite losses/weights, roll back to the last good checkpoint and
+    # multiply both learning rates by divergence_lr_factor, at most max_rollbacks times (0 = stop)
+    divergence_lr_factor: float = free(0.5, "divergence guard: multiply both learning rates by this on a rollback")
+    max_rollbacks: int = free(3, "divergence guard: rollbacks before stopping (0 = stop at once)")
+    time_limit: Optional[str] = free(None, "stop cleanly after this much training time (90s, 5m, 2h); run.json "
+                                     "records the step reached, and train.steps=that step reproduces the run")
+
+    def time_limit_seconds(self) -> float | None:
+        return parse_duration(self.time_limit) if self.time_limit is not None else None
+
+
+@dataclass
+class LogConfig:
+    every: int = free(50, "steps between rows of metrics.csv (and progress-bar updates)")
+    sample_every: Optional[int] = free(None, "steps between sample grids; null = 10 per run")
+    checkpoint_every: Optional[int] = free(None, "steps between checkpoints; null = 5 per run")
+    keep_checkpoints: int = free(3, "checkpoints kept on disk")
+    grid_size: int = free(64, "samples in each grid (fixed noise)")
+    progress: Literal["auto", "on", "off"] = free("auto", "progress bar; auto: only when stdout is a terminal")
+    tensorboard: bool = free(False, "also log to RUN/tensorboard/ (needs `pip install tensorboard`)")
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation during training (gankit/evalhook.py): scores every ``every`` steps, best/, early stop."""
+
+    every: int = free(0, "steps between evaluations; 0 = off")
+    metrics: str = free("", "comma list of fid, kid, prdc, modes, classes; empty = what fits the data")
+    n: Optional[int] = free(None, "samples per evaluation; null = 1000 images, 2500 tables")
+    extractor: str = free("", "feature space: classifier | inception | raw; empty = classifier for labelled "
+                              "images, else raw")
+    best_metric: str = free("", "score that picks RUN/best/ (fid, modes_captured, coverage, ...); empty = the "
+                                "first metric's")
+    patience: int = free(0, "stop after this many evaluations without a new best; 0 = never")
+    seed: int = free(0, "evaluation noise and real subset (as `gankit eval --seed`)")
+
+
+@dataclass
+class Config:
+    preset: Optional[str] = free(None, "the preset this config started from")
+    task: str = setting("noise", "what is trained (gankit.tasks): noise = noise -> G -> D, unconditional or "
+                        "class-conditional")
+    data: DataConfig = section(DataConfig, "the training data")
+    generator: GeneratorConfig = section(GeneratorConfig, "the generator network and its optimiser")
+    discriminator: DiscriminatorConfig = section(DiscriminatorConfig, "the discriminator network and its optimiser")
+    loss: str = free("bce", "GAN loss (a registered name): bce, minimax, mse, lsgan, wgan-gp, hinge, ...")
+    penalty: PenaltyConfig = section(PenaltyConfig, "gradient penalties")
+    conditional: ConditionalConfig = section(ConditionalConfig, "class-conditional training")
+    ema: EMAConfig = section(EMAConfig, "moving average of the generator")
+    augment: AugmentConfig = section(AugmentConfig, "differentiable augmentation")
+    train: TrainConfig = section(TrainConfig, "the training loop")
+    log: LogConfig = section(LogConfig, "what a run writes, and how often")
+    eval: EvalConfig = section(EvalConfig, "evaluation during training")
+    version: int = free(SCHEMA_VERSION, "config file format, set by gankit")
+
+
+# --------------------------------------------------------------------------- introspection
+
+
+@functools.lru_cache(maxsize=None)  # resolving the annotations is slow, and they never change
+def hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def all_keys(cls: type = Config, prefix: str = "") -> list[str]:
+    """Every dotted key of the schema, for help texts."""
+    out = []
+    for f in dataclasses.fields(cls):
+        tp = hints(cls)[f.name]
+        if dataclasses.is_dataclass(tp):
+            out += all_keys(tp, f"{prefix}{f.name}.")
+        else:
+            out.append(prefix + f.name)
+    return out
+
+
+def field_of(key: str) -> dataclasses.Field:
+    """The dataclass field of a dotted key (``generator.lr``)."""
+    cls: Any = Config
+    *sections, leaf = key.split(".")
+    for part in sections:
+        cls = hints(cls)[part]
+    return next(f for f in dataclasses.fields(cls) if f.name == leaf)
+
+
+def resume_policy(key: str) -> str:
+    """:data:`FREE` or :data:`LOCKED` (also for a field made without :func:`setting`)."""
+    return field_of(key).metadata.get("resume", LOCKED)
+
+
+def key_help(key: str) -> str:
+    return field_of(key).metadata.get("help", "")
+
+
+def to_dict(cfg: Config) -> dict:
+    def plain(v: Any) -> Any:
+        if isinstance(v, (tuple, list)):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        return v
+
+    return plain(dataclasses.asdict(cfg))
+
+
+def lookup(flat: dict, key: str, missing: Any = None) -> Any:
+    """``flat["generator"]["lr"]`` for ``generator.lr`` in a nested dict, ``missing`` when absent."""
+    value: Any = flat
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return missing
+        value = value[part]
+    return value
+
+
+def yaml_text(value: Any) -> str:
+    """A value as one line of YAML: ``null``, ``true``, ``auto``, ``[256, 512]``, ``0.0002``."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=float("inf"))
+    return text.removesuffix("\n...\n").strip()
+
+
+def describe_keys() -> list[tuple[str, str, str]]:
+    """(key, default as YAML text, help) for every key of the schema, in schema order."""
+    defaults = to_dict(Config())
+    return [(key, yaml_text(lookup(defaults, key)), key_help(key)) for key in all_keys()]

@@ -1,0 +1,122 @@
+"""Checks that types alone cannot express: ranges, combinations, and names held by the registries.
+
+The generic keys are checked here. Names (``loss``, ``generator.arch``, ``discriminator.arch``,
+``data.name``) are looked up in the registry that holds them, and each chosen entry then checks
+the settings it reads itself (``Registry.check``: an mlp its ``hidden`` sizes, a dcgan its
+``channels``, wgan-gp its ``penalty.gp_weight``). The registries are torch-free, so this stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+from gankit.config.schema import AUGMENTATIONS, Config, all_keys
+from gankit.errors import GankitError, did_you_mean, need
+
+
+def parse_policy(policy: str) -> list[str]:
+    """``"translation,cutout"`` -> ["translation", "cutout"], refusing unknown names."""
+    parts = [p.strip() for p in policy.split(",") if p.strip()]
+    for p in parts:
+        if p not in AUGMENTATIONS:
+            raise GankitError(f"augment.policy: unknown augmentation {p!r}{did_you_mean(p, AUGMENTATIONS)}; "
+                              f"use a comma list of {', '.join(AUGMENTATIONS)}")
+    return parts
+
+
+def _check_finite(cfg: Config) -> None:
+    for key in all_keys():  # .nan / .inf / "inf" are floats to YAML but never useful settings
+        value = functools.reduce(getattr, key.split("."), cfg)
+        items = value if isinstance(value, (list, tuple)) else [value]
+        need(all(not isinstance(v, float) or math.isfinite(v) for v in items), key,
+             f"must be a finite number, got {value}")
+
+
+def _check_names(cfg: Config) -> None:
+    """Each name is one its registry holds (built-in or registered by the user)."""
+    from gankit.data import DATASETS
+    from gankit.losses import LOSSES
+    from gankit.models import DISCRIMINATORS, GENERATORS
+    from gankit.tasks import TASKS
+
+    TASKS.refuse_unknown(cfg.task)
+    LOSSES.refuse_unknown(cfg.loss)
+    GENERATORS.refuse_unknown(cfg.generator.arch)
+    DISCRIMINATORS.refuse_unknown(cfg.discriminator.arch)
+    DATASETS.refuse_unknown(cfg.data.name, also=("auto",))
+
+
+def _check_entries(cfg: Config) -> None:
+    """The chosen entries check the settings they read (and refuse combinations they cannot run)."""
+    from gankit.losses import LOSSES
+    from gankit.models import DISCRIMINATORS, GENERATORS
+
+    GENERATORS.check(cfg.generator.arch, cfg.generator, "generator")
+    DISCRIMINATORS.check(cfg.discriminator.arch, cfg.discriminator, "discriminator")
+    LOSSES.check(cfg.loss, cfg)
+
+
+def _check_models(cfg: Config) -> None:
+    g = cfg.generator
+    for name, net in (("generator", g), ("discriminator", cfg.discriminator)):
+        need(net.lr > 0, f"{name}.lr", f"must be > 0, got {net.lr} (try 2e-4)")
+        need(all(0 <= b < 1 for b in net.betas), f"{name}.betas", f"must be in [0, 1), got {list(net.betas)}")
+    need(g.latent_dim > 0, "generator.latent_dim", f"must be > 0, got {g.latent_dim}")
+    need(0 <= cfg.ema.decay < 1, "ema.decay", f"must be in [0, 1), got {cfg.ema.decay} (try 0.999)")
+    need(cfg.conditional.acgan_weight >= 0, "conditional.acgan_weight", "must be >= 0")
+    parse_policy(cfg.augment.policy)
+    p = cfg.penalty
+    need(p.r1_gamma >= 0, "penalty.r1_gamma", "must be >= 0")
+    need(p.r1_interval >= 1, "penalty.r1_interval", "must be >= 1")
+
+
+def _check_train(cfg: Config) -> None:
+    t = cfg.train
+    need(t.batch_size >= 1, "train.batch_size", f"must be >= 1, got {t.batch_size}")
+    need(t.steps is None or t.steps >= 1, "train.steps", f"must be >= 1, got {t.steps}")
+    need(t.epochs is None or t.epochs >= 1, "train.epochs", f"must be >= 1, got {t.epochs}")
+    need(t.accumulate >= 1, "train.accumulate", f"must be >= 1, got {t.accumulate}")
+    need(t.batch_size % t.accumulate == 0, "train.accumulate",
+         f"({t.accumulate}) must divide train.batch_size ({t.batch_size}): each micro-batch has batch_size / accumulate items")
+    need(t.n_critic >= 1, "train.n_critic", f"must be >= 1, got {t.n_critic}")
+    need(0 <= t.seed < 2**63, "train.seed", f"must be in 0..2**63-1, got {t.seed}")
+    need(0 < t.divergence_lr_factor < 1, "train.divergence_lr_factor",
+         f"must be in (0, 1), got {t.divergence_lr_factor} (try 0.5)")
+    need(t.max_rollbacks >= 0, "train.max_rollbacks", f"must be >= 0, got {t.max_rollbacks}")
+    t.time_limit_seconds()
+    need(t.threads is None or t.threads >= 1, "train.threads", "must be >= 1")
+    dev = t.device
+    ok_dev = dev in ("auto", "cpu", "cuda", "mps") or (dev.startswith("cuda:") and dev[5:].isdigit())
+    need(ok_dev, "train.device", f"must be auto, cpu, cuda, cuda:N or mps, got {dev!r}")
+
+
+def _check_log_data_eval(cfg: Config) -> None:
+    lg, dt, ev = cfg.log, cfg.data, cfg.eval
+    need(lg.every >= 1, "log.every", "must be >= 1")
+    need(lg.sample_every is None or lg.sample_every >= 1, "log.sample_every", "must be >= 1")
+    need(lg.checkpoint_every is None or lg.checkpoint_every >= 1, "log.checkpoint_every", "must be >= 1")
+    need(lg.keep_checkpoints >= 1, "log.keep_checkpoints", "must be >= 1")
+    need(lg.grid_size >= 1, "log.grid_size", "must be >= 1")
+    need(dt.n_samples >= 1, "data.n_samples", "must be >= 1")
+    need(dt.std > 0, "data.std", "must be > 0")
+    need(dt.image_size is None or 4 <= dt.image_size <= 1024, "data.image_size", "must be in 4..1024")
+    need(dt.channels in (None, 1, 3), "data.channels", "must be 1 (grayscale) or 3 (RGB)")
+    need(dt.limit is None or dt.limit >= 1, "data.limit", "must be >= 1")
+    need(ev.every >= 0, "eval.every", f"must be >= 0 (0 = off), got {ev.every}")
+    need(ev.n is None or ev.n >= 1, "eval.n", f"must be >= 1, got {ev.n}")
+    need(ev.patience >= 0, "eval.patience", f"must be >= 0 (0 = never stop early), got {ev.patience}")
+    need(ev.patience == 0 or ev.every > 0, "eval.patience",
+         f"={ev.patience} needs evaluations to count: set eval.every=K too (e.g. eval.every=500)")
+    need(0 <= ev.seed < 2**63, "eval.seed", f"must be in 0..2**63-1, got {ev.seed}")
+
+
+def validate(cfg: Config) -> Config:
+    """Range checks that types alone cannot express. Raises GankitError naming the key."""
+    _check_finite(cfg)
+    _check_names(cfg)
+    _check_models(cfg)
+    _check_train(cfg)
+    _check_log_data_eval(cfg)
+    _check_entries(cfg)
+    return cfg
