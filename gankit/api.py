@@ -86,16 +86,10 @@ def list_presets() -> list[str]:
 
 def summary(source=None, *overrides) -> str:
     """Keras-style tables for G, D and the combined model of a preset, YAML file or run folder."""
-    from gankit.data import data_info
-    from gankit.models import build_discriminator, build_generator
-    from gankit.models.summary import gan_summary
+    from gankit.tasks import get_task
 
     if source is not None and Path(str(source)).is_dir():
         cfg = resolve_config(None, overrides, resume=source)
     else:
         cfg = resolve_config(source, overrides)
-    shape, classes = data_info(cfg.data)
-    k = classes if (cfg.conditional.mode != "none" or cfg.conditional.acgan) else 0
-    G = build_generator(cfg.generator, shape, k)
-    D = build_discriminator(cfg.discriminator, shape, k, cfg.conditional.mode, cfg.conditional.acgan)
-    return gan_summary(G, D, cfg.generator.latent_dim, k)
+    return get_task(cfg.task).summarize(cfg)

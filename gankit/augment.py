@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gankit.config import AUGMENTATIONS, parse_policy  # noqa: F401 (re-exported)
+from gankit.config.schema import AUGMENTATIONS, parse_policy  # noqa: F401 (re-exported)
 
 def diff_augment(x: Tensor, policy: list[str]) -> Tensor:
     for p in policy:

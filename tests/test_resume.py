@@ -260,7 +260,7 @@ def test_resume_restores_every_part_of_the_state(reference, tmp_path):
     state, meta = checkpoint.load(reference / "checkpoints" / "step_00000015.json")
     cpu, world = torch.device("cpu"), World()
     data, trainer = build(cfg, cpu)
-    batches = batches_of(cfg, data, cpu, world)
+    batches = batches_of(cfg, data, cpu, world, trainer.task)
     loop = make_loop(cfg, RunFolder(tmp_path), data, trainer, batches, total_steps(cfg, len(data))[0], cpu, world,
                      quiet=True)
     loop.restore(state, meta)

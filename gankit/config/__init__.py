@@ -35,10 +35,11 @@ from gankit.config.schema import (
     all_keys,
     describe_keys,
     key_help,
+    parse_policy,
     resume_policy,
     to_dict,
 )
-from gankit.config.validate import parse_policy, validate
+from gankit.config.validate import validate
 
 __all__ = [
     "AUGMENTATIONS", "FREE", "LOCKED", "SCHEMA_VERSION", "Activation", "AugmentConfig", "ConditionalConfig",

@@ -33,6 +33,18 @@ Schedule = Literal["constant", "linear", "cosine"]
 
 AUGMENTATIONS = ("color", "translation", "cutout")
 
+def parse_policy(policy: str) -> list[str]:
+    """``"translation,cutout"`` -> ["translation", "cutout"], refusing unknown names."""
+    from gankit.errors import GankitError, did_you_mean
+
+    parts = [p.strip() for p in policy.split(",") if p.strip()]
+    for p in parts:
+        if p not in AUGMENTATIONS:
+            raise GankitError(f"augment.policy: unknown augmentation {p!r}{did_you_mean(p, AUGMENTATIONS)}; "
+                              f"use a comma list of {', '.join(AUGMENTATIONS)}")
+    return parts
+
+
 #: Version of the config / checkpoint schema. A file from a newer gankit is refused.
 SCHEMA_VERSION = 1
 

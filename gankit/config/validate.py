@@ -11,18 +11,8 @@ from __future__ import annotations
 import functools
 import math
 
-from gankit.config.schema import AUGMENTATIONS, Config, all_keys
+from gankit.config.schema import Config, all_keys, parse_policy
 from gankit.errors import GankitError, did_you_mean, need
-
-
-def parse_policy(policy: str) -> list[str]:
-    """``"translation,cutout"`` -> ["translation", "cutout"], refusing unknown names."""
-    parts = [p.strip() for p in policy.split(",") if p.strip()]
-    for p in parts:
-        if p not in AUGMENTATIONS:
-            raise GankitError(f"augment.policy: unknown augmentation {p!r}{did_you_mean(p, AUGMENTATIONS)}; "
-                              f"use a comma list of {', '.join(AUGMENTATIONS)}")
-    return parts
 
 
 def _check_finite(cfg: Config) -> None:

@@ -37,21 +37,7 @@ def read_csv(path: Path, label_column: str | None = None
     The first row is a header when none of its cells is a number; otherwise it is data, so a stray
     word in the first row is reported as a bad cell rather than silently eaten as column names.
     """
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            sample = f.read(4096)
-            f.seek(0)
-            try:
-                dialect = csv.Sniffer().sniff(sample, delimiters=",;\t ") if sample else csv.excel
-            except csv.Error:
-                dialect = csv.excel
-            rows = [[c.strip() for c in r] for r in csv.reader(f, dialect) if any(c.strip() for c in r)]
-    except UnicodeDecodeError:
-        raise GankitError(f"{path}: not a text CSV file (binary content?)") from None
-    except OSError as e:
-        raise GankitError(f"{path}: cannot read ({e.strerror})") from None
-    except csv.Error as e:
-        raise GankitError(f"{path}: malformed CSV ({e})") from None
+    rows = _read_rows(path)
     if not rows:
         raise GankitError(f"{path}: the CSV file is empty")
     header = None
@@ -81,21 +67,45 @@ def read_csv(path: Path, label_column: str | None = None
             return out, columns, labels
     except ValueError:
         pass
-    # slow path, only to name the first bad cell
+    _first_bad_cell(path, rows, names, header is not None, label_column is not None)
+    return np.array([[float(c) for c in row] for row in rows], np.float64), columns, labels  # e.g. "1_000"
+
+
+def _read_rows(path: Path) -> list[list[str]]:
+    """The non-empty rows of a CSV file, cells stripped (delimiter sniffed: , ; tab space)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            sample = f.read(4096)
+            f.seek(0)
+            try:
+                dialect = csv.Sniffer().sniff(sample, delimiters=",;\t ") if sample else csv.excel
+            except csv.Error:
+                dialect = csv.excel
+            rows = [[c.strip() for c in r] for r in csv.reader(f, dialect) if any(c.strip() for c in r)]
+    except UnicodeDecodeError:
+        raise GankitError(f"{path}: not a text CSV file (binary content?)") from None
+    except OSError as e:
+        raise GankitError(f"{path}: cannot read ({e.strerror})") from None
+    except csv.Error as e:
+        raise GankitError(f"{path}: malformed CSV ({e})") from None
+    return rows
+
+
+def _first_bad_cell(path: Path, rows: list[list[str]], names: list[str], header: bool, labelled: bool) -> None:
+    """Name the first cell that is not a finite number (the slow path after numpy refused the table)."""
     for i, row in enumerate(rows):
         line = i + (2 if header else 1)
         for j, cell in enumerate(row):
             v = parse_number(cell)
             if v is None:
                 what = "an empty cell" if not cell else f"{cell!r}, not a number"
-                hint = "" if label_column is not None else "; if it holds classes, set data.label_column=" + (
+                hint = "" if labelled else "; if it holds classes, set data.label_column=" + (
                     names[j] if header else str(j))
                 raise GankitError(f"{path}: line {line}, column {names[j]}: {what}; tables must be all numeric"
                                   + hint)
             if not math.isfinite(v):
                 raise GankitError(f"{path}: line {line}, column {names[j]}: {cell} is not finite; "
                                   f"remove or fill such rows")
-    return np.array([[float(c) for c in row] for row in rows], np.float64), columns, labels  # e.g. "1_000"
 
 
 def label_index(label_column: str, header: list[str] | None, width: int, path: Path) -> int:

@@ -65,10 +65,8 @@ def build(cfg, device: torch.device, data: Data | None = None, world=None, total
     return data, stepper
 
 
-def batches_of(cfg, data: Data, device: torch.device, world) -> Batches:
-    tensors = {"x": data.x.to(device)}
-    if data.labels is not None:
-        tensors["y"] = data.labels.to(device)
+def batches_of(cfg, data: Data, device: torch.device, world, task) -> Batches:
+    tensors = {k: v.to(device) for k, v in task.batch_tensors(data).items()}
     return Batches(tensors, cfg.train.batch_size, seed=cfg.train.seed, shard=(world.rank, world.size))
 
 
@@ -104,7 +102,7 @@ def _train(cfg, out, resume, quiet: bool, world) -> Path:
     data, stepper = build(cfg, device, data, world, total)
     if world.rank:  # dropout, DiffAugment, ... differ between processes (noise and data order do not)
         seed_everything(dist.rank_seed(cfg.train.seed, world.rank))
-    batches = batches_of(cfg, data, device, world)
+    batches = batches_of(cfg, data, device, world, stepper.task)
     run_dir = Path(resume) if resume is not None else Path(out) if out is not None else default_out(cfg)
     folder = RunFolder(dist.from_main(run_dir, world))  # default_out's time stamp is rank 0's
     loop = make_loop(cfg, folder, data, stepper, batches, total, device, world, quiet)

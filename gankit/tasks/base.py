@@ -109,9 +109,13 @@ class Task:
         """(loss to minimise, statistics by name as 0-d tensors) of one micro-batch. Runs under autocast."""
         raise NotImplementedError
 
-    def sampling_nets(self) -> dict[str, nn.Module]:
-        """The networks as used after training: moving averages where the task keeps them."""
-        return self.nets
+    def batch_tensors(self, data) -> dict[str, Tensor]:
+        """The in-memory tensors batches are drawn from, first dimension the items (default: the
+        data ``x`` and, when labelled, its classes ``y``)."""
+        tensors = {"x": data.x}
+        if data.labels is not None:
+            tensors["y"] = data.labels
+        return tensors
 
     def state_dict(self) -> dict:
         """The task's own resumable state beyond networks and optimisers (noise RNGs, counters)."""
@@ -136,3 +140,25 @@ class Task:
     def summary(self) -> str:
         """Model tables for the report."""
         return ""
+
+    @classmethod
+    def summarize(cls, cfg) -> str:
+        """Model tables of a config without its data (``gankit summary``); "" when the task has none."""
+        return ""
+
+
+class Trained:
+    """A trained model on its own: what :func:`gankit.load` returns and ``gankit sample`` uses."""
+
+    kind = "image"  # the modality of its output (how samples are saved)
+    columns: list[str] | None = None  # tables: the column names
+    num_classes = 0  # > 0: ``sample(label=...)`` picks a class
+    label_name = "label"
+
+    def sample(self, n: int, *, seed: int | None = None, label=None) -> np.ndarray:
+        """``n`` outputs in the data's own space; ``seed`` makes them reproducible."""
+        raise NotImplementedError
+
+    def class_names_for(self, n: int, label=None) -> list[str] | None:
+        """The class of each of ``sample(n, label=label)``'s outputs (None: not class-conditional)."""
+        return None

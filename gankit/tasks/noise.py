@@ -98,7 +98,7 @@ class NoiseGAN(Task):
 
     @classmethod
     def from_config(cls, cfg, data: Data, device: torch.device) -> "NoiseGAN":
-        from gankit.config import parse_policy, to_dict
+        from gankit.config.schema import parse_policy, to_dict
 
         k = num_classes(cfg, data)
         G, D = build_networks(cfg, data, k, device)
@@ -248,4 +248,18 @@ class NoiseGAN(Task):
         from gankit.models.summary import gan_summary
 
         return gan_summary(self.G, self.D, self.s.latent_dim, self.num_classes)
+
+    @classmethod
+    def summarize(cls, cfg) -> str:
+        """G, D and the combined model of a config, from the data's shape alone (no data loaded for
+        the built-in sets)."""
+        from gankit.data import data_info
+        from gankit.models import build_discriminator, build_generator
+        from gankit.models.summary import gan_summary
+
+        shape, classes = data_info(cfg.data)
+        k = classes if (cfg.conditional.mode != "none" or cfg.conditional.acgan) else 0
+        G = build_generator(cfg.generator, shape, k)
+        D = build_discriminator(cfg.discriminator, shape, k, cfg.conditional.mode, cfg.conditional.acgan)
+        return gan_summary(G, D, cfg.generator.latent_dim, k)
 

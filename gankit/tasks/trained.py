@@ -16,9 +16,10 @@ import torch
 from gankit.data.tabular import parse_number
 from gankit.errors import GankitError
 from gankit.modalities import get_modality
+from gankit.tasks.base import Trained
 
 
-class TrainedGenerator:
+class TrainedGenerator(Trained):
     """A generator with what it needs to produce data in the data's own space."""
 
     def __init__(self, G: torch.nn.Module, meta: dict) -> None:
@@ -96,11 +97,14 @@ class TrainedGenerator:
 
 def load_generator(state: dict, meta: dict, source: str, device: str = "cpu") -> TrainedGenerator:
     """Rebuild the generator a generator.json describes and load its weights."""
-    from gankit.config import Config, merge_dict
+    from dataclasses import fields
+
+    from gankit.config.schema import GeneratorConfig
     from gankit.models import build_generator
 
-    try:
-        cfg = merge_dict(Config(), {"generator": meta["generator"]}, source=source).generator
+    try:  # the keys that build the network (a newer file's extra keys are not needed for it)
+        names = {f.name for f in fields(GeneratorConfig)}
+        cfg = GeneratorConfig(**{k: v for k, v in meta["generator"].items() if k in names})
         G = build_generator(cfg, tuple(meta["data"]["shape"]), int(meta.get("num_classes", 0)))
         G.load_state_dict(state["G"])
         return TrainedGenerator(G.to(device), meta)

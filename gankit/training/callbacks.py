@@ -45,14 +45,14 @@ class MetricsLog(Callback):
     name = "metrics"
 
     def __init__(self, loop, columns: tuple[str, ...]) -> None:
-        self.loop = loop
+        self.loop, self.columns = loop, columns
         self.csv = CsvLog(loop.folder / METRICS, ["step", "epoch", *columns, "seconds"])
         self.csv.truncate(loop.stepper.step)
         self.csv.open()
 
     def on_row(self, step, means):
-        self.csv.write([[step, self.loop.batches.epoch, *(f"{v:.6g}" for v in means.values()),
-                         f"{self.loop.seconds:.3f}"]])
+        values = [f"{means[c]:.6g}" if c in means else "" for c in self.columns]  # "": a phase that was off
+        self.csv.write([[step, self.loop.batches.epoch, *values, f"{self.loop.seconds:.3f}"]])
 
     def on_rollback(self, step):
         self.csv.truncate(step)

@@ -195,7 +195,7 @@ class Loop:
         acc, stop, over = self._shared(check_now, flag["stop"], self._over_time())
         means = self.sums.means(acc) if log_now else None
         if means is not None:
-            finite = all(math.isfinite(v) for v, k in zip(means.values(), self.sums.counts) if k)
+            finite = all(math.isfinite(v) for v in means.values())
         else:
             finite = bool(torch.isfinite(acc).all()) if check_now else True
         if not finite:

@@ -7,8 +7,6 @@ TensorBoard point. The columns are the task's ``columns``, so each task logs wha
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
@@ -31,13 +29,11 @@ class StatSums:
         self.n += 1
 
     def means(self, acc: Tensor | None = None) -> dict[str, float]:
-        """Per column: the mean over the steps that reported it (NaN where none did)."""
+        """The mean of each column over the steps that reported it (columns no step reported are left out)."""
         acc = self.acc if acc is None else acc
         if all(k == self.n for k in self.counts):
-            values = (acc / self.n).tolist()
-        else:
-            values = [a / k if k else math.nan for a, k in zip(acc.tolist(), self.counts)]
-        return dict(zip(self.columns, values))
+            return dict(zip(self.columns, (acc / self.n).tolist()))
+        return {c: a / k for c, a, k in zip(self.columns, acc.tolist(), self.counts) if k}
 
     def reset(self) -> None:
         self.acc.zero_()
