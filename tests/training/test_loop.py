@@ -1,0 +1,82 @@
+"""The loop's conventions: learning-rate schedules, time budgets, a resume before the first checkpoint."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import pytest
+import torch
+
+import gankit
+from gankit import checkpoint
+from gankit.cli import main
+from gankit.training.phases import schedule_factor
+
+pytestmark = pytest.mark.usefixtures("no_pictures")  # tests/conftest.py
+
+RING = ["ring", "data.n_samples=256", "train.batch_size=32", "generator.hidden=[8]", "discriminator.hidden=[8]",
+        "log.every=5", "log.sample_every=1000", "train.threads=1", "train.deterministic=true", "log.progress=off"]
+
+
+def test_schedule_factors():
+    assert [schedule_factor("constant", s, 10) for s in (0, 5, 10)] == [1.0, 1.0, 1.0]
+    assert [schedule_factor("linear", s, 10) for s in (0, 5, 10)] == [1.0, 0.5, 0.0]
+    assert schedule_factor("cosine", 0, 10) == 1.0 and schedule_factor("cosine", 10, 10) == pytest.approx(0.0)
+    assert schedule_factor("cosine", 5, 10) == pytest.approx(0.5)
+
+
+def test_each_optimiser_follows_its_own_schedule_and_it_resumes(tmp_path):
+    args = [*RING, "train.steps=20", "generator.schedule=cosine", "discriminator.schedule=linear",
+            "log.checkpoint_every=10"]
+    whole = gankit.train(*args, out=tmp_path / "whole", quiet=True)
+    state, _ = checkpoint.load(checkpoint.checkpoints_in(whole / "checkpoints")[-1])
+    lr = {n: state["train"]["opts"][n]["param_groups"][0]["lr"] for n in ("G", "D")}
+    assert lr["G"] == pytest.approx(2e-3 * 0.5 * (1 + math.cos(math.pi * 19 / 20)))  # set before step 20
+    assert lr["D"] == pytest.approx(2e-3 * (1 - 19 / 20))  # the ring preset: lr 2e-3
+    part = gankit.train(*[a for a in args if a != "train.steps=20"], "train.steps=10", out=tmp_path / "part",
+                        quiet=True)
+    gankit.train(None, "train.steps=20", resume=part, quiet=True)
+    # a schedule runs over train.steps: 10 steps of a 10-step schedule are not the first half of a
+    # 20-step one, so the resumed run (now 20 steps) differs from the one trained for 20 from the start
+    assert (part / "generator.safetensors").read_bytes() != (whole / "generator.safetensors").read_bytes()
+
+
+def test_a_time_limit_stops_cleanly_and_train_steps_reproduces_it(tmp_path):
+    limited = gankit.train(*RING, "train.steps=100000", "train.time_limit=2s", out=tmp_path / "lim", quiet=True)
+    info = json.loads((limited / "run.json").read_text())
+    reached = info["time_limit"]["step"]
+    assert info["status"] == "complete" and info["steps_done"] == reached and 0 < reached < 100000
+    assert info["time_limit"]["reproduce"] == f"train.steps={reached}"
+    again = gankit.train(*RING, f"train.steps={reached}", out=tmp_path / "again", quiet=True)
+    assert (again / "generator.safetensors").read_bytes() == (limited / "generator.safetensors").read_bytes()
+
+
+def test_a_bad_time_limit_is_refused(capsys):
+    assert main(["train", *RING, "train.time_limit=soon", "--dry-run"]) == 2
+    assert "train.time_limit must be a duration such as 90s, 5m or 2h" in capsys.readouterr().err
+
+
+def test_resume_before_the_first_checkpoint_starts_again(tmp_path, capsys):
+    """A job script that always passes --resume after a pre-emption: a run killed before its first
+    checkpoint starts again from step 0 (and says so) and ends as an uninterrupted run."""
+    whole = gankit.train(*RING, "train.steps=12", out=tmp_path / "whole", quiet=True)
+    run = tmp_path / "run"
+    gankit.train(*RING, "train.steps=12", out=run, quiet=True)
+    for p in checkpoint.checkpoints_in(run / "checkpoints"):  # as if killed before the first one
+        checkpoint.remove(p)
+    (run / "generator.json").unlink()
+    (run / "run.json").write_text(json.dumps({"status": "running"}))
+    with open(run / "metrics.csv", "a") as f:
+        f.write("13,0,1")  # a half row of the killed process
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run)]) == 0
+    assert "has no checkpoint yet" in capsys.readouterr().out
+    assert (run / "generator.safetensors").read_bytes() == (whole / "generator.safetensors").read_bytes()
+
+    def rows(r):
+        with open(r / "metrics.csv", newline="") as f:
+            return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
+
+    assert rows(run) == rows(whole)
