@@ -62,13 +62,19 @@ def ball_membership(
     return torch.cat(counts), hit
 
 
+def _pair(real, fake, k: int, what: str) -> tuple[Tensor, Tensor]:
+    """Real and generated features as (N, D) tensors, checked for ``what`` with ``k`` neighbours."""
+    r, f = as_features(real, "real features"), as_features(fake, "generated features")
+    _check_dims(r, f)
+    _need(len(r), len(f), k, what)
+    return r, f
+
+
 def precision_recall(
     real: Tensor | np.ndarray, fake: Tensor | np.ndarray, *, k: int = K_PRECISION_RECALL, batch_size: int = BATCH
 ) -> dict[str, float]:
     """Improved precision and recall (Kynkäänniemi et al. 2019) of fake against real."""
-    r, f = as_features(real, "real features"), as_features(fake, "generated features")
-    _check_dims(r, f)
-    _need(len(r), len(f), k, "precision/recall")
+    r, f = _pair(real, fake, k, "precision/recall")
     in_real, _ = ball_membership(f, r, knn_radii(r, k, batch_size=batch_size), batch_size=batch_size)
     in_fake, _ = ball_membership(r, f, knn_radii(f, k, batch_size=batch_size), batch_size=batch_size)
     return {"precision": float((in_real > 0).double().mean()), "recall": float((in_fake > 0).double().mean())}
@@ -78,9 +84,7 @@ def density_coverage(
     real: Tensor | np.ndarray, fake: Tensor | np.ndarray, *, k: int = K_DENSITY_COVERAGE, batch_size: int = BATCH
 ) -> dict[str, float]:
     """Density and coverage (Naeem et al. 2020) of fake against real."""
-    r, f = as_features(real, "real features"), as_features(fake, "generated features")
-    _check_dims(r, f)
-    _need(len(r), len(f), k, "density/coverage")
+    r, f = _pair(real, fake, k, "density/coverage")
     counts, covered = ball_membership(f, r, knn_radii(r, k, batch_size=batch_size), batch_size=batch_size)
     return {"density": float(counts.sum()) / (k * len(f)), "coverage": float(covered.double().mean())}
 
