@@ -39,6 +39,7 @@ EVAL_JSON = "eval.json"
 METRIC_CURVES = "metric_curves.png"
 BEST = "best"
 REPORT = "report.html"
+SAMPLES_GIF = "samples.gif"
 TENSORBOARD = "tensorboard"
 MODEL = "generator"  # the exported model's file stem (generator.json + generator.safetensors)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from gankit import checkpoint
 from gankit.errors import GankitError
+from gankit.run.folder import CHECKPOINTS, CONFIG
 
 
 def find_resume_point(run_dir: Path) -> tuple[Path, dict, dict, list[Path]] | None:
@@ -21,10 +22,10 @@ def find_resume_point(run_dir: Path) -> tuple[Path, dict, dict, list[Path]] | No
     when the run has no checkpoint at all (killed before its first)."""
     if not run_dir.is_dir():
         raise GankitError(f"--resume {run_dir}: no such run folder")
-    if not (run_dir / "config.yaml").exists():
-        raise GankitError(f"--resume {run_dir}: not a gankit run folder (no config.yaml)")
+    if not (run_dir / CONFIG).exists():
+        raise GankitError(f"--resume {run_dir}: not a gankit run folder (no {CONFIG})")
     damaged: list[tuple[Path, str]] = []
-    for p in reversed(checkpoint.checkpoints_in(run_dir / "checkpoints")):
+    for p in reversed(checkpoint.checkpoints_in(run_dir / CHECKPOINTS)):
         try:
             state, meta = checkpoint.load(p)
         except checkpoint.CheckpointTooNew:

@@ -32,7 +32,7 @@ import torch
 from gankit import __version__, checkpoint
 from gankit import distributed as dist
 from gankit.errors import GankitError, Interrupted
-from gankit.run.folder import RunFolder
+from gankit.run.folder import INFO, RunFolder
 from gankit.training.callbacks import Callback, say
 from gankit.training.guard import Guard
 from gankit.training.rng import stop_signals
@@ -84,7 +84,7 @@ class Loop:
     def write_info(self, **changes) -> None:
         self.info.update(changes)
         if self.world.main:
-            self.folder.write_json("run.json", self.info)
+            self.folder.write_json(INFO, self.info)
 
     def folder_append(self, name: str, rows: list[dict]) -> None:
         self.folder.append_jsonl(name, rows)
