@@ -13,16 +13,16 @@ import sys
 from pathlib import Path
 
 from gankit import checkpoint
-from gankit.errors import GankitError
+from gankit.errors import GankitError, arg
 
 
 def find_resume_point(run_dir: Path) -> tuple[Path, dict, dict, list[Path]] | None:
     """(newest intact checkpoint, its state, its meta, newer damaged checkpoints it skipped), or None
     when the run has no checkpoint at all (killed before its first)."""
     if not run_dir.is_dir():
-        raise GankitError(f"--resume {run_dir}: no such run folder")
+        raise GankitError(f"{arg('resume', run_dir)}: no such run folder")
     if not (run_dir / "config.yaml").exists():
-        raise GankitError(f"--resume {run_dir}: not a gankit run folder (no config.yaml)")
+        raise GankitError(f"{arg('resume', run_dir)}: not a gankit run folder (no config.yaml)")
     damaged: list[tuple[Path, str]] = []
     for p in reversed(checkpoint.checkpoints_in(run_dir / "checkpoints")):
         try:
