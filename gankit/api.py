@@ -33,7 +33,21 @@ def _as_list(overrides) -> list[str]:
 
 
 def load_config(source=None, *overrides):
-    """A validated :class:`gankit.config.Config` from a preset name or YAML file plus overrides."""
+    """A validated :class:`gankit.config.Config`: a preset name or YAML file, then overrides.
+
+    ``source`` is a preset (``gankit.list_presets()``), a YAML file (which may start from one with
+    ``preset: NAME``) or None for the default preset. Overrides are ``"key=value"`` strings or dicts
+    of dotted keys; values are YAML, as on the command line. Nothing is trained or loaded.
+
+    Examples::
+
+        cfg = gankit.load_config("mnist-dcgan", "train.steps=500")
+        cfg = gankit.load_config("digits", {"generator.hidden": [256, 256], "loss": "hinge"})
+        cfg.train.batch_size                      # 64
+        run = gankit.train(cfg)                   # train exactly this config
+
+    Raises :class:`gankit.errors.GankitError` naming the key and the fix.
+    """
     from gankit.config import load
 
     return load(source, _as_list(overrides))
@@ -59,11 +73,28 @@ def resolve_config(source=None, overrides=(), resume=None):
 
 
 def train(source=None, *overrides, out=None, resume=None, quiet: bool = False) -> Path:
-    """Train from a preset name, YAML path or Config with ``key=value`` overrides; returns the run folder.
+    """Train a GAN and return its run folder (a :class:`pathlib.Path`).
 
-    ``resume=RUN`` continues a run folder from its newest checkpoint (overrides may change what does
-    not shape the networks or the data). Errors are :class:`gankit.errors.GankitError` with a message
-    that says what to change.
+    * ``source``: a preset name (``"digits"``, the default; ``gankit.list_presets()``), a YAML file,
+      or a :class:`gankit.config.Config` (``gankit.load_config``);
+    * ``overrides``: ``"key=value"`` strings or dicts of dotted keys (``gankit train --keys`` lists
+      them all); values are YAML, as on the command line;
+    * ``out``: the run folder (default ``runs/<preset>-<time>``); it must be new or empty;
+    * ``resume``: a run folder to continue from its newest checkpoint (overrides may then change
+      what does not shape the networks or the data: lengths, learning rates, logging);
+    * ``quiet``: print nothing.
+
+    Examples::
+
+        run = gankit.train("digits", "train.steps=500")
+        run = gankit.train("digits", {"train.steps": 500, "generator.hidden": [256, 256]}, out="runs/try")
+        run = gankit.train("my.yaml")
+        gankit.train(resume="runs/try")                        # continue an interrupted run
+        gankit.train(None, "train.steps=2000", resume="runs/try")  # ... or train it for longer
+        x = gankit.load(run).sample(100)
+
+    Raises :class:`gankit.errors.GankitError` (one line saying what to change) for anything the
+    caller can fix: an unknown key, a wrong value, missing data, a taken ``out`` folder.
     """
     from gankit.run.session import train as _train
 
@@ -71,11 +102,34 @@ def train(source=None, *overrides, out=None, resume=None, quiet: bool = False) -
     return _train(cfg, out, resume=resume, quiet=quiet)
 
 
-def load(run, device: str = "cpu"):
-    """Load the trained model of a run folder: ``gankit.load(run).sample(n, seed=None, label=None)``."""
+def load(run, device: str = "cpu", checkpoint: str | None = None):
+    """The trained model of a run folder, ready to sample: a :class:`gankit.tasks.trained.TrainedGenerator`.
+
+    * ``run``: a run folder written by :func:`train` or ``gankit train`` (or its ``best/`` folder,
+      kept with ``eval.every=K``), or a ``generator.json`` file;
+    * ``device``: ``"cpu"`` (default), ``"cuda"``, ...;
+    * ``checkpoint``: sample a training checkpoint instead of the final model: ``"latest"`` (the
+      newest one; works while the run is still training), a step number or a checkpoint file.
+      The checkpoint's sampling generator is used (the EMA copy when ``ema.decay`` is on).
+
+    What it returns has ``sample(n, *, seed=None, label=None)`` -> numpy array in the data's own
+    space: images (n, C, H, W) in [0, 1], tables (n, D) in the original units; ``label`` picks a
+    class of a class-conditional run (by name or index), ``seed`` makes samples reproducible. It
+    also has ``num_classes``, ``classes``, ``columns``, ``shape`` and ``class_names_for(n, label)``.
+
+    Examples::
+
+        g = gankit.load("runs/digits-20261122-120000")
+        x = g.sample(1000, seed=0)                    # (1000, 1, 8, 8) in [0, 1]
+        sevens = g.sample(64, label=7)                # class-conditional runs
+        g = gankit.load("runs/live-run", checkpoint="latest")   # a run still training
+
+    Raises :class:`gankit.errors.GankitError` when the folder is missing, holds no trained model
+    yet (the message says whether it is still training and what to do) or is damaged.
+    """
     from gankit.sampling import load as _load
 
-    return _load(run, device)
+    return _load(run, device, checkpoint=checkpoint)
 
 
 def list_presets() -> list[str]:

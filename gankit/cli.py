@@ -13,10 +13,11 @@ import sys
 from pathlib import Path
 
 from gankit import __version__
-from gankit.errors import GankitError, Interrupted
+from gankit.errors import GankitError, Interrupted, cli_wording
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 1  # what Python's docs suggest for a reader that went away
 
 EPILOG_TRAIN = """\
 examples:
@@ -43,6 +44,41 @@ examples:
 """
 
 
+def _train_parser(sub) -> None:
+    t = sub.add_parser("train", help="train a GAN into a run folder",
+                       description="Train a GAN from a preset or YAML config, with key=value overrides.",
+                       epilog=EPILOG_TRAIN, formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("source", nargs="?", help="preset name (see `gankit presets`) or YAML config file; "
+                   "default: digits")
+    t.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.epochs=3")
+    t.add_argument("--out", help="run folder (default runs/<preset>-<timestamp>)")
+    t.add_argument("--resume", metavar="RUN", help="continue the run folder RUN from its last checkpoint")
+    t.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    t.add_argument("--keys", action="store_true", help="list every config key with its default (as you would "
+                   "type it) and what it does, then exit")
+    t.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+
+
+def _sample_parser(sub) -> None:
+    s = sub.add_parser("sample", help="generate samples from a trained run",
+                       description="Generate N samples from a run's generator. The output form follows "
+                       "--out: .npy (data space: images (N,C,H,W) in [0,1], tables in original units), "
+                       ".png (a grid, or a plot for tables), .csv (one row per sample), or folder/ "
+                       "(one PNG per image).")
+    s.add_argument("run", help="run folder written by `gankit train` (or its best/ folder)")
+    s.add_argument("--best", action="store_true", help="use the run's best generator (RUN/best/, kept when "
+                   "training with eval.every=K) instead of the final one")
+    s.add_argument("--checkpoint", metavar="latest|STEP|PATH", help="sample a training checkpoint instead of the "
+                   "final generator: the newest (latest; works while the run is still training), a step, or a "
+                   "checkpoint file (its sampling generator: the EMA copy when ema.decay is on)")
+    s.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
+    s.add_argument("--out", required=True, help="x.npy | x.png | x.csv | folder/")
+    s.add_argument("--seed", type=int, default=None, help="random seed for reproducible samples")
+    s.add_argument("--device", default="cpu", help="cpu (default), cuda, ...")
+    s.add_argument("--label", help="class-conditional runs: only this class (index or name); without it "
+                   "the classes are balanced and a .png grid has one row per class")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="gankit",
@@ -53,32 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show full tracebacks instead of one-line errors")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    t = sub.add_parser("train", help="train a GAN into a run folder",
-                       description="Train a GAN from a preset or YAML config, with key=value overrides.",
-                       epilog=EPILOG_TRAIN, formatter_class=argparse.RawDescriptionHelpFormatter)
-    t.add_argument("source", nargs="?", help="preset name (see `gankit presets`) or YAML config file; "
-                   "default: digits")
-    t.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.epochs=3")
-    t.add_argument("--out", help="run folder (default runs/<preset>-<timestamp>)")
-    t.add_argument("--resume", metavar="RUN", help="continue the run folder RUN from its last checkpoint")
-    t.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    t.add_argument("--keys", action="store_true", help="list every config key with its default and exit")
-    t.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
-
-    s = sub.add_parser("sample", help="generate samples from a trained run",
-                       description="Generate N samples from a run's generator. The output form follows "
-                       "--out: .npy (data space: images (N,C,H,W) in [0,1], tables in original units), "
-                       ".png (a grid, or a plot for tables), .csv (one row per sample), or folder/ "
-                       "(one PNG per image).")
-    s.add_argument("run", help="run folder written by `gankit train` (or its best/ folder)")
-    s.add_argument("--best", action="store_true", help="use the run's best generator (RUN/best/, kept when "
-                   "training with eval.every=K) instead of the final one")
-    s.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
-    s.add_argument("--out", required=True, help="x.npy | x.png | x.csv | folder/")
-    s.add_argument("--seed", type=int, default=None, help="random seed for reproducible samples")
-    s.add_argument("--device", default="cpu", help="cpu (default), cuda, ...")
-    s.add_argument("--label", help="class-conditional runs: only this class (index or name); without it "
-                   "the classes are balanced and a .png grid has one row per class")
+    _train_parser(sub)
+    _sample_parser(sub)
 
     m = sub.add_parser("summary", help="print Keras-style model tables",
                        description="Print layer / output shape / parameter tables for G, D and the "
@@ -146,14 +158,7 @@ def cmd_train(args) -> int:
     from gankit.config import all_keys, dump
 
     if args.keys:
-        from gankit.config import Config, to_dict
-
-        flat = to_dict(Config())
-        for key in all_keys():
-            v = flat
-            for part in key.split("."):
-                v = v[part]
-            print(f"{key} = {v!r}")
+        print_keys()
         return 0
     source, overrides = args.source, list(args.overrides)
     if source is not None and "=" in source:  # `gankit train train.steps=10`: no preset given
@@ -169,11 +174,24 @@ def cmd_train(args) -> int:
     return 0
 
 
+def print_keys() -> None:
+    """``key = value  # what it does``, aligned; values as typed on the command line (YAML)."""
+    from gankit.config import describe_keys
+
+    rows = describe_keys()
+    kw = max(len(k) for k, _, _ in rows)
+    vw = min(16, max(len(v) for _, v, _ in rows))
+    for key, value, help in rows:
+        print(f"{key:<{kw}} = {value:<{vw}}  # {help}" if help else f"{key:<{kw}} = {value}")
+
+
 def cmd_sample(args) -> int:
     from gankit.api import load
     from gankit.sampling import save_samples
 
     run = args.run
+    if args.best and args.checkpoint is not None:
+        raise GankitError("--best and --checkpoint each choose a generator; give one of them")
     if args.best:
         from gankit.run.folder import BEST
 
@@ -181,12 +199,14 @@ def cmd_sample(args) -> int:
         if not (run / "generator.json").exists():
             raise GankitError(f"{args.run}: no best generator ({run} is missing); it is kept when training with "
                               f"eval.every=K (e.g. gankit train ... eval.every=500)")
-    g = load(run, device=args.device)
+    g = load(run, device=args.device, checkpoint=args.checkpoint)
     x = g.sample(args.n, seed=args.seed, label=args.label)
     per_class = g.num_classes > 0 and args.label is None and args.n % g.num_classes == 0
     out = save_samples(x, g.kind, args.out, columns=g.columns, nrow=args.n // g.num_classes if per_class else None,
                        labels=g.class_names_for(args.n, args.label), label_name=g.label_name)
-    print(f"wrote {len(x)} samples of shape {tuple(x.shape[1:])} to {out}")
+    step = getattr(g, "meta", {}).get("step") if args.checkpoint is not None else None
+    print(f"wrote {len(x)} samples of shape {tuple(x.shape[1:])} to {out}"
+          + (f" (checkpoint of step {step})" if step is not None else ""))
     return 0
 
 
@@ -262,6 +282,23 @@ COMMANDS = {"train": cmd_train, "sample": cmd_sample, "summary": cmd_summary, "p
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; output piped into a reader that stops early (``| head``) ends quietly."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # inside the try: a pipe closed early fails here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # the reader has gone (`gankit train --keys | head`): the standard answer, as in the Python
+        # docs' note on SIGPIPE, is to point stdout at devnull, so the exit's flush fails silently
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout without a file descriptor (captured in tests)
+            pass
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: list[str] | None) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
     # key=value overrides may come after options (`train digits --out x a=b`): argparse leaves them over
@@ -274,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return COMMANDS[args.command](args)
+        with cli_wording():  # messages name --options and gankit commands, not Python arguments
+            return COMMANDS[args.command](args)
     except GankitError as e:
         if args.debug:
             raise

@@ -61,7 +61,7 @@ def test_steps_and_epochs_clear_each_other():
     "override, fragment",
     [
         ("train.stpes=3", 'did you mean "train.steps"'),
-        ("trian.steps=3", 'did you mean "train"'),
+        ("trian.steps=3", 'did you mean "train.steps"'),
         ("train.batch_size=abc", "train.batch_size must be an integer"),
         ("train.batch_size=0", "train.batch_size must be >= 1"),
         ("generator.lr=0", "generator.lr must be > 0"),

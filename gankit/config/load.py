@@ -17,7 +17,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 
-from gankit.config.schema import SCHEMA_VERSION, Config, hints, to_dict
+from gankit.config.schema import SCHEMA_VERSION, Config, all_keys, hints, to_dict
 from gankit.config.validate import validate
 from gankit.errors import GankitError, did_you_mean
 
@@ -50,7 +50,8 @@ def _type_name(tp: Any) -> str:
         args = [a for a in get_args(tp) if a is not type(None)]
         return " or ".join(_type_name(a) for a in args) + " or null"
     if origin is list:
-        return f"a list of {_type_name(get_args(tp)[0])}"
+        inner = get_args(tp)[0]
+        return "a list of " + {int: "integers", float: "numbers", str: "strings"}.get(inner, _type_name(inner))
     if origin is tuple:
         return f"a list of {len(get_args(tp))} numbers"
     return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(
@@ -131,6 +132,36 @@ def _parse_scalar(text: str) -> Any:
         return text
 
 
+# --------------------------------------------------------------------------- messages
+
+
+def _suggest_key(dotted: str, so_far: str, here: list[str]) -> str:
+    """' (did you mean "train.steps"?)' for an unknown key: the full keys that end like it (``steps``,
+    ``trian.steps``), else the closest full key (``train.stpes``), else the closest name at the level
+    where it went wrong (``so_far`` among ``here``)."""
+    leaf = dotted.rsplit(".", 1)[-1]
+    same_leaf = [k for k in all_keys() if k.rsplit(".", 1)[-1] == leaf]
+    if same_leaf:
+        return " (did you mean " + " or ".join(f'"{k}"' for k in same_leaf[:3]) + "?)"
+    return did_you_mean(dotted, all_keys()) or did_you_mean(so_far, here)
+
+
+def _list_example(dotted: str, value: Any, tp: Any, source: str) -> str:
+    """'; give a list, e.g. generator.hidden=[256,256]' when a list key got ``256,256`` or ``256``."""
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        lists = [a for a in get_args(tp) if get_origin(a) in (list, tuple)]
+        return _list_example(dotted, value, lists[0], source) if lists else ""
+    if origin not in (list, tuple) or isinstance(value, (list, tuple, dict)) or value is None:
+        return ""
+    parts = [p.strip() for p in str(value).split(",")]
+    items = [_parse_scalar(p) for p in parts]
+    if _coerce_sequence(items, tp) is _NO:
+        return ""
+    example = f"{dotted}=[{','.join(parts)}]" if source == "command line" else f"[{', '.join(parts)}]"
+    return f"; give a list in brackets, e.g. {example}"
+
+
 # --------------------------------------------------------------------------- set / merge
 
 
@@ -143,8 +174,7 @@ def _set(cfg: Config, dotted: str, value: Any, *, source: str) -> None:
             prefix = ".".join(parts[:i])
             names = [f"{prefix}.{n}" if prefix else n for n in fields]
             raise GankitError(
-                f"{source}: unknown config key {dotted!r}"
-                f"{did_you_mean('.'.join(parts[: i + 1]), names)}; "
+                f"{source}: unknown config key {dotted!r}{_suggest_key(dotted, '.'.join(parts[: i + 1]), names)}; "
                 f"valid keys here: {', '.join(names)}"
             )
         tp = hints(type(obj))[part]
@@ -165,7 +195,8 @@ def _set(cfg: Config, dotted: str, value: Any, *, source: str) -> None:
             return
         out = _coerce(value, tp)
         if out is _NO:
-            raise GankitError(f"{source}: {dotted} must be {_type_name(tp)}, got {value!r}")
+            raise GankitError(f"{source}: {dotted} must be {_type_name(tp)}, got {value!r}"
+                              f"{_list_example(dotted, value, tp, source)}")
         setattr(obj, part, out)
         # train.steps and train.epochs are two ways to say how long: setting one clears the other.
         if dotted == "train.steps" and out is not None:

@@ -47,6 +47,9 @@ def image_folder(cfg: DataConfig, seed: int) -> Raw:
     if cfg.path is None:
         raise GankitError("data.name=images needs data.path=FOLDER (a folder of PNG/JPG images)")
     folder = Path(cfg.path)
+    if folder.is_file() and folder.suffix.lower() in EXTENSIONS:
+        raise GankitError(f"data.path={cfg.path} is a single image; give the folder that holds the images "
+                          f"(e.g. data.path={folder.parent}/)")
     if not folder.is_dir():
         raise GankitError(f"data.path {cfg.path!r} is not a folder of images")
     files, classes, labels = find_images(folder)

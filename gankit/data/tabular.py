@@ -125,6 +125,9 @@ def label_index(label_column: str, header: list[str] | None, width: int, path: P
     return j % width
 
 
+#: files that are pictures, not tables (gankit.data.images reads them from a folder)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+
 #: more distinct values than this is a measurement, not a class label
 MAX_CLASSES = 1000
 
@@ -217,6 +220,9 @@ def table(cfg: DataConfig, seed: int) -> Raw:
         columns = [f"x{j}" for j in range(x.shape[1])]
     elif suffix in (".csv", ".tsv", ".txt"):
         x, columns, label = read_csv(p, cfg.label_column)
+    elif suffix in IMAGE_SUFFIXES:  # one picture given where its folder was meant
+        raise GankitError(f"data.path={cfg.path} is a single image; give the folder that holds the images "
+                          f"(e.g. data.path={p.parent}/)")
     else:
         raise GankitError(f"{p}: unknown table format {suffix!r}; use .csv, .npy or .npz")
     big = np.abs(x) > np.finfo(np.float32).max  # training is float32: these would become inf

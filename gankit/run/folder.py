@@ -5,7 +5,7 @@
       run.json             status (running / complete / stopped_early / interrupted / failed), sizes, timing
       metrics.csv          step, epoch, the task's statistics by name, seconds
       samples/step_*.png   previews from fixed inputs; samples.gif over training
-      checkpoints/step_*   resumable training state (safetensors + JSON)
+      checkpoints/step_*   resumable training state (safetensors + JSON), each sampleable on its own
       generator.*          the trained model the task exports (safetensors + JSON to rebuild and decode it)
       curves.png           the statistics over steps
       health.jsonl         health warnings
@@ -25,7 +25,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from gankit.errors import GankitError
+from gankit.errors import GankitError, arg
 
 CONFIG = "config.yaml"
 INFO = "run.json"
@@ -79,13 +79,14 @@ class RunFolder:
     # ------------------------------------------------------------------ creating
 
     def refuse_taken(self) -> None:
-        """An --out that is a file or a non-empty folder is refused (checked before the data is loaded)."""
+        """An output folder that is a file or a non-empty folder is refused (checked before the data is
+        loaded). Messages name the option as the caller wrote it: ``--out`` or ``out=``."""
         out = self.path
         if out.exists() and not out.is_dir():
-            raise GankitError(f"--out {out} is a file; choose a folder path")
+            raise GankitError(f"{arg('out', out)} is a file; choose a folder path")
         if out.is_dir() and any(out.iterdir()):
-            raise GankitError(f"--out {out} already exists and is not empty; choose another folder, "
-                              f"or continue it with --resume {out}")
+            raise GankitError(f"{arg('out', out)} already exists and is not empty; choose another folder, "
+                              f"or continue it with {arg('resume', out)}")
 
     def create(self) -> None:
         """Create an empty run folder, refusing anything that would overwrite or fail later."""
@@ -96,7 +97,8 @@ class RunFolder:
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as e:
-            raise GankitError(f"cannot write to --out {self.path} ({e.strerror}); choose a writable folder") from None
+            raise GankitError(f"cannot write to {arg('out', self.path)} ({e.strerror}); choose a writable "
+                              f"folder") from None
 
     def make_dirs(self) -> None:
         self.samples.mkdir(exist_ok=True)

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from gankit import checkpoint
-from gankit.errors import GankitError
+from gankit.errors import GankitError, arg
 from gankit.run.folder import CHECKPOINTS, CONFIG
 
 
@@ -21,9 +21,9 @@ def find_resume_point(run_dir: Path) -> tuple[Path, dict, dict, list[Path]] | No
     """(newest intact checkpoint, its state, its meta, newer damaged checkpoints it skipped), or None
     when the run has no checkpoint at all (killed before its first)."""
     if not run_dir.is_dir():
-        raise GankitError(f"--resume {run_dir}: no such run folder")
+        raise GankitError(f"{arg('resume', run_dir)}: no such run folder")
     if not (run_dir / CONFIG).exists():
-        raise GankitError(f"--resume {run_dir}: not a gankit run folder (no {CONFIG})")
+        raise GankitError(f"{arg('resume', run_dir)}: not a gankit run folder (no {CONFIG})")
     damaged: list[tuple[Path, str]] = []
     for p in reversed(checkpoint.checkpoints_in(run_dir / CHECKPOINTS)):
         try:

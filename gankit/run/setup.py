@@ -89,7 +89,7 @@ def closing_lines(loop) -> None:
                  f"{loop.stepper.step} reproduces this run")
     samples = sorted(folder.samples.glob("step_*.png"))
     where = f"; samples {samples[-1]}" if samples else ""
-    loop.say(f"gankit: done in {loop.seconds:.1f}s{where}; use it: gankit sample {folder} --n 64 --out samples.png")
+    loop.say(f"gankit: done in {loop.seconds:.1f}s{where}; use it: {loop.task.usage(folder)}")
     if ev is not None and ev.best_step is not None:
         loop.say(f"gankit: best {ev.best_metric} {ev.best_value:.4g} at step {ev.best_step}: gankit sample "
                  f"{folder} --best --n 64 --out best.png")

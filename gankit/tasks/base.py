@@ -129,6 +129,23 @@ class Task:
         and :func:`gankit.load` read back."""
         raise NotImplementedError
 
+    @classmethod
+    def trained_from_checkpoint(cls, train: dict, model: dict, source: str, device: str = "cpu"):
+        """The model :meth:`export` described at a training checkpoint, from the checkpoint alone.
+
+        ``train`` is the checkpoint's training state (``nets``, ``emas``, ...) and ``model`` what the
+        loop stored beside it: ``{"stem", "tensors", "meta"}`` of :meth:`export` at that step. By
+        default the exported tensors are the sampling networks by name (a network's moving average
+        where one is kept), as :meth:`export` receives them; a task exporting anything else overrides this.
+        """
+        emas, nets = train.get("emas") or {}, train["nets"]
+        tensors = {name: emas.get(name, nets[name]) for name in model["tensors"]}
+        return cls.load_trained(tensors, model["meta"], source, device)
+
+    def usage(self, run) -> str:
+        """The command that uses the trained model, for the line that closes a run."""
+        return f"gankit sample {run} --n 64 --out samples.png"
+
     def preview(self, nets: dict[str, nn.Module], fixed: dict[str, Tensor]) -> tuple[np.ndarray, int | None]:
         """(samples in the data's own space, items per grid row or None) from the fixed inputs."""
         raise NotImplementedError

@@ -216,6 +216,20 @@ class NoiseGAN(Task):
                 "ema": bool(self.ema)}
         return "generator", {"G": nets["G"].state_dict()}, meta
 
+    def usage(self, run) -> str:
+        """A conditional run's hint shows ``--label`` with one of its classes: choosing the class is
+        what such a model is for."""
+        plain = super().usage(run)
+        if not self.num_classes:
+            return plain
+        import shlex
+
+        names = [str(c) for c in (self.data.classes if self.data is not None and self.data.classes
+                                  else range(self.num_classes))]
+        shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+        return (f"{plain}; one class: gankit sample {run} --label {shlex.quote(names[-1])} "
+                f"--n 64 --out {shlex.quote(names[-1])}.png (classes: {shown})")
+
     def fixed_inputs(self, n: int, seed: int) -> dict[str, Tensor]:
         z = torch.randn(n, self.s.latent_dim, generator=torch.Generator().manual_seed(seed))
         return {"z": z.to(next(self.G.parameters()).device)}

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from gankit.data.tabular import parse_number
-from gankit.errors import GankitError
+from gankit.errors import GankitError, arg
 from gankit.modalities import get_modality
 from gankit.tasks.base import Trained
 
@@ -43,8 +43,8 @@ class TrainedGenerator(Trained):
     def class_index(self, label: int | str) -> int:
         """A class given by index or name, checked against the run's classes."""
         if self.num_classes == 0:
-            raise GankitError("this run is not class-conditional, so --label cannot be used; train with "
-                              "conditional.mode=projection (or concat) to choose classes")
+            raise GankitError(f"this run is not class-conditional, so {arg('label')} cannot be used; train with "
+                              f"conditional.mode=projection (or concat) to choose classes")
         names = [str(c) for c in (self.classes or [])]
         if isinstance(label, str) and label in names:  # a name first: a table's classes may be numbers (1, 2, 3)
             return names.index(label)
@@ -79,9 +79,26 @@ class TrainedGenerator(Trained):
     @torch.inference_mode()
     def sample(self, n: int, *, seed: int | None = None, label: int | str | None = None,
                batch_size: int = 1024) -> np.ndarray:
-        """``n`` samples in the data's own space; ``seed`` makes them reproducible; ``label`` picks a class."""
+        """``n`` new samples as a numpy array in the data's own space.
+
+        Images come back as (n, C, H, W) float32 in [0, 1]; tables as (n, D) in the original units
+        (columns in ``self.columns``).
+
+        * ``seed``: the same seed gives the same samples (None: fresh noise each call);
+        * ``label``: class-conditional runs only: every sample of this class, given by name
+          (``"Sneaker"``, ``"virginica"``) or index (``7``); without it the classes are balanced, in
+          sorted blocks (``class_names_for(n)`` says which sample is which);
+        * ``batch_size``: how many samples go through the generator at once (memory, not results).
+
+        Examples::
+
+            g = gankit.load("runs/digits-20261122-120000")
+            x = g.sample(1000, seed=0)           # reproducible
+            sevens = g.sample(64, label=7)       # conditional runs: one class
+            names = g.class_names_for(64)        # the class of each of g.sample(64)
+        """
         if n < 1:
-            raise GankitError(f"--n must be >= 1, got {n}")
+            raise GankitError(f"{arg('n')} must be >= 1, got {n}")
         labels = self.labels_for(n, label)
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         out = []

@@ -31,7 +31,7 @@ import torch
 
 from gankit import __version__, checkpoint
 from gankit import distributed as dist
-from gankit.errors import GankitError, Interrupted
+from gankit.errors import GankitError, Interrupted, resume_hint
 from gankit.run.folder import INFO, RunFolder
 from gankit.training.callbacks import Callback, say
 from gankit.training.guard import Guard
@@ -93,6 +93,13 @@ class Loop:
         """The task's trained model as it stands: (stem, tensors, meta)."""
         return self.task.export(self.stepper.sampling_nets(), self.stepper.step)
 
+    def model_meta(self) -> dict:
+        """What :meth:`export` would write now, without the tensors (they are in the checkpoint):
+        a checkpoint carrying it can be sampled on its own (``gankit sample RUN --checkpoint``),
+        while the run trains, without its data or config."""
+        stem, tensors, meta = self.export()
+        return {"stem": stem, "tensors": sorted(tensors), "meta": meta}
+
     # ------------------------------------------------------------------ state
 
     def snapshot(self) -> checkpoint.Snapshot:
@@ -128,7 +135,7 @@ class Loop:
         extra = self.extra()
         if self.world.main:
             meta = {"step": self.stepper.step, "epoch": self.batches.epoch, **extra, **self.run_meta,
-                    "gankit_version": __version__}
+                    "model": self.model_meta(), "gankit_version": __version__}
             self.guard.good_ckpt = checkpoint.save(self.folder.checkpoint_stem(self.stepper.step), full, meta)
             for old in checkpoint.checkpoints_in(self.folder.checkpoints)[: -self.iv["keep"]]:
                 checkpoint.remove(old)
@@ -177,7 +184,7 @@ class Loop:
         except OSError as e:
             self._quietly(status="failed")
             raise GankitError(f"cannot write to {e.filename or self.folder} ({e.strerror}); free disk space "
-                              f"or fix permissions, then continue with gankit train --resume {self.folder}") from None
+                              f"or fix permissions, then continue with {resume_hint(self.folder)}") from None
         except BaseException as e:
             self._quietly(status="failed", error=str(e).splitlines()[0] if str(e) else type(e).__name__)
             raise
