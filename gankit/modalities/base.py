@@ -37,6 +37,16 @@ class Codec:
         return {"offset": self.offset.tolist(), "scale": self.scale.tolist()}
 
 
+@dataclass(frozen=True)
+class Head:
+    """A block of the generator's output that needs its own output layer: ``continuous`` values (the
+    generator's output activation) today; a table's categories will need ``categorical`` heads."""
+
+    name: str
+    size: int  # output features of this block (flattened)
+    kind: str = "continuous"
+
+
 class Modality:
     """The contract; :mod:`gankit.modalities.image` and ``table`` implement it."""
 
@@ -54,6 +64,13 @@ class Modality:
                      self.clamp)
 
     clamp: tuple[float, float] | None = None
+
+    def heads(self, data) -> tuple[Head, ...]:
+        """The output heads a generator needs for ``data`` (one continuous block for images and
+        numeric tables); the model families say which kinds they can make."""
+        import math
+
+        return (Head("values", math.prod(data.shape)),)
 
     def check_config(self, cfg) -> None:
         """Refuse settings that mean nothing for this kind of data (one line naming the key)."""

@@ -103,8 +103,30 @@ def _dcgan_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
 # ----------------------------------------------------------------------------- building
 
 
-def build_generator(c: GeneratorConfig, data_shape: tuple[int, ...], num_classes: int = 0) -> nn.Module:
-    """G for items of ``data_shape``; class-conditional when ``num_classes`` > 0."""
+#: the kinds of output head (gankit.modalities.base.Head) each generator family makes
+HEAD_KINDS = {"mlp": ("continuous",), "dcgan": ("continuous",)}
+
+
+def check_heads(arch: str, heads, data_shape: tuple[int, ...]) -> None:
+    """Refuse data whose output heads the generator family cannot make (one line naming them)."""
+    import math
+
+    kinds = HEAD_KINDS.get(arch, ("continuous",))
+    bad = [h for h in heads if h.kind not in kinds]
+    if bad:
+        from gankit.errors import GankitError
+
+        raise GankitError(f"generator.arch={arch} cannot make {bad[0].kind} outputs ({', '.join(h.name for h in bad)}); "
+                          f"choose a generator.arch that makes {bad[0].kind} outputs")
+    assert sum(h.size for h in heads) == math.prod(data_shape), (heads, data_shape)
+
+
+def build_generator(c: GeneratorConfig, data_shape: tuple[int, ...], num_classes: int = 0,
+                    heads=None) -> nn.Module:
+    """G for items of ``data_shape``; class-conditional when ``num_classes`` > 0. ``heads`` (the data
+    modality's output heads) are checked against what the family makes."""
+    if heads is not None:
+        check_heads(c.arch, heads, tuple(data_shape))
     if num_classes <= 0:
         return GENERATORS.get(c.arch)(c, tuple(data_shape))
     from dataclasses import replace

@@ -50,7 +50,7 @@ def build_networks(cfg, data: Data, k: int, device: torch.device) -> tuple[nn.Mo
     from gankit.models import build_discriminator, build_generator
 
     try:
-        G = build_generator(cfg.generator, data.shape, k).to(device)
+        G = build_generator(cfg.generator, data.shape, k, heads=data.modality.heads(data)).to(device)
         D = build_discriminator(cfg.discriminator, data.shape, k, cfg.conditional.mode,
                                 cfg.conditional.acgan).to(device)
     except (MemoryError, RuntimeError) as e:
