@@ -94,7 +94,8 @@ class HealthMonitor:
             return out
         self._active.discard("non_finite")
         d_real, d_fake = stats.get("d_real"), stats.get("d_fake")
-        if self.probability and d_real is not None and d_real >= self.d_high and d_fake <= self.d_low:
+        both = d_real is not None and d_fake is not None  # a task's phase may be off this row
+        if self.probability and both and d_real >= self.d_high and d_fake <= self.d_low:
             self._overpowered += 1
         else:
             self._overpowered = 0

@@ -122,6 +122,21 @@ class RunFolder:
             for r in rows:
                 f.write(json.dumps(r) + "\n")
 
+    def cut_jsonl(self, name: str, step: int) -> None:
+        """Keep the rows of a JSON-lines log up to ``step`` (a resume or a rollback goes back there)."""
+        path = self.path / name
+        if not path.exists():
+            return
+        keep = []
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a half-written line of a killed process
+            if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= step:
+                keep.append(line + "\n")
+        atomic_write(path, "".join(keep).encode())
+
     def load_config(self):
         """The run's resolved config (config.yaml)."""
         from gankit.config import from_dict, read_yaml

@@ -161,10 +161,13 @@ def _resume(cfg, loop: Loop, world):
     step = loop.stepper.step
     if world.rank:
         seed_everything(dist.rank_seed(cfg.train.seed + step, world.rank))
-    old = loop.folder.read_info() if world.main else {}
+    old = dist.from_main(loop.folder.read_info() if world.main else None, world) or {}  # every rank decides alike
     if step > loop.total or (step == loop.total and old.get("status") == "complete"):
         raise GankitError(f"{loop.folder} already trained {step} of {loop.total} steps; "
                           f"raise train.steps to go on (e.g. train.steps={step + loop.total})")
+    if loop.time_limit is not None and loop.seconds >= loop.time_limit:  # the budget is the run's, not a session's
+        raise GankitError(f"{loop.folder} has used its train.time_limit={cfg.train.time_limit} ({loop.seconds:.0f}s "
+                          f"of training); raise train.time_limit (or set train.time_limit=null) to go on")
     return ckpt, damaged, old
 
 
@@ -187,7 +190,8 @@ def _open_folder(cfg, loop: Loop, data: Data, per_epoch: int, found, *, resuming
             checkpoint.clean_temp(f)
         # rollbacks after the checkpoint belong to the abandoned timeline and may happen again
         info.update(started=old.get("started", info["started"]), resumed=[*_list(old.get("resumed")), now()],
-                    rollbacks=_list(old.get("rollbacks"))[: loop.guard.rollbacks])
+                    rollbacks=_list(old.get("rollbacks"))[: loop.guard.rollbacks],
+                    warnings=[w for w in _list(old.get("warnings")) if isinstance(w, dict) and w.get("step", 0) <= step])
         loop.say(f"gankit: resuming {folder} from step {step} ({ckpt.name})")
     elif not resuming:
         folder.create()

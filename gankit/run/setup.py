@@ -38,6 +38,8 @@ def main_callbacks(cfg, loop, data, quiet: bool) -> list:
 
 def start_callbacks(loop, step: int, *, resumed: bool) -> None:
     """Open the logs (cut back to ``step`` on a resumed run) and add the callbacks that need the folder."""
+    if resumed:  # warnings of steps after the checkpoint belong to the abandoned timeline
+        loop.folder.cut_jsonl(HEALTH, step)
     if resumed and step == 0:  # a run restarted before its first checkpoint: nothing of it is kept
         (loop.folder / HEALTH).unlink(missing_ok=True)
         for p in loop.folder.samples.glob("step_*.png"):

@@ -70,9 +70,8 @@ class CropBatches(Batches):
             raise ValueError(f"{len(small)} images are smaller than the crop size {size} (e.g. {small[0]})")
         self.images, self.size = images, size
         self.crop_gen = torch.Generator().manual_seed(seed + 1)
-        index = torch.arange(len(first))
+        index = torch.arange(len(first), device=first[0].device)  # the permutation lives beside the images
         super().__init__({"_index": index}, batch_size, seed, shard)
-        self.device = first[0].device
 
     def next(self) -> dict[str, Tensor]:  # each (B, C, size * scale, size * scale)
         idx = super().next()["_index"].tolist()

@@ -75,6 +75,11 @@ class Health(Callback):
     def on_samples(self, step, x, nrow):
         self.report(self.monitor.observe_samples(step, x))
 
+    def on_rollback(self, step):
+        """Warnings of the abandoned steps go (health.jsonl and run.json keep one timeline)."""
+        self.loop.folder_cut_jsonl(HEALTH, step)
+        self.loop.info["warnings"] = [w for w in self.loop.info.get("warnings", []) if w.get("step", 0) <= step]
+
     def report(self, warnings: list[HealthWarning]) -> None:
         if not warnings:
             return

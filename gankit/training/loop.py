@@ -89,6 +89,9 @@ class Loop:
     def folder_append(self, name: str, rows: list[dict]) -> None:
         self.folder.append_jsonl(name, rows)
 
+    def folder_cut_jsonl(self, name: str, step: int) -> None:
+        self.folder.cut_jsonl(name, step)
+
     def export(self):
         """The task's trained model as it stands: (stem, tensors, meta)."""
         return self.task.export(self.stepper.sampling_nets(), self.stepper.step)

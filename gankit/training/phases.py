@@ -115,6 +115,7 @@ class Stepper:
         opt, scaler = self.opts[phase.opt], self.scalers[phase.opt]
         for n in phase.trains:
             nets[n].requires_grad_(True)
+        before = {n: [p.requires_grad for p in nets[n].parameters()] for n in phase.frozen}
         for n in phase.frozen:  # no weight gradients at all: the gradient flows through them only
             nets[n].requires_grad_(False)
         ctx = PhaseContext(self.step, self.updates[phase.name], repeat, phase.repeat, self.accumulate,
@@ -132,8 +133,9 @@ class Stepper:
             results.append((loss.detach(), stats))
         loss, stats = results[0] if k == 1 else _mean(results)
         logged = _step(opt, scaler, loss)
-        for n in phase.frozen:
-            nets[n].requires_grad_(True)
+        for n, flags in before.items():  # as they were (a network no phase trains stays frozen)
+            for p, flag in zip(nets[n].parameters(), flags):
+                p.requires_grad_(flag)
         for n in phase.trains:
             if n in self.emas:
                 self.emas[n].update(nets[n], self.step)
@@ -187,8 +189,8 @@ class Stepper:
             m.load_state_dict(s["nets"][n])
         for n, o in self.opts.items():
             o.load_state_dict(_fix_groups(s["opts"][n], o))
-        for n, e in self.emas.items():
-            e.load_state_dict(s["emas"][n])
+        for n, e in self.emas.items():  # EMA switched on at a resume starts from the loaded weights
+            e.load_state_dict(s["emas"][n] if n in s["emas"] else self.task.nets[n].state_dict())
         for n, sc in self.scalers.items():  # a run that switches to fp16 starts fresh scalers
             if sc.is_enabled() and n in s.get("scalers", {}):
                 sc.load_state_dict(s["scalers"][n])

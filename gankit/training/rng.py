@@ -39,8 +39,9 @@ def set_rng_state(s: dict) -> None:
     random.setstate((v, tuple(internal), gauss))
     name, keys, pos, has_gauss, cached = s["numpy"]
     np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-    if "cuda" in s and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(list(s["cuda"]))
+    if "cuda" in s and torch.cuda.is_available():  # a checkpoint from a machine with more GPUs: the first ones
+        for i, state in enumerate(list(s["cuda"])[: torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(state, i)
 
 
 @contextmanager

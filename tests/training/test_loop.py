@@ -80,3 +80,20 @@ def test_resume_before_the_first_checkpoint_starts_again(tmp_path, capsys):
             return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
 
     assert rows(run) == rows(whole)
+
+
+def test_a_spent_time_budget_is_refused_on_resume(tmp_path, capsys):
+    run = gankit.train(*RING, "train.steps=100000", "train.time_limit=1s", out=tmp_path / "r", quiet=True)
+    assert main(["train", "--resume", str(run)]) == 2
+    assert "has used its train.time_limit=1s" in capsys.readouterr().err
+    assert main(["train", "--resume", str(run), "train.time_limit=2s", "--quiet"]) == 0  # a bigger budget goes on
+    info = json.loads((run / "run.json").read_text())
+    assert info["status"] == "complete" and info["seconds"] >= 1.0 and len(info["resumed"]) == 1
+
+
+def test_ema_switched_on_at_a_resume_starts_from_the_weights(tmp_path):
+    run = gankit.train(*RING, "train.steps=10", "ema.decay=0", "log.checkpoint_every=10", out=tmp_path / "r",
+                       quiet=True)
+    gankit.train(None, "train.steps=20", "ema.decay=0.9", resume=run, quiet=True)
+    state, _ = checkpoint.load(checkpoint.checkpoints_in(run / "checkpoints")[-1])
+    assert "G" in state["train"]["emas"] and torch.isfinite(state["train"]["emas"]["G"]["0.weight"]).all()
