@@ -54,6 +54,10 @@ class Modality:
                      self.clamp)
 
     clamp: tuple[float, float] | None = None
+    #: config keys that mean nothing for this kind of data (check_config refuses them; advice leaves them out)
+    unusable_keys: tuple[str, ...] = ()
+    #: the evaluation's feature space when no domain classifier applies (gankit.metrics.features)
+    feature_space = "raw"
 
     def check_config(self, cfg) -> None:
         """Refuse settings that mean nothing for this kind of data (one line naming the key)."""
