@@ -109,8 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--metrics", help="fid,kid,prdc,modes,classes,classifier_score (default: what fits the data)")
     e.add_argument("--n", type=int, default=None, help="generated samples (default 10000 for images, 2500 "
                    "for tables and toy sets)")
-    e.add_argument("--extractor", help="feature space: classifier | inception | raw (default: classifier for "
-                   "labelled images, raw otherwise)")
+    e.add_argument("--extractor", help="feature space: classifier | inception | raw | standardized (default: "
+                   "classifier for labelled images, standardized columns for tables, raw pixels otherwise)")
     e.add_argument("--inception-weights", metavar="FILE", help="local Inception-v3 weights for --extractor "
                    "inception (or set $GANKIT_INCEPTION_WEIGHTS); never downloaded")
     e.add_argument("--seed", type=int, default=0, help="seed for sampling and subsets (default 0)")

@@ -8,20 +8,89 @@
   samples under a classifier concentrates on few classes.
 * **Non-finite losses** — NaN/Inf in D or G loss.
 
-Each warning says what was seen and what to try. The monitor is pure bookkeeping over numbers the
-trainer already logs (one row per ``log.every`` steps) and over the fixed-noise samples it already
-draws for the sample grids, so it costs nothing in the hot loop.
+Each warning says what was seen and what to try; a remedy the run already uses is left out (the
+monitor is given the current values of the keys its advice names, so it never imports the config).
+Samples are judged only after a warm-up long enough for G — and its moving average, which the
+pictures show — to have moved away from its near-constant start (:func:`sample_warmup`); a run too
+short for that is not judged at all. The monitor is pure bookkeeping over numbers the trainer
+already logs (one row per ``log.every`` steps) and over the fixed-noise samples it already draws for
+the sample grids, so it costs nothing in the hot loop.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Callable, Literal, Mapping
 
 import numpy as np
 
 Kind = Literal["d_overpowers_g", "mode_collapse", "non_finite"]
+
+#: an untrained G makes near-constant output: no sample is judged before this step, whatever the run
+MIN_WARMUP = 200
+
+
+def sample_warmup(total: int, ema_decay: float = 0.0) -> int | None:
+    """The first step at which samples are judged, or None when a run of ``total`` steps is too short.
+
+    At least :data:`MIN_WARMUP` steps and a tenth of the run; with a moving average of G (what the
+    samples come from) also ~3/(1 - decay) steps, after which the average keeps e^-3 = 5% of its
+    initial weights, capped at half the run.
+    """
+    ema = math.ceil(3 / (1 - ema_decay)) if ema_decay > 0 else 0
+    warm = max(MIN_WARMUP, total // 10, min(ema, total // 2))
+    return warm if warm < total else None
+
+
+@dataclass(frozen=True)
+class Advice:
+    """One remedy: ``text`` alone, or ``key=value`` choices, each left out when the run already has it."""
+
+    text: str = ""
+    key: str | None = None
+    choices: tuple[Any, ...] = ()
+    done: Callable[[Any, Any], bool] = lambda current, choice: current == choice
+
+    def render(self, settings: Mapping[str, Any], cannot: frozenset[str]) -> str | None:
+        if self.key is None:
+            return self.text
+        if self.key in cannot:
+            return None
+        if self.key not in settings:
+            left = list(self.choices)
+        else:
+            left = [c for c in self.choices if not self.done(settings[self.key], c)]
+        return f"{self.key}={' or '.join(map(str, left))}" if left else None
+
+
+def _at_least(current: Any, choice: Any) -> bool:
+    return isinstance(current, (int, float)) and current >= choice
+
+
+def _has_all(current: Any, choice: str) -> bool:
+    return set(choice.split(",")) <= {p.strip() for p in str(current or "").split(",")}
+
+
+NON_FINITE = (Advice("lower generator.lr/discriminator.lr"), Advice(key="loss", choices=("hinge", "wgan-gp")),
+              Advice(key="penalty.r1_gamma", choices=(1,), done=_at_least))
+OVERPOWERED = (Advice("a lower discriminator.lr (or higher generator.lr)"),
+               Advice(key="discriminator.dropout", choices=(0.3,), done=_at_least),
+               Advice(key="augment.policy", choices=("translation,cutout",), done=_has_all),
+               Advice(key="penalty.r1_gamma", choices=(1,), done=_at_least), Advice(key="loss", choices=("hinge",)))
+COLLAPSE = (Advice("a lower generator.lr"), Advice(key="discriminator.dropout", choices=(0.3,), done=_at_least),
+            Advice(key="loss", choices=("wgan-gp", "hinge")), Advice("a larger train.batch_size"),
+            Advice(key="generator.norm", choices=("batch",)))
+#: the config keys the advice names: the caller passes their current values
+ADVICE_KEYS = tuple(dict.fromkeys(a.key for a in (*NON_FINITE, *OVERPOWERED, *COLLAPSE) if a.key))
+
+
+def advise(advice: tuple[Advice, ...], settings: Mapping[str, Any], cannot: frozenset[str] = frozenset()) -> str:
+    """"Try a, b, or c" with the remedies the run does not already use (and can use)."""
+    items = [t for t in (a.render(settings, cannot) for a in advice) if t]
+    if not items:
+        return "The usual remedies are already set; try another seed or a smaller model"
+    return "Try " + (items[0] if len(items) == 1 else f"{', '.join(items[:-1])}, or {items[-1]}")
 
 
 @dataclass
@@ -49,13 +118,16 @@ class HealthMonitor:
     """Feed it logged rows (:meth:`observe`) and sample batches (:meth:`observe_samples`)."""
 
     def __init__(self, *, probability: bool, window: int = 5, d_high: float = 0.95, d_low: float = 0.05,
-                 diversity_ratio: float = 0.2, real_spread: float | None = None, warmup: int = 0) -> None:
+                 diversity_ratio: float = 0.2, real_spread: float | None = None, warmup: int | None = 0,
+                 settings: Mapping[str, Any] | None = None, cannot: tuple[str, ...] = ()) -> None:
         self.probability = probability  # D's outputs are probabilities (bce, minimax, mse)
         self.window = window  # consecutive logged rows a condition must hold
         self.d_high, self.d_low = d_high, d_low
         self.diversity_ratio = diversity_ratio
         self.real_spread = real_spread  # mean pairwise distance of real data
-        self.warmup = warmup  # steps before samples are judged: an untrained G makes near-constant output
+        self.warmup = warmup  # steps before samples are judged (sample_warmup); None: never in this run
+        self.settings = dict(settings or {})  # current values of ADVICE_KEYS: remedies already used go unsaid
+        self.cannot = frozenset(cannot)  # keys this data cannot use (augment.policy on a table)
         self._overpowered = 0
         self._collapsed = 0
         self._active: set[str] = set()  # warn once per episode; re-arm when it recovers
@@ -90,7 +162,7 @@ class HealthMonitor:
             what = ", ".join(f"{k} {v:.3g}" for k, v in stats.items() if k.endswith("loss")) or ", ".join(bad)
             out += self._warn(step, "non_finite", (
                 f"step {step}: losses are not finite ({what}); training has diverged. "
-                f"Try lower generator.lr/discriminator.lr, loss=hinge or wgan-gp, or penalty.r1_gamma=1"))
+                f"{advise(NON_FINITE, self.settings, self.cannot)}"))
             return out
         self._active.discard("non_finite")
         d_real, d_fake = stats.get("d_real"), stats.get("d_fake")
@@ -103,9 +175,8 @@ class HealthMonitor:
         if self._overpowered >= self.window:
             out += self._warn(step, "d_overpowers_g", (
                 f"step {step}: D overpowers G: mean D(x)={d_real:.3f}, D(G(z))={d_fake:.3f} for "
-                f"{self._overpowered} logged rows, so G's gradient vanishes. Try a lower discriminator.lr "
-                f"(or higher generator.lr), discriminator.dropout=0.3, augment.policy=translation,cutout, "
-                f"penalty.r1_gamma=1, or loss=hinge"))
+                f"{self._overpowered} logged rows, so G's gradient vanishes. "
+                f"{advise(OVERPOWERED, self.settings, self.cannot)}"))
         return out
 
     def observe_samples(self, step: int, samples: np.ndarray, *, class_counts: np.ndarray | None = None
@@ -113,7 +184,7 @@ class HealthMonitor:
         """Generated samples (N, ...) in data space; optional class histogram from a classifier."""
         out: list[HealthWarning] = []
         seen = []
-        if step < self.warmup:
+        if self.warmup is None or step < self.warmup:
             return out
         if self.real_spread:
             ratio = mean_pairwise_distance(samples) / self.real_spread
@@ -128,9 +199,7 @@ class HealthMonitor:
         if seen:
             self._collapsed += 1
             out += self._warn(step, "mode_collapse", (
-                f"step {step}: mode collapse: {'; '.join(seen)}. Try a lower generator.lr, "
-                f"discriminator.dropout=0.3, loss=wgan-gp or hinge, a larger train.batch_size, or "
-                f"generator.norm=batch"))
+                f"step {step}: mode collapse: {'; '.join(seen)}. {advise(COLLAPSE, self.settings, self.cannot)}"))
         else:
             self._collapsed = 0
             self._active.discard("mode_collapse")

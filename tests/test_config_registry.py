@@ -131,7 +131,7 @@ def test_entries_declare_the_keys_they_read():
 
 FREE = {
     "preset", "version", "loss",
-    "data.path", "data.download", "data.cache_dir",
+    "data.path", "data.download", "data.cache_dir", "data.test_path",
     "generator.lr", "generator.betas", "generator.schedule", "discriminator.lr", "discriminator.betas",
     "discriminator.schedule", "penalty.gp_weight", "penalty.r1_gamma", "penalty.r1_interval",
     "conditional.acgan_weight", "ema.decay", "augment.policy",
@@ -153,7 +153,8 @@ def test_every_key_is_classified_and_described():
     assert set(C.free_keys()) == FREE
     assert set(C.locked_keys()) == set(C.all_keys()) - FREE
     # the keys the runner's hand-kept list missed are locked now
-    for key in ("generator.channels", "generator.kernel_size", "discriminator.channels", "data.label_column"):
+    for key in ("generator.channels", "generator.kernel_size", "discriminator.channels", "data.label_column",
+                "data.holdout"):
         assert key in C.locked_keys()
     assert all(f.metadata.get("help") for f in dataclasses.fields(C.Config))
 

@@ -83,7 +83,7 @@ def test_ring_scores_best_and_files(ring_runs, capsys):
     meta = best_meta(run)
     assert meta["step"] == best and meta["eval"]["metric"] == "modes_captured"
     assert meta["eval"]["value"] == modes[best] and meta["eval"]["higher_is_better"] is True
-    assert meta["eval"]["scores"]["fid"]["n_generated"] == 64 and meta["eval"]["scores"]["fid"]["extractor"] == "raw"
+    assert meta["eval"]["scores"]["fid"]["n_generated"] == 64 and meta["eval"]["scores"]["fid"]["extractor"] == "standardized"
     info = json.loads((run / "run.json").read_text())
     assert info["status"] == "complete" and info["eval"]["best"]["step"] == best
     assert info["eval"]["n_generated"] == 64 and info["eval"]["n_real"] == 64 and info["eval"]["seed"] == 0

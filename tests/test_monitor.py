@@ -152,6 +152,7 @@ def test_resume_warns_as_the_uninterrupted_run(tmp_path, monkeypatch, collapsed)
         return real(self, step, np.zeros_like(samples) if step in collapsed else samples, **kw)
 
     monkeypatch.setattr(HealthMonitor, "observe_samples", observe_samples)
+    monkeypatch.setattr("gankit.monitor.sample_warmup", lambda total, decay=0.0: 0)  # judge a 40-step run
     args = ["ring", "train.threads=1", "log.sample_every=10", "log.checkpoint_every=10", "log.every=5", "--quiet"]
     assert main(["train", *args, "train.steps=40", "--out", str(tmp_path / "whole")]) == 0
     assert main(["train", *args, "train.steps=20", "--out", str(tmp_path / "split")]) == 0

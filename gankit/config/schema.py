@@ -97,6 +97,11 @@ class DataConfig:
     download: bool = free(True, "MNIST-format sets: download to the cache when absent")
     cache_dir: Optional[str] = free(None, "download cache; default ~/.cache/gankit (or $GANKIT_CACHE)")
     limit: Optional[int] = setting(None, "use only the first N items (quick tries)")
+    # held-out data, one way for every modality (gankit/data/split.py): evaluation scores against it
+    holdout: float = setting(0.0, "share of the data held out of training as the evaluation reference, split "
+                                  "with train.seed (0 = none)")
+    test_path: Optional[str] = free(None, "held-out data of the same kind as data.path (folder or file), the "
+                                          "evaluation reference")
 
 
 @dataclass
@@ -133,9 +138,16 @@ class DiscriminatorConfig:
 
 @dataclass
 class ConditionalConfig:
-    """Class-conditional training (needs labelled data: digits, MNIST, class folders)."""
+    """Class-conditional training (needs labelled data: digits, MNIST, class folders, a table's label column).
 
-    mode: Literal["none", "projection", "concat"] = setting("none", "how D sees the class: projection or concat")
+    ``mode="auto"`` is resolved when a config is validated (:func:`gankit.config.validate.resolve`): a
+    label column is given to train on its classes, so it means projection; a run folder's config.yaml
+    holds the resolved mode, so old runs (``mode: none``) read unchanged.
+    """
+
+    mode: Literal["auto", "none", "projection", "concat"] = setting(
+        "auto", "how D sees the class: projection, concat or none; auto: projection when data.label_column is "
+                "set, else none")
     acgan: bool = setting(False, "auxiliary classifier on D's features (Odena et al. 2017)")
     acgan_weight: float = free(1.0, "weight of the auxiliary classifier's loss")
 
@@ -200,8 +212,8 @@ class EvalConfig:
     every: int = free(0, "steps between evaluations; 0 = off")
     metrics: str = free("", "comma list of fid, kid, prdc, modes, classes; empty = what fits the data")
     n: Optional[int] = free(None, "samples per evaluation; null = 1000 images, 2500 tables")
-    extractor: str = free("", "feature space: classifier | inception | raw; empty = classifier for labelled "
-                              "images, else raw")
+    extractor: str = free("", "feature space: classifier | inception | raw | standardized; empty = classifier "
+                              "for labelled images, standardized for tables, else raw")
     best_metric: str = free("", "score that picks RUN/best/ (fid, modes_captured, coverage, ...); empty = the "
                                 "first metric's")
     patience: int = free(0, "stop after this many evaluations without a new best; 0 = never")

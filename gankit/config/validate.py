@@ -93,6 +93,9 @@ def _check_log_data_eval(cfg: Config) -> None:
     need(dt.image_size is None or 4 <= dt.image_size <= 1024, "data.image_size", "must be in 4..1024")
     need(dt.channels in (None, 1, 3), "data.channels", "must be 1 (grayscale) or 3 (RGB)")
     need(dt.limit is None or dt.limit >= 1, "data.limit", "must be >= 1")
+    need(0 <= dt.holdout < 1, "data.holdout", f"must be in [0, 1), the share held out (e.g. 0.1), got {dt.holdout}")
+    need(dt.holdout == 0 or dt.test_path is None, "data.holdout",
+         "and data.test_path both give held-out data; set one of them")
     need(ev.every >= 0, "eval.every", f"must be >= 0 (0 = off), got {ev.every}")
     need(ev.n is None or ev.n >= 1, "eval.n", f"must be >= 1, got {ev.n}")
     need(ev.patience >= 0, "eval.patience", f"must be >= 0 (0 = never stop early), got {ev.patience}")
@@ -101,8 +104,18 @@ def _check_log_data_eval(cfg: Config) -> None:
     need(0 <= ev.seed < 2**63, "eval.seed", f"must be in 0..2**63-1, got {ev.seed}")
 
 
+def resolve(cfg: Config) -> Config:
+    """Settings whose ``auto`` value follows from other keys, made explicit (``--dry-run`` and config.yaml
+    show the result): ``conditional.mode=auto`` is projection when a table's label column is given (the
+    user named classes to train on), else none."""
+    if cfg.conditional.mode == "auto":
+        cfg.conditional.mode = "projection" if cfg.data.label_column is not None else "none"
+    return cfg
+
+
 def validate(cfg: Config) -> Config:
-    """Range checks that types alone cannot express. Raises GankitError naming the key."""
+    """Range checks that types alone cannot express (after :func:`resolve`). Raises GankitError naming the key."""
+    resolve(cfg)
     _check_finite(cfg)
     _check_names(cfg)
     _check_models(cfg)

@@ -50,6 +50,8 @@ class Data:
     classes: Optional[list[str]] = None
     columns: Optional[list[str]] = None
     label_name: Optional[str] = None  # tables: the label column's name (gankit sample writes it to .csv)
+    split: Optional[dict] = None  # data.holdout: what was held out (gankit.data.split), recorded in run.json
+    heldout: Optional["Data"] = None  # data.holdout: the held-out items, in this data's training space
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -179,7 +181,11 @@ def prepare(raw: Raw, name: str, *, output: str, standardize: bool) -> Data:
 
 
 def load_data(cfg: DataConfig, *, output: str = "tanh", seed: int = 0) -> Data:
-    """Load the dataset named by ``cfg`` into memory, in training space."""
+    """Load the dataset named by ``cfg`` into memory, in training space.
+
+    With ``data.holdout`` the training part is returned; the held-out part (split with ``seed``, the
+    run's train.seed) rides along as ``.heldout`` for evaluation (gankit.data.split).
+    """
     name = guess_name(cfg)
     if cfg.label_column is not None and name != "table":
         raise GankitError(f"data.label_column is for tables (.csv/.npy/.npz); {name} brings its own labels "
@@ -191,7 +197,17 @@ def load_data(cfg: DataConfig, *, output: str = "tanh", seed: int = 0) -> Data:
             raw.labels = raw.labels[: cfg.limit]
     if len(raw.x) == 0:
         raise GankitError(f"dataset {name!r} is empty; check data.path")
-    return prepare(raw, name, output=output, standardize=cfg.standardize)
+    held = None
+    if cfg.holdout > 0:
+        from gankit.data.split import split_holdout
+
+        raw, held, split = split_holdout(raw, cfg.holdout, seed)
+    data = prepare(raw, name, output=output, standardize=cfg.standardize)
+    if held is not None:
+        from gankit.data.split import like_training
+
+        data.split, data.heldout = split, like_training(held, data, "data.holdout")
+    return data
 
 
 #: (per-item shape, number of classes) of the built-in sets, so `gankit summary` needs no data on disk

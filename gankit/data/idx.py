@@ -3,7 +3,8 @@
 ``data.path`` may name a folder holding them; otherwise they are downloaded once into the cache
 (``data.cache_dir``, ``$GANKIT_CACHE`` or ``~/.cache/gankit``) and checked against the official md5
 sums. ``$GANKIT_MIRROR`` (a base URL) replaces the built-in mirrors, e.g. for an internal server.
-The training split is used.
+The training split is used for training; the t10k split, when its files are there, is the
+evaluation's held-out reference (gankit/data/split.py).
 """
 
 from __future__ import annotations
@@ -178,7 +179,10 @@ def _load(name: str, cfg: DataConfig) -> Raw:
             if not cfg.download:
                 raise GankitError(f"{name} is not in {folder} and data.download=false; set data.path=FOLDER")
             download(name, folder)
-    images, labels = load_idx_folder(folder)
+    return _raw(name, folder, *load_idx_folder(folder))
+
+
+def _raw(name: str, folder: Path, images: np.ndarray, labels: np.ndarray) -> Raw:
     if images.dtype != np.uint8:
         raise GankitError(f"{folder}: images are {images.dtype}, expected 8-bit pixels as in the {name} release")
     classes = CLASSES[name]
@@ -189,6 +193,15 @@ def _load(name: str, cfg: DataConfig) -> Raw:
     x /= 255.0  # in place: one float copy of the images at a time (188 MB for MNIST), not two
     x = x[:, None]  # (N, 1, H, W) in [0, 1]; (N, 1, 28, 28) for MNIST
     return Raw(x, "image", labels=labels.astype(np.int64), classes=classes)
+
+
+def test_split(name: str, cfg: DataConfig) -> Raw | None:
+    """The official test split (the t10k files) when it lies beside the training files, else None
+    (it is not downloaded: evaluation then scores against the training split)."""
+    folder = Path(cfg.path) if cfg.path is not None else cache_root(cfg.cache_dir) / name
+    if not any((folder / f"t10k-images-idx3-ubyte{ext}").exists() for ext in (".gz", "")):
+        return None
+    return _raw(name, folder, *load_idx_folder(folder, "t10k"))
 
 
 def mnist(cfg: DataConfig, seed: int) -> Raw:

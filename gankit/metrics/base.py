@@ -24,9 +24,14 @@ class FeatureExtractor(nn.Module):
     name: str = "?"
     sha256: Optional[str] = None
     num_features: int = 0
+    learns_from_data: bool = False  # True: :meth:`fit` must see the training data before features are made
 
     def check(self, kind: str, shape: tuple[int, ...]) -> None:
         """Raise GankitError when data of this kind and per-item shape cannot be read."""
+
+    def fit(self, x) -> None:
+        """Learn what the features depend on from the training data (N, *shape) in the data's own space;
+        most extractors depend on nothing (the standardised one keeps the columns' mean and std)."""
 
     def provenance(self) -> dict:
         """What a score computed on these features must record."""

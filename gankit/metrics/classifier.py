@@ -36,8 +36,6 @@ from gankit.config import DataConfig
 from gankit.errors import GankitError
 from gankit.metrics.base import FeatureExtractor
 
-#: datasets whose classifier is trained automatically on first use
-BUILTIN = ("digits", "mnist", "fashion-mnist")
 EVALUATOR_DIR = "evaluators"
 KIND = "gankit-classifier"
 
@@ -94,15 +92,16 @@ AUTO_TRAIN = TrainSettings()
 def labelled_data(cfg: DataConfig) -> tuple[Tensor, Tensor, list[str], str]:
     """(images (N, C, H, W) in [0, 1], labels (N,), class names, dataset name) of ``cfg``'s whole set.
 
-    ``data.limit`` is ignored: a quick run on part of a set is judged by the classifier of all of it.
+    ``data.limit`` and ``data.holdout`` are ignored: a quick run on part of a set is judged by the
+    classifier of all of it (the classifier is the feature space, not what is scored).
     """
     from gankit.data import guess_name, load_data
 
-    cfg = replace(cfg, limit=None)
+    cfg = replace(cfg, limit=None, holdout=0.0)
     name = guess_name(cfg)
     data = load_data(cfg, output="sigmoid")
     if data.kind != "image":
-        raise GankitError(f"the domain classifier is for images; {name} is a table (use --extractor raw)")
+        raise GankitError(f"the domain classifier is for images; {name} is a table (use --extractor standardized)")
     if data.labels is None or data.classes is None:
         where = f" {cfg.path}" if cfg.path else ""
         raise GankitError(f"dataset {name}{where} has no class labels, so no classifier can be trained; put the "
@@ -185,7 +184,8 @@ def train_evaluator(cfg: DataConfig, settings: TrainSettings | None = None, *, f
     json_path = stem.with_suffix(".json")
     if json_path.exists() and not force:
         return (*load_evaluator(json_path), json_path)
-    _log(f"training the {name} evaluator classifier on {len(x)} images (cached in {json_path.parent})", quiet)
+    _log(f"no evaluator classifier for this {name} data yet: training one on its {len(x)} labelled images "
+         f"(once; cached as {json_path})", quiet)
     model, facts = train_classifier(x, y, len(classes), settings, quiet=quiet)
     meta = {
         "kind": KIND, "gankit_version": __version__, "created": datetime.now().isoformat(timespec="seconds"),
@@ -219,19 +219,9 @@ def load_evaluator(json_path: str | Path) -> tuple[DomainClassifier, dict, str]:
 
 
 def get_classifier(cfg: DataConfig, *, quiet: bool = False) -> tuple[DomainClassifier, dict, str]:
-    """The cached classifier of ``cfg``'s dataset; built-in sets train one on first use."""
-    from gankit.data import guess_name
-
-    name = guess_name(cfg)
-    if name in BUILTIN:
-        return train_evaluator(cfg, AUTO_TRAIN, quiet=quiet)[:3]
-    x, y, _, name = labelled_data(cfg)
-    json_path = cache_stem(cfg, name, data_sha256(x, y)).with_suffix(".json")
-    if not json_path.exists():
-        where = f" --data {cfg.path}" if cfg.path else f" --data {name}"
-        raise GankitError(f"no evaluator classifier for this {name} data yet; train one with "
-                          f"`gankit evaluator train{where}` (or use --extractor raw)")
-    return load_evaluator(json_path)
+    """The cached classifier of ``cfg``'s labelled image set, trained on first use (built-in sets and
+    the user's own class folders alike: a line says so and where it is cached)."""
+    return train_evaluator(cfg, AUTO_TRAIN, quiet=quiet)[:3]
 
 
 class ClassifierFeatures(FeatureExtractor):

@@ -6,7 +6,9 @@ shared with evaluation during training) with the ``gankit eval`` defaults: choos
 metrics, draw the real reference, build the extractor, draw N samples with a fixed seed, score.
 Every score is stored with its provenance — extractor name and weights sha256, number of real and
 generated samples, reference split, seed, checkpoint step — because an FID without them cannot be
-compared with anything.
+compared with anything; and with two yardsticks printed beside it: which way is better, and what
+real data scores against the same reference (``real_vs_real``: held-out against training data, or
+two halves of the training data). Everything that can fail is checked before the generator samples.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from gankit import __version__
 from gankit.errors import GankitError
 from gankit.metrics.pipeline import (GANKIT_EVAL, REFERENCE_SPLIT, evaluate_samples, json_safe, prepare_for_data,
                                      real_sample)
+from gankit.run.folder import EVAL_JSON
 
-EVAL_FILE = "eval.json"
+EVAL_FILE = EVAL_JSON
 
 __all__ = ["EVAL_FILE", "REFERENCE_SPLIT", "evaluate_run", "evaluate_samples", "format_scores", "real_sample"]
 
@@ -48,18 +51,21 @@ def evaluate_run(
     if not run.is_dir():
         raise GankitError(f"{run}: no such run folder")
     g = load(run, device=device)  # GankitError when the run has no final generator
+    if write:
+        _check_writable(run)
     cfg = load_run_config(run)
     data = load_data(cfg.data, output=cfg.generator.output, seed=cfg.train.seed)
     if tuple(data.shape) != tuple(g.shape):
         raise GankitError(f"{run}: the generator makes items of shape {g.shape} but the run's data now has "
                           f"{tuple(data.shape)}; was data.path changed?")
     plan = prepare_for_data(data, cfg.data, GANKIT_EVAL, metrics=metrics, n=n, extractor=extractor,
-                            inception_weights=inception_weights, seed=seed, device=device, quiet=quiet)
+                            inception_weights=inception_weights, seed=seed, device=device, quiet=quiet,
+                            real_vs_real=True)
     if not quiet:
         print(f"gankit: sampling {plan.n} items from {run} (seed {seed})", file=sys.stderr, flush=True)
     fake, requested = plan.generate(g)
     step = g.meta.get("step")
-    scores = plan.score(fake, requested, step, progress=not quiet)
+    scores = plan.real_vs_real(plan.score(fake, requested, step, progress=not quiet))
     doc = {
         "gankit_version": __version__,
         "created": datetime.now().isoformat(timespec="seconds"),
@@ -67,7 +73,7 @@ def evaluate_run(
         "checkpoint": {"file": "generator.json", "step": step,
                        "sha256": checkpoint.read_meta(run / "generator.json")["sha256"]},
         "data": {"dataset": plan.dataset, "kind": data.kind, "shape": list(data.shape), "items": len(data),
-                 "reference_split": REFERENCE_SPLIT},
+                 "reference_split": plan.reference_split, **({"split": data.split} if data.split else {})},
         "settings": {"metrics": list(plan.metrics), "n": plan.n, "seed": seed,
                      "extractor": plan.extractor.name if plan.extractor is not None else None},
         "scores": json_safe(scores),
@@ -75,6 +81,19 @@ def evaluate_run(
     if write:
         checkpoint.atomic_write(run / EVAL_FILE, (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode())
     return doc
+
+
+def _check_writable(run: Path) -> None:
+    """Refuse a run folder eval.json cannot be written to before minutes of sampling, not after."""
+    probe = run / f".{EVAL_FILE}.write-test"
+    try:
+        if (run / EVAL_FILE).is_dir():
+            raise IsADirectoryError(21, "it is a folder")
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise GankitError(f"cannot write {run / EVAL_FILE} ({e.strerror}); make the run folder writable, or "
+                          f"copy it somewhere writable and evaluate the copy") from None
 
 
 def _fmt(v) -> str:
@@ -87,18 +106,25 @@ def _fmt(v) -> str:
 
 def format_scores(doc: dict) -> str:
     """A table of the scores of an eval.json document, provenance beside each number."""
-    head = ["metric", "value", "features", "n_real", "n_gen", "reference", "seed", "step"]
+    head = ["metric", "value", "better", "real-vs-real", "features", "n_real", "n_gen", "reference", "seed", "step"]
     rows = []
     for name, s in doc["scores"].items():
         feats = "-" if not s.get("extractor") else (
             s["extractor"] + (f" sha256:{s['extractor_sha256'][:12]}" if s.get("extractor_sha256") else ""))
         ref = f"{s['reference']}/{s['reference_split']}" if s.get("reference_split") else (
             f"{s['centres']} centres" if s.get("centres") else "-")
-        rows.append([name, _fmt(s["value"]), feats, str(s["n_real"]) if s["n_real"] is not None else "-",
-                     str(s["n_generated"]), ref, str(s["seed"]), str(s["step"])])
+        rvr = s.get("real_vs_real")
+        rows.append([name, _fmt(s["value"]), s.get("better") or "-", _fmt(rvr["value"]) if rvr else "-", feats,
+                     str(s["n_real"]) if s["n_real"] is not None else "-", str(s["n_generated"]), ref,
+                     str(s["seed"]), str(s["step"])])
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = [f"{doc['run']}: {doc['data']['dataset']}, checkpoint step {doc['checkpoint']['step']}"]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [head, *rows]]
+    pair = next((s["real_vs_real"] for s in doc["scores"].values() if s.get("real_vs_real")), None)
+    if pair:
+        a, b = pair["splits"]
+        lines.append(f"real-vs-real: the same metric on {pair['n'][1]} real {b} items in place of the generated "
+                     f"ones, against {pair['n'][0]} {a} items" + (" (two halves of the training data)" if a == b else ""))
     for name, s in doc["scores"].items():
         if "histogram" in s:
             labels = s.get("classes") or [str(i) for i in range(len(s["histogram"]))]

@@ -14,7 +14,10 @@ Registered extractors (``--extractor``):
   numbers are comparable between gankit runs on the same data, not with published FIDs.
 * ``inception`` — Inception-v3 pool features through torchmetrics + torch-fidelity, the standard
   behind published FIDs. Used only when installed and its weights are on disk; never downloads.
-* ``raw`` — the data itself, flattened: for tables and toy sets, where the data is low-dimensional.
+* ``standardized`` — table columns standardised with the training data's mean and std: the space
+  gankit trains tables in, where a column in the thousands (wine's proline) does not swamp the rest.
+  The default for tables and toy sets.
+* ``raw`` — the data itself, flattened: unlabelled images (pixels), or a table in its own units.
 """
 
 from __future__ import annotations
@@ -43,8 +46,22 @@ EXTRACTORS: Registry[Factory] = Registry("feature extractor")
 
 
 def default_extractor(target: Target) -> str:
-    """``classifier`` for labelled images, else ``raw`` (tables, toy sets, unlabelled images)."""
-    return "classifier" if classifiable(target) else "raw"
+    """``classifier`` for labelled images, ``standardized`` for tables and toy sets, else ``raw``
+    (unlabelled images: pixels)."""
+    return default_choice(target)[0]
+
+
+def default_choice(target: Target) -> tuple[str, str]:
+    """(the default extractor, why, said when it is not the one a user would expect)."""
+    from gankit.modalities import get_modality
+
+    if classifiable(target):
+        return "classifier", ""
+    name = get_modality(target.kind).feature_space  # what the data's kind is compared in without a classifier
+    if name == "raw" and target.kind in CLASSIFIER_KINDS:  # a classifier would be the default, but has no labels
+        return name, (f"features: raw pixels, since this data has no class labels to train a classifier on (one "
+                      f"sub-folder per class gives classifier features); the scores compare runs on this data only")
+    return name, ""
 
 
 def get_extractor(name: str, target: Target, *, weights: str | None = None, quiet: bool = False) -> FeatureExtractor:
@@ -104,19 +121,60 @@ def _raw(target: Target, *, weights: str | None = None, quiet: bool = False) -> 
     return RawFeatures(target.shape)
 
 
+# ----------------------------------------------------------------------------- standardized
+
+
+class StandardizedFeatures(FeatureExtractor):
+    """Columns minus the training data's mean, divided by its std (constant columns: by 1)."""
+
+    name = "standardized"
+    learns_from_data = True
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = tuple(shape)
+        self.num_features = math.prod(self.shape)
+        self.register_buffer("mean", torch.zeros(self.num_features))
+        self.register_buffer("std", torch.ones(self.num_features))
+
+    def check(self, kind: str, shape: tuple[int, ...]) -> None:
+        if tuple(shape) != self.shape:
+            raise GankitError(f"the standardized extractor was made for items of shape {self.shape}, not {tuple(shape)}")
+
+    def fit(self, x) -> None:
+        """Mean and std of the training data (float64), and their sha256 as the weights' provenance."""
+        t = torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x).reshape(len(x), -1).double()
+        mean, std = t.mean(0), t.std(0, unbiased=False)
+        std = torch.where(std > 0, std, torch.ones_like(std))
+        self.mean, self.std = mean.float(), std.float()
+        self.sha256 = hashlib.sha256(mean.numpy().tobytes() + std.numpy().tobytes()).hexdigest()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (x.reshape(len(x), -1).float() - self.mean) / self.std
+
+
+@EXTRACTORS.register("standardized", "columns standardised with the training data's mean and std (tables)")
+def _standardized(target: Target, *, weights: str | None = None, quiet: bool = False) -> FeatureExtractor:
+    if weights is not None:
+        raise GankitError("--inception-weights is for --extractor inception; the standardized extractor has no "
+                          "weights")
+    return StandardizedFeatures(target.shape)
+
+
 # ----------------------------------------------------------------------------- classifier
 
 
 @EXTRACTORS.register("classifier", "penultimate layer of gankit's domain classifier (labelled images)")
 def _classifier(target: Target, *, weights: str | None = None, quiet: bool = False) -> FeatureExtractor:
     from gankit.metrics.classifier import ClassifierFeatures, get_classifier
+    from gankit.modalities import get_modality
 
     if weights is not None:
         raise GankitError("--inception-weights is for --extractor inception; the classifier is found in "
                           "the cache or trained with `gankit evaluator train`")
     if target.kind not in CLASSIFIER_KINDS:
         raise GankitError(f"--extractor classifier reads images, but this run's data is a {target.kind}; "
-                          f"use --extractor raw")
+                          f"use --extractor {get_modality(target.kind).feature_space}")
     return ClassifierFeatures(*get_classifier(target.data, quiet=quiet))
 
 

@@ -10,11 +10,18 @@
 2. **Check everything that can fail before anything expensive**: sample sizes against each
    metric's minimum, the feature extractor and the domain classifier built (a built-in set's
    classifier is trained here on first use), before a single generated sample is drawn.
-3. **The real reference** (:func:`real_sample`): ``n`` training items drawn without replacement with
-   ``seed``; its features are extracted once (evaluation during training reuses them every time).
+3. **The real reference** (:func:`real_sample`): ``n`` items drawn without replacement with ``seed``
+   from the held-out data when the run has some (:mod:`gankit.data.split`: reference split "test"),
+   else from the training data ("train"); its features are extracted once (evaluation during
+   training reuses them every time). Extractors that depend on the data (standardised table
+   columns) learn it from the training data.
 4. **Score with provenance** (:meth:`Plan.score`): every metric on an
    :class:`~gankit.metrics.registry.EvalContext`; each score carries how it was made (extractor and
-   weights sha256, numbers of real and generated samples, reference split, seed, step).
+   weights sha256, numbers of real and generated samples, reference split, seed, step) and which way
+   is better.
+5. **Real against real** (:meth:`Plan.real_vs_real`, ``gankit eval``): the same metrics with a second
+   real set in place of the generated one (the training data against the held-out reference, or two
+   disjoint halves of the training data), so that a number has a yardstick: what real data scores.
 
 Both users call this: :func:`gankit.metrics.evaluate.evaluate_run` (``gankit eval RUN``) and the
 in-training tracker :class:`gankit.metrics.tracker.Evaluator`, so the score at a run's last step
@@ -27,6 +34,7 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import torch
@@ -34,10 +42,11 @@ from torch import Tensor
 
 from gankit.errors import GankitError
 from gankit.metrics.base import FeatureExtractor, Target
-from gankit.metrics.features import default_extractor, extract, get_extractor
-from gankit.metrics.registry import METRICS, EvalContext, Metric, Scores
+from gankit.metrics.features import default_choice, extract, get_extractor
+from gankit.metrics.registry import HIGHER, LOWER, METRICS, EvalContext, Metric, Scores, direction
 
-REFERENCE_SPLIT = "train"  # the real samples are the run's training data
+REFERENCE_SPLIT = "train"  # the real samples are the run's training data (when it has no held-out data)
+TEST_SPLIT = "test"  # ... its held-out data (gankit.data.split)
 
 
 @dataclass(frozen=True)
@@ -120,17 +129,22 @@ Extractors = tuple[FeatureExtractor | None, FeatureExtractor | None]  # (feature
 
 
 def build_extractors(metrics: dict[str, Metric], target: Target, purpose: Purpose, *, extractor: str | None,
-                     weights: str | None, quiet: bool, device) -> Extractors:
-    """(feature extractor, domain classifier), each None when no chosen metric reads it."""
+                     weights: str | None, quiet: bool, device, fit: Callable[[], Tensor]) -> Extractors:
+    """(feature extractor, domain classifier), each None when no chosen metric reads it; ``fit()`` gives
+    the training data (data space) to an extractor that learns from it."""
     ex = clf = None
     if any(m.uses_features for m in metrics.values()):
-        name = extractor or default_extractor(target)
+        name, why = (extractor, "") if extractor else default_choice(target)
+        if why and not quiet:  # a feature space the user may not expect: say which, and why
+            print(f"gankit: {why}", file=sys.stderr, flush=True)
         try:
             ex = get_extractor(name, target, weights=weights, quiet=quiet).to(device)
         except GankitError as e:  # its hints name `gankit eval`'s --extractor: say which key chose it
             if purpose.extractor_key is None:
                 raise
             raise GankitError(f"{purpose.extractor_key}={name}: {e}") from None
+        if ex.learns_from_data:
+            ex.fit(fit())
     if any(m.uses_classifier for m in metrics.values()):
         from gankit.metrics.classifier import ClassifierFeatures
 
@@ -138,11 +152,42 @@ def build_extractors(metrics: dict[str, Metric], target: Target, purpose: Purpos
     return ex, clf
 
 
-def real_sample(data, n: int, seed: int) -> Tensor:  # (min(n, N), *shape) in the data's own space
-    """The reference: ``n`` training items drawn without replacement with ``seed``."""
+def _order(data, seed: int) -> Tensor:
+    return torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
 
-    pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[: min(n, len(data))]
-    return data.decode(data.x[pick])
+
+def real_sample(data, n: int, seed: int) -> Tensor:  # (min(n, N), *shape) in the data's own space
+    """The reference: ``n`` items of ``data`` drawn without replacement with ``seed``."""
+    return data.decode(data.x[_order(data, seed)[: min(n, len(data))]])
+
+
+@dataclass
+class RealPair:
+    """Two real sets to score against each other (a is the reference side), and where they come from."""
+
+    a: Tensor  # (Na, *shape) data space
+    b: Tensor  # (Nb, *shape) data space
+    splits: tuple[str, str]
+    a_is_reference: bool  # a is the plan's real reference itself (its features are reused)
+
+
+def real_pair(train, heldout, n: int, seed: int) -> RealPair:
+    """The training data against the held-out reference; without held-out data, ``n`` training items
+    against ``n`` others (two disjoint halves when the data has fewer than 2n items)."""
+    if heldout is not None:
+        return RealPair(real_sample(heldout, n, seed), real_sample(train, n, seed), (TEST_SPLIT, REFERENCE_SPLIT), True)
+    order, m = _order(train, seed), min(n, len(train))
+    if len(train) >= 2 * m:  # the reference itself against as many other items
+        return RealPair(train.decode(train.x[order[:m]]), train.decode(train.x[order[m:2 * m]]),
+                        (REFERENCE_SPLIT, REFERENCE_SPLIT), True)
+    h = len(train) // 2
+    return RealPair(train.decode(train.x[order[:h]]), train.decode(train.x[order[h:2 * h]]),
+                    (REFERENCE_SPLIT, REFERENCE_SPLIT), False)
+
+
+def better(score: str) -> str | None:
+    """"lower" or "higher" (is better), or None (density: best near 1)."""
+    return {LOWER: "lower", HIGHER: "higher"}.get(direction(score))
 
 
 def json_safe(v):
@@ -178,6 +223,8 @@ class Plan:
     seed: int = 0
     device: str = "cpu"
     shared: dict = field(default_factory=dict)  # EvalContext cache entries every scoring reuses
+    reference_split: str = REFERENCE_SPLIT  # "test" when the real reference is held-out data
+    pair: RealPair | None = None  # two real sets for :meth:`real_vs_real`
 
     def provenance(self) -> dict:
         return self.extractor.provenance() if self.extractor is not None else {"extractor": None}
@@ -203,41 +250,69 @@ class Plan:
                 print(f"gankit: computing {name}", file=sys.stderr, flush=True)
             common = {"n_generated": len(fake_t), "seed": self.seed, "step": step}
             if m.uses_features:
-                common |= {"n_real": len(self.real), "reference_split": REFERENCE_SPLIT, "reference": self.dataset,
-                           **self.extractor.provenance()}
+                common |= {"n_real": len(self.real), "reference_split": self.reference_split,
+                           "reference": self.dataset, **self.extractor.provenance()}
             else:
                 common |= {"n_real": None, "reference_split": None, "extractor": None, "extractor_sha256": None}
             for score, body in m.compute(ctx).items():
-                out[score] = {**common, **body, "metric": name}
+                out[score] = {**common, **body, "metric": name, "better": better(score)}
         return out
+
+    def real_vs_real(self, scores: Scores) -> Scores:
+        """``scores`` with each one's real-against-real value beside it (``"real_vs_real"``: value, the
+        two sets' sizes and splits); None where the real sets are too small for the metric."""
+        pair = self.pair
+        if pair is None:
+            return scores
+        cache = {"real": self.shared["real"]} if pair.a_is_reference and "real" in self.shared else {}
+        ctx = EvalContext(pair.a, pair.b, self.target, self.dataset, self.extractor, None, self.seed,
+                          str(self.device), self.classifier, _cache=cache)
+        ref: Scores = {}
+        for m in self.metrics.values():
+            if min(len(pair.a), len(pair.b)) >= m.min_samples:
+                ref |= m.compute(ctx)
+        how = {"n": [len(pair.a), len(pair.b)], "splits": list(pair.splits)}
+        return {k: {**s, "real_vs_real": {"value": ref[k]["value"], **how} if k in ref else None}
+                for k, s in scores.items()}
 
 
 def prepare(real: Tensor | np.ndarray, target: Target, dataset: str, purpose: Purpose, *,
             metrics: str | list[str] | None = None, n: int, extractor: str | None = None,
-            inception_weights: str | None = None, seed: int = 0, device="cpu", quiet: bool = True) -> Plan:
+            inception_weights: str | None = None, seed: int = 0, device="cpu", quiet: bool = True,
+            fit: Callable[[], Tensor] | None = None, reference_split: str = REFERENCE_SPLIT) -> Plan:
     """Choose and check the metrics for ``n`` generated samples against ``real`` (N, *shape), build the
-    extractor and the classifier, extract the real features: everything before the generator runs."""
+    extractor and the classifier, extract the real features: everything before the generator runs.
+    ``fit()`` gives the training data an extractor may learn from (default: ``real``)."""
     real_t = samples_of(real, target, "real")
     specs = {name: METRICS.get(name) for name in choose_metrics(metrics, target, dataset, purpose)}
     check_sizes(specs, n, len(real_t), purpose)
     ex, clf = build_extractors(specs, target, purpose, extractor=extractor, weights=inception_weights, quiet=quiet,
-                               device=device)
-    plan = Plan(real_t, target, dataset, specs, n, ex, clf, seed, str(device))
+                               device=device, fit=fit or (lambda: real_t))
+    plan = Plan(real_t, target, dataset, specs, n, ex, clf, seed, str(device), reference_split=reference_split)
     if ex is not None:
         plan.shared["real"] = extract(ex, real_t, device=plan.device)  # (N, D), once
     return plan
 
 
-def prepare_for_data(data, data_cfg, purpose: Purpose, *, n: int | None = None, seed: int = 0, **kw) -> Plan:
-    """:func:`prepare` against the real reference drawn from loaded training ``data`` (made from ``data_cfg``);
-    ``n`` None: the purpose's default for the data's kind."""
+def prepare_for_data(data, data_cfg, purpose: Purpose, *, n: int | None = None, seed: int = 0,
+                     real_vs_real: bool = False, **kw) -> Plan:
+    """:func:`prepare` for loaded training ``data`` (made from ``data_cfg``): the real reference is drawn
+    from its held-out data when there is some, else from it; ``n`` None: the purpose's default for the
+    data's kind; ``real_vs_real``: also the second real set of :meth:`Plan.real_vs_real`."""
     from gankit.data import guess_name
+    from gankit.data.split import heldout_data
 
     n = purpose.n[data.kind] if n is None else n
     if n < 1:
         raise GankitError(f"{purpose.n_key} must be >= 1, got {n}")
-    return prepare(real_sample(data, n, seed), target_of(data, data_cfg), guess_name(data_cfg), purpose, n=n,
-                   seed=seed, **kw)
+    heldout, _ = heldout_data(data_cfg, data)
+    reference = data if heldout is None else heldout
+    plan = prepare(real_sample(reference, n, seed), target_of(data, data_cfg), guess_name(data_cfg), purpose, n=n,
+                   seed=seed, fit=lambda: data.decode(data.x), reference_split=REFERENCE_SPLIT if heldout is None
+                   else TEST_SPLIT, **kw)
+    if real_vs_real:
+        plan.pair = real_pair(data, heldout, n, seed)
+    return plan
 
 
 def evaluate_samples(

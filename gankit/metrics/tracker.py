@@ -156,7 +156,8 @@ class Evaluator:
     def provenance(self) -> dict:
         """How every in-training score was made (stored in run.json)."""
         return {"every": self.every, "metrics": list(self.metrics), "n_generated": self.n, "n_real": self.n_real,
-                "reference": self.dataset, "reference_split": "train", "seed": self.seed, **self.plan.provenance(),
+                "reference": self.dataset, "reference_split": self.plan.reference_split, "seed": self.seed,
+                **self.plan.provenance(),
                 "best_metric": self.best_metric, "higher_is_better": direction(self.best_metric) > 0,
                 "patience": self.patience, "file": EVAL_CSV}
 

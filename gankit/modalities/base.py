@@ -64,6 +64,10 @@ class Modality:
                      self.clamp)
 
     clamp: tuple[float, float] | None = None
+    #: config keys that mean nothing for this kind of data (check_config refuses them; advice leaves them out)
+    unusable_keys: tuple[str, ...] = ()
+    #: the evaluation's feature space when no domain classifier applies (gankit.metrics.features)
+    feature_space = "raw"
 
     def heads(self, data) -> tuple[Head, ...]:
         """The output heads a generator needs for ``data`` (one continuous block for images and

@@ -29,6 +29,8 @@ TABLE_FILL = 0.95
 class TableModality(Modality):
     name = "table"
     formats = ".csv, .npy, .png (plot)"
+    unusable_keys = ("augment.policy",)
+    feature_space = "standardized"  # the columns in the units gankit trains in: proline's 1,000s swamp nothing
 
     def fit(self, raw, *, output: str, standardize: bool):
         x64 = np.asarray(raw.x, dtype=np.float64)  # (N, D)

@@ -28,10 +28,15 @@ def _shape(t) -> tuple[int, ...]:
 
 
 def layer_rows(model: nn.Module, example: torch.Tensor | tuple) -> list[Row]:
-    """One row per leaf module, in call order; ``example`` is a (N, ...) input batch (or a tuple of inputs)."""
+    """One row per leaf module, in call order; ``example`` is a (N, ...) input batch (or a tuple of inputs).
+
+    A leaf with parameters that this forward pass does not call (a head used only in some calls) still
+    gets a row, at the end without an output shape, so the rows add up to the total.
+    """
     rows: list[Row] = []
     hooks = []
     seen: dict[str, int] = {}
+    uncalled: dict[nn.Module, Row] = {}
     for _, mod in model.named_modules():
         if any(True for _ in mod.children()):
             continue
@@ -39,9 +44,12 @@ def layer_rows(model: nn.Module, example: torch.Tensor | tuple) -> list[Row]:
         base = re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", kind).lower()  # BatchNorm1d -> batch_norm1d
         seen[base] = seen.get(base, 0) + 1
         name = base if seen[base] == 1 else f"{base}_{seen[base] - 1}"  # Keras: dense, dense_1, ...
+        n = sum(p.numel() for p in mod.parameters(recurse=False))
+        if n:
+            uncalled[mod] = Row(name, kind, (), n)
 
-        def hook(m, _inp, out, name=name):
-            n = sum(p.numel() for p in m.parameters(recurse=False))
+        def hook(m, _inp, out, name=name, n=n):
+            uncalled.pop(m, None)
             rows.append(Row(name, type(m).__name__, _shape(out), n))
 
         hooks.append(mod.register_forward_hook(hook))
@@ -54,7 +62,7 @@ def layer_rows(model: nn.Module, example: torch.Tensor | tuple) -> list[Row]:
         model.train(was_training)
         for h in hooks:
             h.remove()
-    return rows
+    return rows + list(uncalled.values())
 
 
 def _fmt_shape(shape: tuple[int, ...]) -> str:
@@ -101,7 +109,8 @@ def gan_summary(G: nn.Module, D: nn.Module, latent_dim: int, num_classes: int = 
         G.eval()
         x = G(*g_in) if num_classes else G(z)
         G.train()
-    d_in = (x, y) if num_classes else x
+    # an AC-GAN head runs only when asked for (aux=True): ask, so that its layer shows among D's rows
+    d_in = ((x, y, True) if getattr(D, "aux", None) is not None else (x, y)) if num_classes else x
     g_train, g_frozen = count(G)
     d_total = sum(count(D))
     combined_rows = [

@@ -109,8 +109,9 @@ def _train(cfg, out, resume, quiet: bool, world) -> Path:
     found = _resume(cfg, loop, world) if resume is not None else None
     _open_folder(cfg, loop, data, per_epoch, found, resuming=resume is not None)
     show = (sys.stdout.isatty() if cfg.log.progress == "auto" else cfg.log.progress == "on") and not quiet
+    what = stepper.task.describe()
     loop.say(f"gankit: training {cfg.preset or 'custom'} on {data.name} ({len(data)} items, shape "
-             f"{tuple(data.shape)}) for {total} steps on {device}; run folder {folder}")
+             f"{tuple(data.shape)}{', ' + what if what else ''}) for {total} steps on {device}; run folder {folder}")
     loop.run(show)
     if world.main:
         finish(cfg, loop)
@@ -177,7 +178,8 @@ def _open_folder(cfg, loop: Loop, data: Data, per_epoch: int, found, *, resuming
 
     folder, step = loop.folder, loop.stepper.step
     info = {"status": "running", "gankit_version": __version__, "preset": cfg.preset, "task": cfg.task,
-            "device": str(loop.device), "data": {"name": data.name, "items": len(data), "shape": list(data.shape)},
+            "device": str(loop.device), "data": {"name": data.name, "items": len(data), "shape": list(data.shape),
+                                                 **({"split": data.split} if data.split else {})},
             "steps": loop.total, "batches_per_epoch": per_epoch, "started": now()}
     if not loop.world.main:
         loop.info = info

@@ -12,12 +12,16 @@ from gankit.training.callbacks import Evaluation, Health, MetricsLog, Previews, 
 def main_callbacks(cfg, loop, data, quiet: bool) -> list:
     """Made before the run folder is written, so that a missing optional extra (TensorBoard) or a
     bad evaluation setting fails first. MetricsLog and TensorBoard start with the folder."""
-    from gankit.monitor import HealthMonitor, mean_pairwise_distance
+    from gankit.config.schema import lookup, to_dict
+    from gankit.monitor import ADVICE_KEYS, HealthMonitor, mean_pairwise_distance, sample_warmup
 
     task = loop.task
     real_items = data.decode(data.x[:512]).numpy()
+    flat = to_dict(cfg)
     monitor = HealthMonitor(probability=task.probability, real_spread=mean_pairwise_distance(real_items),
-                            warmup=loop.total // 10)
+                            warmup=sample_warmup(loop.total, cfg.ema.decay),
+                            settings={k: lookup(flat, k) for k in ADVICE_KEYS},
+                            cannot=data.modality.unusable_keys)
     callbacks = [Health(loop, monitor), Previews(loop, data)]
     loop.tb_class = None
     if cfg.log.tensorboard:

@@ -158,6 +158,11 @@ class Task:
         """Model tables for the report."""
         return ""
 
+    def describe(self) -> str:
+        """A phrase for the start-up line saying what the networks are conditioned on ("" when nothing
+        worth saying): a setting resolved from others (conditional.mode=auto) is seen before the run."""
+        return ""
+
     @classmethod
     def summarize(cls, cfg) -> str:
         """Model tables of a config without its data (``gankit summary``); "" when the task has none."""

@@ -108,7 +108,9 @@ class NoiseGAN(Task):
         opts = {"G": OptimizerSetting(("G",), cfg.generator.lr, tuple(cfg.generator.betas), cfg.generator.schedule),
                 "D": OptimizerSetting(("D",), cfg.discriminator.lr, tuple(cfg.discriminator.betas),
                                       cfg.discriminator.schedule)}
-        meta = {"generator": to_dict(cfg)["generator"], "preset": cfg.preset}
+        c = cfg.conditional  # how D sees the class, for the start-up line
+        how = " + ".join([m for m in (c.mode,) if m != "none"] + (["AC-GAN"] if c.acgan else []))
+        meta = {"generator": to_dict(cfg)["generator"], "preset": cfg.preset, "conditional": how}
         return cls(G, D, LOSSES.get(cfg.loss), s, num_classes=k, optimizers=opts, ema_decay=cfg.ema.decay,
                    data=data, meta=meta)
 
@@ -257,6 +259,15 @@ class NoiseGAN(Task):
         from gankit.tasks.trained import load_generator
 
         return load_generator(state, meta, source, device)
+
+    def describe(self) -> str:
+        """"conditional on cultivar (3 classes, projection)" or "unconditional"."""
+        if not self.conditional:
+            return "unconditional"
+        d = self.data
+        on = (d.label_name if d is not None and d.label_name else "the class")
+        how = self.meta.get("conditional") or "projection"
+        return f"conditional on {on} ({self.num_classes} classes, {how})"
 
     def summary(self) -> str:
         from gankit.models.summary import gan_summary

@@ -96,10 +96,14 @@ def test_damaged_weights_are_refused(tmp_path):
         load_evaluator(path)
 
 
-def test_folder_classifier_must_be_trained_explicitly(tmp_path):
+def test_folder_classifier_trains_on_first_use(tmp_path, monkeypatch):
+    """Issue 18: a user's own class folders get their classifier as the built-in sets do (once, cached)."""
+    monkeypatch.setattr(clf, "AUTO_TRAIN", FAST)
     cfg = DataConfig(name="images", path=str(_folder(tmp_path / "imgs", 5)), cache_dir=str(tmp_path / "c"))
-    with pytest.raises(GankitError, match="gankit evaluator train --data"):
-        get_classifier(cfg, quiet=True)
+    model, meta, sha = get_classifier(cfg, quiet=True)
+    assert meta["dataset"] == "images" and meta["n_items"] == 15 and meta["classes"] == ["class0", "class1", "class2"]
+    assert len(list((tmp_path / "c" / "evaluators").glob("classifier-images-*.json"))) == 1
+    assert get_classifier(cfg, quiet=True)[2] == sha  # the cached one, not trained again
 
 
 def test_unlabelled_images_have_no_classifier(tmp_path):

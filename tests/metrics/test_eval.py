@@ -71,13 +71,13 @@ def test_every_score_has_provenance(ring_run, capsys):
     step = checkpoint.read_meta(ring_run / "generator.json")["meta"]["step"]
     assert doc["checkpoint"]["step"] == step == 6
     fid = doc["scores"]["fid"]
-    assert {k: fid[k] for k in ("extractor", "extractor_sha256", "n_real", "n_generated", "reference_split",
-                                "seed", "step")} == {
-        "extractor": "raw", "extractor_sha256": None, "n_real": 300, "n_generated": 300,
-        "reference_split": "train", "seed": 5, "step": 6}
+    assert {k: fid[k] for k in ("extractor", "n_real", "n_generated", "reference_split", "seed", "step")} == {
+        "extractor": "standardized", "n_real": 300, "n_generated": 300, "reference_split": "train", "seed": 5,
+        "step": 6}
+    assert len(fid["extractor_sha256"]) == 64  # of the training data's mean and std
     modes = doc["scores"]["modes_captured"]
     assert modes["n_generated"] == 300 and modes["seed"] == 5 and modes["centres"] == "ring"
-    assert doc["settings"] == {"metrics": ["fid", "modes"], "n": 300, "seed": 5, "extractor": "raw"}
+    assert doc["settings"] == {"metrics": ["fid", "modes"], "n": 300, "seed": 5, "extractor": "standardized"}
 
 
 def test_table_output_prints_provenance(ring_run, capsys):
@@ -85,7 +85,9 @@ def test_table_output_prints_provenance(ring_run, capsys):
     out = capsys.readouterr().out
     assert "modes_captured  1" in out
     fid_line = next(line for line in out.splitlines() if line.startswith("fid"))
-    assert fid_line.split()[2:] == ["raw", "200", "200", "ring/train", "0", "6"]
+    cells = fid_line.split()  # value, which way is better, real-vs-real, features (+ sha256), provenance
+    assert cells[2] == "lower" and float(cells[3]) >= 0 and cells[4] == "standardized"
+    assert cells[6:] == ["200", "200", "ring/train", "0", "6"]
     assert f"wrote {ring_run / 'eval.json'}" in out
 
 

@@ -19,9 +19,9 @@ TABLE = Target("table", (2,), DataConfig(name="ring"), labelled=True)
 
 
 def test_registry_names_and_defaults():
-    assert set(EXTRACTORS.names()) == {"raw", "classifier", "inception"}
+    assert set(EXTRACTORS.names()) == {"raw", "standardized", "classifier", "inception"}
     assert default_extractor(IMAGES) == "classifier"
-    assert default_extractor(TABLE) == "raw"
+    assert default_extractor(TABLE) == "standardized"  # issue 18: table columns in the space gankit trains in
     assert default_extractor(Target("image", (3, 8, 8), DataConfig(name="images"), labelled=False)) == "raw"
     with pytest.raises(GankitError, match='did you mean "raw"'):
         get_extractor("rwa", TABLE)
@@ -50,7 +50,7 @@ def test_extraction_does_not_depend_on_batch_size(batch_size):
 
 
 def test_classifier_needs_images():
-    with pytest.raises(GankitError, match="reads images.*use --extractor raw"):
+    with pytest.raises(GankitError, match="reads images.*use --extractor standardized"):
         get_extractor("classifier", TABLE)
 
 
