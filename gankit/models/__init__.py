@@ -103,6 +103,15 @@ def _dcgan_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
 # ----------------------------------------------------------------------------- building
 
 
+def image_multiple(gen: GeneratorConfig, disc: DiscriminatorConfig) -> int:
+    """What image sides must divide by for these networks: 2^stages for a DCGAN, 1 for an MLP."""
+    m = 1
+    for arch, channels in ((gen.arch, gen.channels), (disc.arch, disc.channels)):
+        if arch == "dcgan":
+            m = math.lcm(m, 2 ** len(channels))
+    return m
+
+
 def build_generator(c: GeneratorConfig, data_shape: tuple[int, ...], num_classes: int = 0) -> nn.Module:
     """G for items of ``data_shape``; class-conditional when ``num_classes`` > 0."""
     if num_classes <= 0:
