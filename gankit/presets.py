@@ -158,6 +158,24 @@ PRESETS: dict[str, tuple[str, dict]] = {
         "DCGAN on Fashion-MNIST (the networks and recipe of mnist-dcgan)",
         {"data": {"name": "fashion-mnist"}, **_DCGAN_28_R1},
     ),
+    # your own images: three stages (sides divisible by 8) take 8x8 to 64x64; the recipe of the 28x28
+    # presets (lr 1e-3 held in check by a light lazy R1, EMA) with one more stage, as narrow as mnist-dcgan's
+    # (a step on 32x32 colour images: ~0.06 s at one thread on a busy 2-core CPU; [128, 64, 32] took 0.16 s)
+    "images-dcgan": (
+        "DCGAN on your own images: data.path=FOLDER or archive (.zip, .tar.gz; sub-folders = classes), resized "
+        "to the largest size its 3 stages support that fits them (8x8 to 64x64), or data.image_size=N",
+        {
+            "data": {"name": "images"},
+            "generator": {"arch": "dcgan", "latent_dim": 64, "channels": [64, 32, 16], "kernel_size": 4,
+                          "norm": "batch", "output": "tanh", "lr": 1e-3, "betas": [0.5, 0.999]},
+            "discriminator": {"arch": "dcgan", "channels": [16, 32, 64], "kernel_size": 4, "norm": "none",
+                              "activation": "leaky_relu", "lr": 1e-3, "betas": [0.5, 0.999]},
+            "loss": "bce",
+            "penalty": {"r1_gamma": 1.0, "r1_interval": 4},
+            "ema": {"decay": 0.999},
+            "train": {"steps": 5000, "batch_size": 64},
+        },
+    ),
 }
 
 DEFAULT_PRESET = "digits"

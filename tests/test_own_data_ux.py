@@ -205,7 +205,7 @@ def test_a_single_image_as_data_path_asks_for_its_folder(tmp_path, capsys):
         assert main(["train", "digits", f"data.name={name}", f"data.path={png}", "train.steps=1",
                      "--out", str(out)]) == 2
         err = _err(capsys)
-        assert "is a single image; give the folder that holds the images" in err and "table format" not in err
+        assert "give the folder that holds the images" in err and "table format" not in err
         assert not out.exists()
 
 

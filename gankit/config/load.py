@@ -292,7 +292,9 @@ def load(source: str | None = None, overrides: list[str] | None = None) -> Confi
             )
     apply_overrides(cfg, overrides or [])
     validate(cfg)
-    return cfg
+    from gankit.config.resolve import resolve
+
+    return resolve(cfg)  # data.path means the user's data: the data set and image size it implies
 
 
 def dump(cfg: Config) -> str:

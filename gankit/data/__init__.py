@@ -14,7 +14,6 @@ and :func:`prepare` imports torch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
 from gankit.config.schema import DataConfig
@@ -36,6 +35,7 @@ class Raw:
     classes: Optional[list[str]] = None
     columns: Optional[list[str]] = None  # tables
     label_name: Optional[str] = None  # tables with data.label_column: that column's name
+    decimals: Optional[list] = None  # tables: per column, the decimals the file wrote (None: unknown)
 
 
 @dataclass
@@ -123,51 +123,27 @@ def _grid(cfg: DataConfig, seed: int) -> Raw:
     return grid(cfg, seed)
 
 
-@DATASETS.register("images", "a folder of PNG/JPG images (sub-folders = classes), data.path=FOLDER")
+@DATASETS.register("images", "a folder or archive (.zip, .tar.gz) of PNG/JPG images (sub-folders = classes), "
+                   "data.path=FOLDER")
 def _images(cfg: DataConfig, seed: int) -> Raw:
     from gankit.data.images import image_folder
 
     return image_folder(cfg, seed)
 
 
-@DATASETS.register("table", "a numeric table, data.path=FILE.csv|.npy|.npz (standardised)")
+@DATASETS.register("table", "a numeric table, data.path=FILE.csv|.npy|.npz|.parquet (standardised)")
 def _table(cfg: DataConfig, seed: int) -> Raw:
     from gankit.data.tabular import table
 
     return table(cfg, seed)
 
 
-#: built-in sets made in memory or bundled: data.path means nothing to them
-NO_FILES = ("digits", "gaussian-1d", "ring", "grid")
-
-
 def guess_name(cfg: DataConfig) -> str:
-    """``data.name=auto``: digits without a path, else from what the path holds.
+    """The data set a config reads: ``data.name``, or what ``data.path`` holds when the name is auto or a
+    preset's built-in set (a path means the user's own data; :mod:`gankit.data.guess`)."""
+    from gankit.data.guess import resolve_name
 
-    A path given to a set that reads no files (a preset's ``digits`` or ``ring`` plus a
-    ``data.path=`` override) is refused rather than silently ignored.
-    """
-    if cfg.name != "auto":
-        if cfg.path is not None and cfg.name in NO_FILES:
-            raise GankitError(
-                f"data.path={cfg.path} is set but data.name={cfg.name} reads no files; add data.name=auto "
-                f"(or table, images, mnist) to train on {cfg.path}"
-            )
-        return cfg.name
-    if cfg.path is None:
-        return "digits"
-    p = Path(cfg.path)
-    if p.is_file() or p.suffix.lower() in (".csv", ".npy", ".npz", ".tsv", ".txt"):
-        return "table"
-    if p.is_dir():
-        names = {q.name for q in p.iterdir()}
-        if any(n.startswith("train-images-idx3-ubyte") for n in names):
-            return "mnist"
-        return "images"
-    raise GankitError(
-        f"data.path {cfg.path!r} does not exist; give an existing folder of images, an MNIST IDX "
-        f"folder, or a .csv/.npy/.npz file"
-    )
+    return resolve_name(cfg.name, cfg.path)[0]
 
 
 def prepare(raw: Raw, name: str, *, output: str, standardize: bool) -> Data:

@@ -1,8 +1,9 @@
-"""A folder of images (PNG, JPG, BMP, GIF, WebP), optionally one sub-folder per class.
+"""A folder or archive of images (PNG, JPG, BMP, GIF, WebP), optionally one sub-folder per class.
 
 All images are decoded once into an (N, C, H, W) array in [0, 1]. ``data.image_size`` resizes to a
-square; without it all images must share one size. ``data.channels`` forces grayscale (1) or RGB (3);
-by default RGB is used when any image has colour, else grayscale. Decoding happens once, at load;
+square; without it all images must share one size. An archive (.zip, .tar.gz, ...) is read in memory
+as if it were its unpacked folder (:mod:`gankit.data.archives`). ``data.channels`` forces grayscale (1)
+or RGB (3); by default RGB is used when any image has colour, else grayscale. Decoding happens once, at load;
 training only indexes the resulting tensor.
 """
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from gankit.config.schema import DataConfig
-from gankit.data import Raw
+from gankit.data import Raw, archives
 from gankit.errors import GankitError
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
@@ -42,37 +43,89 @@ WIDE_GRAY_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N"}
 
 
 def image_folder(cfg: DataConfig, seed: int) -> Raw:
+    """An image folder or archive (sub-folders = classes) as (N, C, H, W) in [0, 1]."""
+    pics, classes, labels = decode_all(cfg.path)
+    sizes = {p.size for p in pics}
+    if cfg.image_size is None and len(sizes) > 1:
+        shown = ", ".join(f"{w}x{h}" for w, h in sorted(sizes)[:4])
+        raise GankitError(f"{cfg.path}: images have mixed sizes ({shown}); set data.image_size=N to resize them")
+    channels = cfg.channels if cfg.channels is not None else 3 if any(map(_has_colour, pics)) else 1
+    size = (cfg.image_size, cfg.image_size) if cfg.image_size is not None else None
+    x = np.stack([to_array(p, channels, size) for p in pics])  # (N, C, H, W) in [0, 1]
+    return Raw(x, "image", labels=np.array(labels, np.int64) if labels else None, classes=classes)
+
+
+def sources(path: str | None) -> tuple[list, list[str], list[str] | None, list[int] | None]:
+    """(what PIL opens: file paths or in-memory files, their names for errors, classes, labels) of an
+    image folder or archive (:mod:`gankit.data.archives`: read in memory, never extracted)."""
+    import io
+
+    if path is None:
+        raise GankitError("data.name=images needs data.path=FOLDER (a folder, .zip or .tar.gz of PNG/JPG images, "
+                          "sub-folders = classes), e.g. gankit train images-dcgan data.path=my_images/")
+    p = Path(path)
+    if archives.is_archive(p):
+        found = archives.read(p, EXTENSIONS)
+        rels = archives.strip_wrapper([parts for parts, _ in found])
+        classes, labels = classes_of(rels)
+        return ([io.BytesIO(b) for _, b in found], [f"{p}:{'/'.join(parts)}" for parts, _ in found],
+                classes, labels)
+    if p.is_file() and p.suffix.lower() in EXTENSIONS:
+        raise GankitError(f"data.path={path} is a single image; give the folder that holds the images "
+                          f"(e.g. data.path={p.parent}/)")
+    if not p.is_dir():
+        raise GankitError(f"data.path {path!r} is not a folder of images (nor a .zip/.tar.gz archive of them)")
+    files, classes, labels = find_images(p)
+    return files, [str(f) for f in files], classes, labels
+
+
+def classes_of(rels: list[tuple[str, ...]]) -> tuple[list[str] | None, list[int] | None]:
+    """When every file lies in a sub-folder, the first level names the classes."""
+    if not rels or any(len(r) < 2 for r in rels):
+        return None, None
+    classes = sorted({r[0] for r in rels})
+    index = {c: i for i, c in enumerate(classes)}
+    return classes, [index[r[0]] for r in rels]
+
+
+def decode_all(path: str | None) -> tuple[list, list[str] | None, list[int] | None]:
+    """The decoded images (upright: EXIF rotation applied), classes and labels of a folder or archive."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    if cfg.path is None:
-        raise GankitError("data.name=images needs data.path=FOLDER (a folder of PNG/JPG images)")
-    folder = Path(cfg.path)
-    if folder.is_file() and folder.suffix.lower() in EXTENSIONS:
-        raise GankitError(f"data.path={cfg.path} is a single image; give the folder that holds the images "
-                          f"(e.g. data.path={folder.parent}/)")
-    if not folder.is_dir():
-        raise GankitError(f"data.path {cfg.path!r} is not a folder of images")
-    files, classes, labels = find_images(folder)
-    if not files:
-        raise GankitError(f"{folder}: no images found (looked for {', '.join(sorted(EXTENSIONS))})")
+    opened, names, classes, labels = sources(path)
+    if not opened:
+        raise GankitError(f"{path}: no images found (looked for {', '.join(sorted(EXTENSIONS))})")
     pics = []
-    for f in files:
+    for src, name in zip(opened, names):
         try:
-            with Image.open(f) as im:
+            with Image.open(src) as im:
                 im.load()
                 # camera JPGs store their rotation in EXIF; apply it so pictures stand upright
                 pics.append(ImageOps.exif_transpose(im))
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError,
                 Image.DecompressionBombError) as e:
-            raise GankitError(f"{f}: cannot decode image ({e}); remove or replace the file") from None
-    sizes = {p.size for p in pics}
-    if cfg.image_size is None and len(sizes) > 1:
-        shown = ", ".join(f"{w}x{h}" for w, h in sorted(sizes)[:4])
-        raise GankitError(f"{folder}: images have mixed sizes ({shown}); set data.image_size=N to resize them")
-    channels = cfg.channels if cfg.channels is not None else 3 if any(map(_has_colour, pics)) else 1
-    size = (cfg.image_size, cfg.image_size) if cfg.image_size is not None else None
-    x = np.stack([to_array(p, channels, size) for p in pics])  # (N, C, H, W) in [0, 1]
-    return Raw(x, "image", labels=np.array(labels, np.int64) if labels else None, classes=classes)
+            raise GankitError(f"{name}: cannot decode image ({e}); remove or replace the file") from None
+    return pics, classes, labels
+
+
+def image_sizes(path: str) -> list[tuple[int, int]]:
+    """(width, height) of every image of a folder or archive, upright, from the file headers alone."""
+    from PIL import Image, UnidentifiedImageError
+
+    opened, names, _, _ = sources(path)
+    if not opened:
+        raise GankitError(f"{path}: no images found (looked for {', '.join(sorted(EXTENSIONS))})")
+    out = []
+    for src, name in zip(opened, names):
+        try:
+            with Image.open(src) as im:
+                w, h = im.size
+                turned = im.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # EXIF orientation: a quarter turn
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError,
+                Image.DecompressionBombError) as e:
+            raise GankitError(f"{name}: cannot decode image ({e}); remove or replace the file") from None
+        out.append((h, w) if turned else (w, h))
+    return out
 
 
 def to_array(img, channels: int, size: tuple[int, int] | None) -> np.ndarray:

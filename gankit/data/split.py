@@ -94,7 +94,8 @@ def like_training(raw: "Raw", train: "Data", source: str) -> "Data":
 
 def heldout_data(cfg: DataConfig, train: "Data") -> tuple[Optional["Data"], str]:
     """(the held-out data of ``train``, made from ``cfg``, or None; where it comes from, for provenance)."""
-    from gankit.data import DATASETS, NO_FILES, guess_name
+    from gankit.data import DATASETS, guess_name
+    from gankit.data.guess import NO_FILES
 
     if train.heldout is not None:
         return train.heldout, f"holdout {cfg.holdout}"

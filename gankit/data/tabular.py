@@ -30,9 +30,10 @@ def parse_number(cell: str) -> float | None:
 
 
 def read_csv(path: Path, label_column: str | None = None
-             ) -> tuple[np.ndarray, list[str], tuple[str, list[str]] | None]:
-    """(N, D) float64 values, D column names, and the label column's (name, N cells) — None without
-    ``label_column`` — of a numeric CSV (delimiter sniffed: , ; tab space).
+             ) -> tuple[np.ndarray, list[str], tuple[str, list[str]] | None, list[int | None]]:
+    """(N, D) float64 values, D column names, the label column's (name, N cells) — None without
+    ``label_column`` — and each column's written decimals (:func:`text_decimals`) of a numeric CSV
+    (delimiter sniffed: , ; tab space).
 
     The first row is a header when none of its cells is a number; otherwise it is data, so a stray
     word in the first row is reported as a bad cell rather than silently eaten as column names.
@@ -64,11 +65,46 @@ def read_csv(path: Path, label_column: str | None = None
     try:  # fast path: numpy parses the whole table at once
         out = np.array(rows, dtype=np.float64)
         if out.shape == (len(rows), width) and np.isfinite(out).all():
-            return out, columns, labels
+            return out, columns, labels, text_decimals(rows, width)
     except ValueError:
         pass
     _first_bad_cell(path, rows, names, header is not None, label_column is not None)
-    return np.array([[float(c) for c in row] for row in rows], np.float64), columns, labels  # e.g. "1_000"
+    out = np.array([[float(c) for c in row] for row in rows], np.float64)  # e.g. "1_000"
+    return out, columns, labels, text_decimals(rows, width)
+
+
+#: more decimals than float32 (what samples are) holds for typical values: no rounding then
+MAX_DECIMALS = 6
+
+
+def text_decimals(rows: list[list[str]], width: int) -> list[int | None]:
+    """Per column, the most digits any cell writes after the decimal point ("2.50" -> 2, "7" -> 0);
+    None when a cell uses an exponent ("1e-3") or writes more than :data:`MAX_DECIMALS`."""
+    out: list[int | None] = [0] * width
+    for row in rows:
+        for j, cell in enumerate(row):
+            d = out[j]
+            if d is None:
+                continue
+            if "e" in cell or "E" in cell:
+                out[j] = None
+            elif "." in cell:
+                n = len(cell) - cell.index(".") - 1
+                out[j] = None if n > MAX_DECIMALS else max(d, n)
+    return out
+
+
+def value_decimals(x: np.ndarray, dtype=np.float64) -> list[int | None]:
+    """Per column of an (N, D) array, the fewest decimals (0..:data:`MAX_DECIMALS`) that write every
+    value to the precision of ``dtype`` (the array's dtype in its file); None when none does."""
+    if not np.issubdtype(dtype, np.floating):  # integers, booleans
+        return [0] * x.shape[1]
+    tol = np.abs(x) * (4 * np.finfo(dtype).eps) + 1e-12
+    out: list[int | None] = []
+    for j in range(x.shape[1]):
+        col, t = x[:, j], tol[:, j]
+        out.append(next((d for d in range(MAX_DECIMALS + 1) if (np.abs(np.round(col, d) - col) <= t).all()), None))
+    return out
 
 
 def _read_rows(path: Path) -> list[list[str]]:
@@ -160,8 +196,9 @@ def _cell(v: float) -> str:
     return str(f32) if float(f32) == v else repr(v)
 
 
-def read_array(path: Path) -> np.ndarray:
-    """(N, D) float64 from an .npy (1-D or 2-D) or .npz (key ``x`` or its only array).
+def read_array(path: Path) -> tuple[np.ndarray, np.dtype]:
+    """(N, D) float64 from an .npy (1-D or 2-D) or .npz (key ``x`` or its only array), and the dtype
+    the file stored (its precision: :func:`value_decimals`).
 
     ``allow_pickle`` stays False: a pickled object array can run code when loaded, so it is refused.
     """
@@ -198,39 +235,47 @@ def read_array(path: Path) -> np.ndarray:
     if bad.any():
         r, c = map(int, np.argwhere(bad)[0])
         raise GankitError(f"{path}: row {r}, column {c} is {arr[r, c]}; remove or fill non-finite values")
-    return arr.astype(np.float64)
+    return arr.astype(np.float64), arr.dtype
 
 
 def table(cfg: DataConfig, seed: int) -> Raw:
+    """A numeric table file; the decimals of each column travel along (samples are rounded to them)."""
     if cfg.path is None:
-        raise GankitError("data.name=table needs data.path=FILE (.csv, .npy or .npz)")
+        raise GankitError("data.name=table needs data.path=FILE (.csv, .npy, .npz or .parquet)")
     p = Path(cfg.path)
     if not p.exists():
         raise GankitError(f"data.path {cfg.path!r}: no such file")
     if p.is_dir():
-        raise GankitError(f"data.path {cfg.path!r} is a folder; data.name=table needs a .csv/.npy/.npz file")
+        raise GankitError(f"data.path {cfg.path!r} is a folder; data.name=table needs a .csv/.npy/.npz/.parquet file")
     suffix = p.suffix.lower()
     label = None  # (column name, N cells)
     if suffix in (".npy", ".npz"):
-        x = read_array(p)
+        x, dtype = read_array(p)
         if cfg.label_column is not None:
             j = label_index(cfg.label_column, None, x.shape[1], p)
             label = ("label", [_cell(v) for v in x[:, j]])
             x = np.delete(x, j, axis=1)
         columns = [f"x{j}" for j in range(x.shape[1])]
+        decimals = value_decimals(x, dtype)
     elif suffix in (".csv", ".tsv", ".txt"):
-        x, columns, label = read_csv(p, cfg.label_column)
+        x, columns, label, decimals = read_csv(p, cfg.label_column)
     elif suffix in IMAGE_SUFFIXES:  # one picture given where its folder was meant
         raise GankitError(f"data.path={cfg.path} is a single image; give the folder that holds the images "
                           f"(e.g. data.path={p.parent}/)")
+    elif suffix == ".parquet":
+        from gankit.data.parquet import read_parquet
+
+        pick = None if cfg.label_column is None else (lambda head: label_index(cfg.label_column, head, len(head), p))
+        x, columns, label, dtypes = read_parquet(p, pick)
+        decimals = [value_decimals(x[:, [j]], dt)[0] for j, dt in enumerate(dtypes)]
     else:
-        raise GankitError(f"{p}: unknown table format {suffix!r}; use .csv, .npy or .npz")
+        raise GankitError(f"{p}: unknown table format {suffix!r}; use .csv, .npy, .npz or .parquet")
     big = np.abs(x) > np.finfo(np.float32).max  # training is float32: these would become inf
     if big.any():
         r, c = map(int, np.argwhere(big)[0])
         raise GankitError(f"{p}: data row {r + 1}, column {columns[c]} is {x[r, c]:.3g}, beyond float32's "
                           f"range (3.4e38); rescale that column")
-    if label is None:
-        return Raw(x, "table", columns=columns)  # float64: prepare() standardises in full precision
+    if label is None:  # float64: prepare() standardises in full precision
+        return Raw(x, "table", columns=columns, decimals=decimals)
     labels, classes = encode_labels(label[1], p, cfg.label_column)
-    return Raw(x, "table", labels=labels, classes=classes, columns=columns, label_name=label[0])
+    return Raw(x, "table", labels=labels, classes=classes, columns=columns, label_name=label[0], decimals=decimals)

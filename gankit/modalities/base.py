@@ -83,13 +83,23 @@ class Modality:
         """Real items in the data's own space drawn beside the samples (None: the picture shows samples only)."""
         return None
 
+    def save_real(self, data, path: Path) -> bool:
+        """Draw real items once per run, for the report to show beside the samples (False: nothing drawn,
+        e.g. when the previews already show real data)."""
+        return False
+
     def preview(self, x: np.ndarray, path: Path, *, real: np.ndarray | None = None, nrow: int | None = None,
-                columns: list[str] | None = None, title: str = "") -> None:
+                columns: list[str] | None = None, title: str = "", labels: list[str] | None = None) -> None:
+        """Draw preview samples (``labels``: each sample's class name, for labelled grid rows)."""
         raise NotImplementedError
 
     def save(self, x: np.ndarray, out: Path, *, columns=None, labels=None, label_name: str = "label",
              nrow: int | None = None) -> Path:
-        """Write samples in the form the file name asks for; refuse forms this data has none of."""
+        """Write samples in the form the file name asks for; refuse forms this data has none of.
+
+        ``labels`` (class names, one per sample, from a conditional run) go with them in every form:
+        ``x.labels.npy`` beside ``x.npy``, a last .csv column, labelled grid rows, class sub-folders.
+        """
         raise NotImplementedError
 
 
@@ -101,15 +111,32 @@ def is_folder(out: Path) -> bool:
     return folder
 
 
-def save_npy(x: np.ndarray, out: Path) -> None:
+def labels_path(out: Path) -> Path:
+    """``x.npy`` -> ``x.labels.npy``: where the class names of the samples in ``x.npy`` go."""
+    return out.with_name(out.name[: -len(out.suffix)] + ".labels.npy")
+
+
+def save_npy(x: np.ndarray, out: Path, labels: list[str] | None = None) -> None:
+    """The samples as float32; with labels also ``x.labels.npy``, a NumPy string array of the class names
+    (``np.load`` reads it without pickle; ``.astype(int)`` for numbered classes such as digits)."""
     np.save(out, x.astype(np.float32))
+    if labels is not None:
+        np.save(labels_path(out), np.array([str(c) for c in labels]))
+
+
+def number_text(v) -> str:
+    """The shortest text that reads back as the same float32 ("12.35", not "12.35000038"; "3", not "3.0")."""
+    s = str(np.float32(v) + np.float32(0.0))  # + 0: no "-0"
+    return s[:-2] if s.endswith(".0") else s
 
 
 def save_csv(rows: np.ndarray, out: Path, head: list[str], labels=None, label_name: str = "label") -> None:
+    """One sample per row, each number as short as float32 allows, so a column rounded to the file's
+    decimals is written with them (and never with 7 significant digits)."""
     import csv
 
     with open(out, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(head + ([label_name] if labels is not None else []))
-        text = [[f"{v:.7g}" for v in row] for row in rows]
+        text = [[number_text(v) for v in row] for row in np.asarray(rows, np.float32)]
         w.writerows(text if labels is None else [r + [c] for r, c in zip(text, labels)])

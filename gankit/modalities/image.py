@@ -1,8 +1,9 @@
 """Images (N, C, H, W) with pixels in [0, 1]: trained in the generator's output range.
 
 [0, 1] -> [-1, 1] for a tanh G as in DCGAN (Radford et al. 2016), [0, 1] for sigmoid as in the Keras
-MNIST GAN. Previews are sample grids; samples save as a grid .png, one .png per image in a folder,
-.npy or .csv (one flattened image per row).
+MNIST GAN. Previews are sample grids (labelled rows for class-conditional runs, real images drawn
+once beside them); samples save as a grid .png or .jpg, one .png per image in a folder (class
+sub-folders when conditional), .npy (+ ``.labels.npy``) or .csv (one flattened image per row).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def output_range(output: str) -> tuple[float, float]:
 @MODALITIES.register("image", "images (N, C, H, W) in [0, 1]")
 class ImageModality(Modality):
     name = "image"
-    formats = ".png (grid), folder/ (one PNG per image), .npy, .csv"
+    formats = ".png or .jpg (grid), folder/ (one PNG per image), .npy, .csv"
     clamp = (0.0, 1.0)
 
     def fit(self, raw, *, output: str, standardize: bool):
@@ -33,31 +34,74 @@ class ImageModality(Modality):
         codec = Codec(offset=torch.tensor([-lo / (hi - lo)]), scale=torch.tensor([1.0 / (hi - lo)]), clamp=self.clamp)
         return codec.encode(raw.x), codec
 
-    def preview(self, x, path, *, real=None, nrow=None, columns=None, title=""):
+    def save_real(self, data, path: Path, n: int = 64) -> bool:
+        """Up to ``n`` real images (the same share of each class, the first of each), labelled by class."""
         from gankit.report.grids import save_grid
 
-        save_grid(x, path, nrow=nrow)
+        pick, labels = real_pick(data, n)
+        save_grid(data.decode(data.x[pick]).numpy(), path, labels=labels)
+        return True
+
+    def preview(self, x, path, *, real=None, nrow=None, columns=None, title="", labels=None):
+        from gankit.report.grids import save_grid
+
+        save_grid(x, path, nrow=nrow, labels=labels)
 
     def save(self, x, out: Path, *, columns=None, labels=None, label_name="label", nrow=None) -> Path:
         if is_folder(out):
-            from gankit.report.grids import save_image
-
-            out.mkdir(parents=True, exist_ok=True)
-            width = len(str(len(x) - 1))
-            for i, img in enumerate(x):
-                save_image(img, out / f"{i:0{width}d}.png")
+            save_folder(x, out, labels)
             return out
         out.parent.mkdir(parents=True, exist_ok=True)
         suffix = out.suffix.lower()
         if suffix == ".npy":
-            save_npy(x, out)
-        elif suffix == ".png":
+            save_npy(x, out, labels)
+        elif suffix in (".png", ".jpg", ".jpeg"):
             from gankit.report.grids import save_grid
 
-            save_grid(x, out, nrow=nrow)
+            save_grid(x, out, nrow=nrow, labels=labels)
         elif suffix == ".csv":
             flat = x.reshape(len(x), -1)
             save_csv(flat, out, [f"p{i}" for i in range(flat.shape[1])], labels, label_name)
         else:
-            raise GankitError(f"--out {out}: unknown format {suffix!r}; use .npy, .png, .csv or a folder/")
+            raise GankitError(f"--out {out}: unknown format {suffix!r}; use .npy, .png, .jpg, .csv or a folder/")
         return out
+
+
+def real_pick(data, n: int) -> tuple[list[int], list[str] | None]:
+    """Indices of up to n real items in class order, the same number of each class (no randomness: the
+    run's random streams stay untouched), and their class names (None for unlabelled data)."""
+    if data.labels is None or not data.classes:
+        return list(range(min(n, len(data)))), None
+    labels = data.labels.numpy()
+    k = len(data.classes)
+    per = max(1, n // k)
+    pick = [int(i) for c in range(k) for i in np.flatnonzero(labels == c)[:per]]
+    return pick, [str(data.classes[labels[i]]) for i in pick]
+
+
+def class_folder(name: str) -> str:
+    """A class name as a folder name (no path separators; no leading dot, which readers skip as hidden)."""
+    safe = name.replace("/", "_").replace("\\", "_").strip() or "_"
+    return "_" + safe[1:] if safe.startswith(".") else safe
+
+
+def save_folder(x: np.ndarray, out: Path, labels: list[str] | None) -> None:
+    """One PNG per image; with class names, one sub-folder per class (``out/<class>/0000.png``): the
+    layout gankit reads back as a labelled image folder."""
+    from gankit.report.grids import save_image
+
+    out.mkdir(parents=True, exist_ok=True)
+    if labels is None:
+        width = len(str(len(x) - 1))
+        for i, img in enumerate(x):
+            save_image(img, out / f"{i:0{width}d}.png")
+        return
+    width = max(4, len(str(len(x) - 1)))
+    count: dict[str, int] = {}
+    for img, name in zip(x, labels):
+        sub = out / class_folder(str(name))
+        k = count.get(sub.name, 0)
+        if k == 0:
+            sub.mkdir(exist_ok=True)
+        count[sub.name] = k + 1
+        save_image(img, sub / f"{k:0{width}d}.png")

@@ -10,10 +10,12 @@ plots (2-D) or histograms (1-D) of samples over real data; samples save as .csv,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from gankit.errors import GankitError
 from gankit.modalities import MODALITIES
@@ -23,6 +25,35 @@ from gankit.modalities.image import output_range
 #: share of a bounded generator output range that standardised columns fill (tanh never reaches
 #: ±1 exactly, so the extremes of the data must lie strictly inside)
 TABLE_FILL = 0.95
+
+
+@dataclass
+class TableCodec(Codec):
+    """The affine codec, then each column clipped to [low, high] and rounded to its decimals (None: as is)."""
+
+    low: Tensor | None = None  # (D,) the smallest value of each column in the file
+    high: Tensor | None = None  # (D,) the largest
+    decimals: list[int | None] | None = None  # 0: whole numbers
+
+    def decode(self, x: Tensor) -> Tensor:
+        out = super().decode(x)
+        out = torch.maximum(torch.minimum(out, self.high.to(out)), self.low.to(out))
+        d = self.decimals or []
+        if not any(k is not None for k in d):
+            return out
+        factor = torch.tensor([10.0 ** (k or 0) for k in d], dtype=out.dtype, device=out.device)
+        rounded = torch.round(out * factor) / factor
+        return torch.where(torch.tensor([k is not None for k in d], device=out.device), rounded, out)
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "min": self.low.tolist(), "max": self.high.tolist(), "decimals": self.decimals}
+
+
+def column_shape(x64: np.ndarray, decimals: list[int | None]) -> tuple[Tensor, Tensor, list[int | None]]:
+    """Per column: min, max, and the decimals to round to (0 when every value is a whole number)."""
+    whole = (x64 == np.round(x64)).all(0)
+    out = [0 if w else d for w, d in zip(whole.tolist(), decimals)]
+    return torch.from_numpy(x64.min(0).astype(np.float32)), torch.from_numpy(x64.max(0).astype(np.float32)), out
 
 
 @MODALITIES.register("table", "numeric tables (N, D) in original units")
@@ -48,8 +79,18 @@ class TableModality(Modality):
                 scale64 = scale64 * m / half
                 offset64 = offset64 - centre * scale64
         x = torch.from_numpy(((x64 - offset64) / scale64).astype(np.float32))
-        codec = Codec(torch.from_numpy(offset64.astype(np.float32)), torch.from_numpy(scale64.astype(np.float32)))
-        return x, codec
+        offset, scale = torch.from_numpy(offset64.astype(np.float32)), torch.from_numpy(scale64.astype(np.float32))
+        if getattr(raw, "decimals", None) is None:  # made in memory (toy sets): no file's shape to keep
+            return x, Codec(offset, scale)
+        return x, TableCodec(offset, scale, None, *column_shape(x64, raw.decimals))
+
+    def codec_from(self, meta: dict) -> Codec:
+        """A generator.json without ``min``/``max`` (gankit 0.1.0, toy sets) decodes as it always did."""
+        codec = super().codec_from(meta)
+        if "min" not in meta:
+            return codec
+        f32 = lambda v: torch.tensor(v, dtype=torch.float32)  # noqa: E731
+        return TableCodec(codec.offset, codec.scale, None, f32(meta["min"]), f32(meta["max"]), meta.get("decimals"))
 
     def check_config(self, cfg) -> None:
         if cfg.augment.policy:
@@ -58,7 +99,7 @@ class TableModality(Modality):
     def real_preview(self, data) -> np.ndarray:
         return data.x[:2000].mul(data.codec.scale).add(data.codec.offset).numpy()
 
-    def preview(self, x, path, *, real=None, nrow=None, columns=None, title=""):
+    def preview(self, x, path, *, real=None, nrow=None, columns=None, title="", labels=None):
         from gankit.report.plots import table_plot
 
         table_plot(x, path, real=real, title=title or Path(path).stem, columns=columns)
@@ -69,7 +110,7 @@ class TableModality(Modality):
         out.parent.mkdir(parents=True, exist_ok=True)
         suffix = out.suffix.lower()
         if suffix == ".npy":
-            save_npy(x, out)
+            save_npy(x, out, labels)
         elif suffix == ".png":
             self.preview(x, out, columns=columns, title=f"{len(x)} samples")
         elif suffix == ".csv":

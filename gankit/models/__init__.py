@@ -103,6 +103,15 @@ def _dcgan_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
 # ----------------------------------------------------------------------------- building
 
 
+def image_multiple(gen: GeneratorConfig, disc: DiscriminatorConfig) -> int:
+    """What image sides must divide by for these networks: 2^stages for a DCGAN, 1 for an MLP."""
+    m = 1
+    for arch, channels in ((gen.arch, gen.channels), (disc.arch, disc.channels)):
+        if arch == "dcgan":
+            m = math.lcm(m, 2 ** len(channels))
+    return m
+
+
 #: the kinds of output head (gankit.modalities.base.Head) each generator family makes
 HEAD_KINDS = {"mlp": ("continuous",), "dcgan": ("continuous",)}
 

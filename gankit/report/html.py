@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from gankit.errors import GankitError
+from gankit.run.folder import REAL, SAMPLES
 
 
 def _img(path: Path, alt: str, mime: str = "image/png") -> str:
@@ -66,6 +67,13 @@ def _metrics_table(ev: dict) -> str:
     return "<table><tr><th>metric</th><th>value</th><th>provenance</th></tr>" + "".join(rows) + "</table>"
 
 
+def data_name(d: dict) -> str | None:
+    """The data set as a person names it: ``shapes/ (images)`` for their own files, ``digits`` for a built-in."""
+    if not d:
+        return None
+    return f"{d['path']} ({d.get('name')})" if d.get("path") else d.get("name")
+
+
 def _last_rows(path: Path, n: int = 1) -> list[dict]:
     try:
         with open(path, newline="") as f:
@@ -84,8 +92,8 @@ def build_report(run: str | Path, summary_text: str | None = None) -> Path:
     warnings = info.get("warnings", [])
     parts = [f"<h1>gankit run <code>{html.escape(run.name)}</code></h1>"]
     facts = {
-        "status": info.get("status", "?"), "preset": info.get("preset"),
-        "data": (info.get("data") or {}).get("name"), "items": (info.get("data") or {}).get("items"),
+        "status": info.get("status", "?"), "preset": info.get("preset"), "data": data_name(info.get("data") or {}),
+        "items": (info.get("data") or {}).get("items"),
         "steps": f"{info.get('steps_done', '?')} / {info.get('steps', '?')}", "device": info.get("device"),
         "seconds": info.get("seconds"), "gankit": info.get("gankit_version"),
     }
@@ -106,6 +114,9 @@ def build_report(run: str | Path, summary_text: str | None = None) -> Path:
     if grids:
         parts.append("<h2>Samples</h2><div class=row>")
         parts.append(f"<figure>{_img(grids[-1], 'final samples')}<figcaption>{grids[-1].stem}</figcaption></figure>")
+        real = run / SAMPLES / REAL
+        if real.exists():
+            parts.append(f"<figure>{_img(real, 'real data')}<figcaption>real data</figcaption></figure>")
         gif = samples_gif(run)
         if gif is not None:
             parts.append(f"<figure>{_img(gif, 'samples over training', 'image/gif')}"
@@ -134,7 +145,8 @@ TEMPLATE = """<!doctype html>
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}
 .prov{color:#666;font-size:.85em}.warn li{color:#a40}pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.8em}
-.row{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}.small img{width:160px;image-rendering:pixelated}
+.row{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}
+.small img{width:240px;height:240px;object-fit:contain;background:#eee;image-rendering:pixelated}
 img{max-width:100%;image-rendering:pixelated}
 </style></head>
 <body data-images-ok="0" data-errors="0">

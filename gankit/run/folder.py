@@ -5,6 +5,7 @@
       run.json             status (running / complete / stopped_early / interrupted / failed), sizes, timing
       metrics.csv          step, epoch, the task's statistics by name, seconds
       samples/step_*.png   previews from fixed inputs; samples.gif over training
+      samples/real.png     real data beside them (images)
       checkpoints/step_*   resumable training state (safetensors + JSON), each sampleable on its own
       generator.*          the trained model the task exports (safetensors + JSON to rebuild and decode it)
       curves.png           the statistics over steps
@@ -31,6 +32,7 @@ CONFIG = "config.yaml"
 INFO = "run.json"
 METRICS = "metrics.csv"
 SAMPLES = "samples"
+REAL = "real.png"  # in samples/: real items, drawn once per run
 CHECKPOINTS = "checkpoints"
 HEALTH = "health.jsonl"
 CURVES = "curves.png"
@@ -69,6 +71,10 @@ class RunFolder:
     @property
     def checkpoints(self) -> Path:
         return self.path / CHECKPOINTS
+
+    @property
+    def real_path(self) -> Path:
+        return self.samples / REAL
 
     def sample_path(self, step: int) -> Path:
         return self.samples / f"step_{step:08d}.png"

@@ -28,8 +28,14 @@ from gankit.training.rng import seed_everything, torch_settings
 
 
 def default_out(cfg) -> Path:
+    """runs/<preset>-<time> for a built-in data set; runs/<your data>-<preset's kind>-<time> for your files
+    (``gankit train digits-dcgan data.path=shapes/`` -> runs/shapes-dcgan-...)."""
+    from gankit.data.guess import run_name
+    from gankit.presets import PRESETS
+
+    own = (PRESETS[cfg.preset][1].get("data") or {}).get("name") if cfg.preset in PRESETS else None
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{cfg.preset or 'run'}-{stamp}"
+    return Path("runs") / f"{run_name(cfg.data, cfg.preset, own)}-{stamp}"
 
 
 def total_steps(cfg, n_items: int) -> tuple[int, int]:
@@ -72,6 +78,10 @@ def batches_of(cfg, data: Data, device: torch.device, world, task) -> Batches:
 
 def train(cfg, out: str | Path | None = None, *, resume: str | Path | None = None, quiet: bool | None = None) -> Path:
     """Train as configured; returns the run folder. ``resume`` continues a run folder."""
+    if resume is None:  # a config made without gankit.config.load (a Config object): settle what data.path means
+        from gankit.config.resolve import resolve
+
+        resolve(cfg)
     world = dist.from_env()  # torchrun's processes, or a world of one
     with torch_settings(cfg.train.threads, cfg.train.deterministic):
         try:
@@ -109,13 +119,21 @@ def _train(cfg, out, resume, quiet: bool, world) -> Path:
     found = _resume(cfg, loop, world) if resume is not None else None
     _open_folder(cfg, loop, data, per_epoch, found, resuming=resume is not None)
     show = (sys.stdout.isatty() if cfg.log.progress == "auto" else cfg.log.progress == "on") and not quiet
-    what = stepper.task.describe()
-    loop.say(f"gankit: training {cfg.preset or 'custom'} on {data.name} ({len(data)} items, shape "
-             f"{tuple(data.shape)}{', ' + what if what else ''}) for {total} steps on {device}; run folder {folder}")
+    what = stepper.task.describe()  # e.g. "conditional on cultivar (3 classes, projection)"
+    loop.say(f"gankit: training {cfg.preset or 'custom'} on {data_line(cfg, data)}{', ' + what if what else ''} "
+             f"for {total} steps on {device}; run folder {folder}")
     loop.run(show)
     if world.main:
         finish(cfg, loop)
     return folder.path
+
+
+def data_line(cfg, data: Data) -> str:
+    """``shapes/ (images, guessed from the folder; 40 items, shape (3, 32, 32))`` for the start-up line."""
+    from gankit.data.guess import describe
+
+    head, notes = describe(cfg.data)
+    return f"{head} ({'; '.join([*notes, f'{len(data)} items, shape {tuple(data.shape)}'])})"
 
 
 def make_loop(cfg, folder, data, stepper, batches, total, device, world, quiet) -> Loop:
@@ -178,8 +196,8 @@ def _open_folder(cfg, loop: Loop, data: Data, per_epoch: int, found, *, resuming
 
     folder, step = loop.folder, loop.stepper.step
     info = {"status": "running", "gankit_version": __version__, "preset": cfg.preset, "task": cfg.task,
-            "device": str(loop.device), "data": {"name": data.name, "items": len(data), "shape": list(data.shape),
-                                                 **({"split": data.split} if data.split else {})},
+            "device": str(loop.device), "data": {"name": data.name, "path": cfg.data.path, "items": len(data),
+                                                 "shape": list(data.shape), **({"split": data.split} if data.split else {})},
             "steps": loop.total, "batches_per_epoch": per_epoch, "started": now()}
     if not loop.world.main:
         loop.info = info

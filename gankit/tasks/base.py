@@ -150,6 +150,10 @@ class Task:
         """(samples in the data's own space, items per grid row or None) from the fixed inputs."""
         raise NotImplementedError
 
+    def preview_labels(self, n: int) -> list[str] | None:
+        """The class name of each of :meth:`preview`'s ``n`` samples, for labelled grid rows (None: none)."""
+        return None
+
     def fixed_inputs(self, n: int, seed: int) -> dict[str, Tensor]:
         """The fixed inputs of the preview pictures (the same at every step)."""
         raise NotImplementedError

@@ -236,17 +236,27 @@ class NoiseGAN(Task):
         z = torch.randn(n, self.s.latent_dim, generator=torch.Generator().manual_seed(seed))
         return {"z": z.to(next(self.G.parameters()).device)}
 
+    def preview_classes(self, n: int) -> Tensor | None:
+        """The classes of the n preview samples: balanced sorted blocks (several grid rows per class)."""
+        return torch.arange(n) * self.num_classes // n if self.num_classes > 0 else None
+
+    def preview_labels(self, n: int) -> list[str] | None:
+        y = self.preview_classes(n)
+        if y is None:
+            return None
+        names = [str(c) for c in (self.data.classes or range(self.num_classes))]
+        return [names[k] for k in y.tolist()]
+
     def preview(self, nets: dict[str, nn.Module], fixed: dict[str, Tensor]) -> tuple[np.ndarray, int | None]:
-        """For a conditional G the samples cycle through the classes, one grid row per class."""
+        """For a conditional G the samples go through the classes in blocks (labelled grid rows)."""
         G, z = nets["G"], fixed["z"]
         was = G.training
         G.eval()
-        nrow, classes = None, self.num_classes
+        nrow, y = None, self.preview_classes(len(z))
         with torch.inference_mode():
-            if classes > 0:
-                y = torch.arange(len(z), device=z.device) // max(1, len(z) // classes) % classes
-                nrow = max(1, len(z) // classes) if classes <= len(z) else None
-                out = G(z, y)
+            if y is not None:
+                nrow = max(1, len(z) // self.num_classes) if self.num_classes <= len(z) else None
+                out = G(z, y.to(z.device))
             else:
                 out = G(z)
             x = self.data.codec.decode(out).float().cpu().numpy()

@@ -97,17 +97,23 @@ class Health(Callback):
 
 
 class Previews(Callback):
-    """samples/step_*.png: the preview samples drawn by the data's modality."""
+    """samples/step_*.png: the preview samples drawn by the data's modality (rows labelled with the
+    task's preview classes), and once per run samples/real.png, real data for the report to show beside."""
 
     name = "previews"
 
     def __init__(self, loop, data) -> None:
         self.loop, self.data = loop, data
         self.real = data.modality.real_preview(data)
+        self.real_drawn = False
 
     def on_samples(self, step, x, nrow):
-        path = self.loop.folder.sample_path(step)
-        self.data.modality.preview(x, path, real=self.real, nrow=nrow, columns=self.data.columns)
+        folder, modality = self.loop.folder, self.data.modality
+        if not self.real_drawn:
+            self.real_drawn = True
+            modality.save_real(self.data, folder.real_path)
+        modality.preview(x, folder.sample_path(step), real=self.real, nrow=nrow, columns=self.data.columns,
+                         labels=self.loop.task.preview_labels(len(x)))
 
 
 class TensorBoard(Callback):

@@ -105,8 +105,8 @@ def test_limit_and_empty(tmp_path):
 def test_guess_name(tmp_path):
     assert guess_name(DataConfig()) == "digits"
     assert guess_name(DataConfig(name="table", path=str(tmp_path / "x.csv"))) == "table"  # explicit name
-    with pytest.raises(GankitError, match="data.name=digits reads no files; add data.name=auto"):
-        guess_name(DataConfig(name="digits", path=str(tmp_path)))  # `gankit train data.path=...` on a preset
+    # `gankit train digits-dcgan data.path=...`: a path means the user's data, not the preset's built-in set
+    assert guess_name(DataConfig(name="digits", path=str(tmp_path))) == "images"
     for f in ("a.csv", "a.npy", "a.npz", "a.tsv"):
         assert guess_name(DataConfig(path=str(tmp_path / f))) == "table"
     (tmp_path / "idx").mkdir()

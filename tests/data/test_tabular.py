@@ -184,7 +184,7 @@ def test_pickled_object_arrays_are_never_loaded(tmp_path):
 def test_wrong_extension_missing_file_and_folder(tmp_path):
     p = tmp_path / "t.xlsx"
     p.write_bytes(b"PK")
-    refused(p, r"unknown table format '.xlsx'; use .csv, .npy or .npz")
+    refused(p, r"unknown table format '.xlsx'; use .csv, .npy, .npz or .parquet")
     with pytest.raises(GankitError, match="no such file"):
         load(tmp_path / "missing.csv")
     with pytest.raises(GankitError, match="is a folder"):
