@@ -14,8 +14,6 @@ from torch import nn
 
 from gankit.config import DataConfig
 
-#: data kinds gankit's domain classifier reads (a later kind with its own classifier adds itself here)
-CLASSIFIER_KINDS = ("image",)
 
 
 class FeatureExtractor(nn.Module):
@@ -48,6 +46,13 @@ class Target:
     labelled: bool  # the dataset has class labels
 
 
+def has_classifier(kind: str) -> bool:
+    """Whether gankit's domain classifier reads this kind of data (its modality says so)."""
+    from gankit.modalities import get_modality
+
+    return get_modality(kind).has_domain_classifier
+
+
 def classifiable(target: Target) -> bool:
     """Whether the domain classifier can be trained on (and judge samples of) this data: labelled images."""
-    return target.kind in CLASSIFIER_KINDS and target.labelled
+    return has_classifier(target.kind) and target.labelled

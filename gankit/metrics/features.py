@@ -33,7 +33,7 @@ import torch
 from torch import Tensor
 
 from gankit.errors import GankitError
-from gankit.metrics.base import CLASSIFIER_KINDS, FeatureExtractor, Target, classifiable
+from gankit.metrics.base import FeatureExtractor, Target, classifiable, has_classifier
 from gankit.registry import Registry
 
 #: environment variable naming a local Inception-v3 weights file (torch-fidelity's .pth)
@@ -58,7 +58,7 @@ def default_choice(target: Target) -> tuple[str, str]:
     if classifiable(target):
         return "classifier", ""
     name = get_modality(target.kind).feature_space  # what the data's kind is compared in without a classifier
-    if name == "raw" and target.kind in CLASSIFIER_KINDS:  # a classifier would be the default, but has no labels
+    if name == "raw" and has_classifier(target.kind):  # a classifier would be the default, but has no labels
         return name, (f"features: raw pixels, since this data has no class labels to train a classifier on (one "
                       f"sub-folder per class gives classifier features); the scores compare runs on this data only")
     return name, ""
@@ -172,7 +172,7 @@ def _classifier(target: Target, *, weights: str | None = None, quiet: bool = Fal
     if weights is not None:
         raise GankitError("--inception-weights is for --extractor inception; the classifier is found in "
                           "the cache or trained with `gankit evaluator train`")
-    if target.kind not in CLASSIFIER_KINDS:
+    if not has_classifier(target.kind):
         raise GankitError(f"--extractor classifier reads images, but this run's data is a {target.kind}; "
                           f"use --extractor {get_modality(target.kind).feature_space}")
     return ClassifierFeatures(*get_classifier(target.data, quiet=quiet))

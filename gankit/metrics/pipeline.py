@@ -53,7 +53,7 @@ TEST_SPLIT = "test"  # ... its held-out data (gankit.data.split)
 class Purpose:
     """What one use of the pipeline does when the user names nothing, and how the user names things."""
 
-    n: dict[str, int]  # generated (and real) samples by data kind
+    use: int  # which of the modality's ``eval_items`` sizes it draws: 0 gankit eval, 1 during training
     metrics: tuple[str, ...]  # the defaults, in this order; those that fit the data are chosen
     # the option or config key the user sets, named in messages:
     metrics_key: str  # the metrics
@@ -61,19 +61,20 @@ class Purpose:
     extractor_key: str | None  # the extractor; None: the extractors' own messages name --extractor
 
 
-#: Every default of an evaluation, in one place. Tables and toy sets: 2,500 rows, the VEEGAN/PacGAN
-#: protocol, in both uses. Images differ on purpose:
+#: Every default of an evaluation, in one place; the sample sizes are the data's modality's
+#: (``eval_items``): tables and toy sets 2,500 rows, the VEEGAN/PacGAN protocol, in both uses; images
+#: differ on purpose:
 #:
 #: ``gankit eval RUN`` scores a finished run once: 10,000 images (the usual FID budget) and every
 #: metric that fits the data but classifier_score (asked for by name: the class histogram and FID
 #: already say what it says).
-GANKIT_EVAL = Purpose(n={"image": 10_000, "table": 2_500}, metrics=("modes", "classes", "fid", "kid", "prdc"),
+GANKIT_EVAL = Purpose(use=0, metrics=("modes", "classes", "fid", "kid", "prdc"),
                       metrics_key="--metrics", n_key="--n", extractor_key=None)
 #: ``eval.every=K`` scores the generator every K training steps, so an evaluation must cost seconds,
 #: not minutes: 1,000 images, and only the cheap metrics (FID: one covariance per set; not KID: 100
 #: subsets of n x n kernel matrices, nor PRDC: n x n distances). FID comes before the class histogram
 #: because the first metric's primary score picks best/ when eval.best_metric is not set.
-IN_TRAINING = Purpose(n={"image": 1_000, "table": 2_500}, metrics=("modes", "fid", "classes"),
+IN_TRAINING = Purpose(use=1, metrics=("modes", "fid", "classes"),
                       metrics_key="eval.metrics", n_key="eval.n", extractor_key="eval.extractor")
 
 
@@ -302,7 +303,7 @@ def prepare_for_data(data, data_cfg, purpose: Purpose, *, n: int | None = None, 
     from gankit.data import guess_name
     from gankit.data.split import heldout_data
 
-    n = purpose.n[data.kind] if n is None else n
+    n = data.modality.eval_items[purpose.use] if n is None else n
     if n < 1:
         raise GankitError(f"{purpose.n_key} must be >= 1, got {n}")
     heldout, _ = heldout_data(data_cfg, data)

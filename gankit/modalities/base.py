@@ -68,6 +68,10 @@ class Modality:
     unusable_keys: tuple[str, ...] = ()
     #: the evaluation's feature space when no domain classifier applies (gankit.metrics.features)
     feature_space = "raw"
+    #: whether gankit's domain classifier (gankit.metrics.classifier) reads this kind of data, when labelled
+    has_domain_classifier = False
+    #: items an evaluation draws by default: (``gankit eval``, ``eval.every`` during training)
+    eval_items = (2_500, 2_500)
 
     def heads(self, data) -> tuple[Head, ...]:
         """The output heads a generator needs for ``data`` (one continuous block for images and

@@ -28,6 +28,10 @@ class ImageModality(Modality):
     name = "image"
     formats = ".png or .jpg (grid), folder/ (one PNG per image), .npy, .csv"
     clamp = (0.0, 1.0)
+    has_domain_classifier = True
+    #: 10,000 images for a finished run (the usual FID budget); 1,000 during training, where an
+    #: evaluation must cost seconds, not minutes
+    eval_items = (10_000, 1_000)
 
     def fit(self, raw, *, output: str, standardize: bool):
         lo, hi = output_range(output)

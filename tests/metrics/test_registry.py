@@ -104,7 +104,10 @@ def test_default_metrics_fit_the_data(target, dataset, final, training):
 
 
 def test_defaults_stated_once():
-    assert GANKIT_EVAL.n == {"image": 10_000, "table": 2_500} and IN_TRAINING.n == {"image": 1_000, "table": 2_500}
+    from gankit.modalities import get_modality
+
+    sizes = {kind: get_modality(kind).eval_items for kind in ("image", "table")}  # (gankit eval, in training)
+    assert sizes == {"image": (10_000, 1_000), "table": (2_500, 2_500)} and (GANKIT_EVAL.use, IN_TRAINING.use) == (0, 1)
     assert set(IN_TRAINING.metrics) <= set(GANKIT_EVAL.metrics) <= set(METRICS.names())
 
 
