@@ -120,7 +120,7 @@ def _train(cfg, out, resume, quiet: bool, world) -> Path:
     _open_folder(cfg, loop, data, per_epoch, found, resuming=resume is not None)
     show = (sys.stdout.isatty() if cfg.log.progress == "auto" else cfg.log.progress == "on") and not quiet
     what = stepper.task.describe()  # e.g. "conditional on cultivar (3 classes, projection)"
-    loop.say(f"gankit: training {cfg.preset or 'custom'} on {data_line(cfg, data)}{', ' + what if what else ''} "
+    loop.say(f"gankit: training {cfg.preset or 'custom'} on {data_line(cfg, data)}{', ' + what + ',' if what else ''} "
              f"for {total} steps on {device}; run folder {folder}")
     loop.run(show)
     if world.main:
