@@ -155,7 +155,7 @@ def cmd_presets(_args) -> int:
 
 
 def cmd_train(args) -> int:
-    from gankit.config import all_keys, dump
+    from gankit.config import dump
 
     if args.keys:
         print_keys()

@@ -12,7 +12,7 @@ import functools
 import math
 
 from gankit.config.schema import Config, all_keys, parse_policy
-from gankit.errors import GankitError, did_you_mean, need
+from gankit.errors import need
 
 
 def _check_finite(cfg: Config) -> None:

@@ -90,42 +90,43 @@ def classes_of(rels: list[tuple[str, ...]]) -> tuple[list[str] | None, list[int]
 
 def decode_all(path: str | None) -> tuple[list, list[str] | None, list[int] | None]:
     """The decoded images (upright: EXIF rotation applied), classes and labels of a folder or archive."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import ImageOps
 
-    opened, names, classes, labels = sources(path)
-    if not opened:
-        raise GankitError(f"{path}: no images found (looked for {', '.join(sorted(EXTENSIONS))})")
-    pics = []
-    for src, name in zip(opened, names):
-        try:
-            with Image.open(src) as im:
-                im.load()
-                # camera JPGs store their rotation in EXIF; apply it so pictures stand upright
-                pics.append(ImageOps.exif_transpose(im))
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError,
-                Image.DecompressionBombError) as e:
-            raise GankitError(f"{name}: cannot decode image ({e}); remove or replace the file") from None
+    def upright(im):
+        im.load()
+        return ImageOps.exif_transpose(im)  # camera JPGs store their rotation in EXIF: pictures stand upright
+
+    pics, classes, labels = _read_each(path, upright)
     return pics, classes, labels
 
 
 def image_sizes(path: str) -> list[tuple[int, int]]:
     """(width, height) of every image of a folder or archive, upright, from the file headers alone."""
+
+    def size(im):
+        w, h = im.size
+        return (h, w) if im.getexif().get(0x0112, 1) in (5, 6, 7, 8) else (w, h)  # EXIF: a quarter turn
+
+    return _read_each(path, size)[0]
+
+
+def _read_each(path: str | None, read) -> tuple[list, list[str] | None, list[int] | None]:
+    """(``read(image)`` of every image of a folder or archive, classes, labels); a file PIL cannot
+    open is refused by name."""
     from PIL import Image, UnidentifiedImageError
 
-    opened, names, _, _ = sources(path)
+    opened, names, classes, labels = sources(path)
     if not opened:
         raise GankitError(f"{path}: no images found (looked for {', '.join(sorted(EXTENSIONS))})")
     out = []
     for src, name in zip(opened, names):
         try:
             with Image.open(src) as im:
-                w, h = im.size
-                turned = im.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # EXIF orientation: a quarter turn
+                out.append(read(im))
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError,
                 Image.DecompressionBombError) as e:
             raise GankitError(f"{name}: cannot decode image ({e}); remove or replace the file") from None
-        out.append((h, w) if turned else (w, h))
-    return out
+    return out, classes, labels
 
 
 def to_array(img, channels: int, size: tuple[int, int] | None) -> np.ndarray:

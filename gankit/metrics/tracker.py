@@ -30,7 +30,6 @@ Which way each score is better, and which score stands for a metric, is declared
 
 from __future__ import annotations
 
-import csv
 import math
 import random
 import shutil
@@ -48,12 +47,13 @@ from gankit import checkpoint
 from gankit.config import Config, dump
 from gankit.data import Data, guess_name
 from gankit.errors import GankitError
-from gankit.metrics.evalcsv import EVAL_COLUMNS, EVAL_CSV, read_eval_csv, truncate_eval_csv
+from gankit.metrics.evalcsv import EVAL_COLUMNS, EVAL_CSV, read_eval_csv
+from gankit.run.folder import CsvLog
 from gankit.metrics.pipeline import IN_TRAINING, choose_metrics, json_safe, prepare_for_data, target_of
 from gankit.metrics.registry import METRICS, NEITHER, direction, find_score, owner, ranked_scores, scores_of
 
 __all__ = ["BEST_DIR", "EVAL_COLUMNS", "EVAL_CSV", "Evaluator", "best_score", "early_stop_message", "eval_due",
-           "json_safe", "print_line", "read_eval_csv", "rng_untouched", "truncate_eval_csv"]
+           "json_safe", "print_line", "read_eval_csv", "rng_untouched"]
 
 BEST_DIR = "best"
 
@@ -124,8 +124,7 @@ class Evaluator:
         self._reset()
         self.evaluations = 0
         self.seconds = 0.0
-        self.csv_file = None
-        self.writer = None
+        self.log: CsvLog | None = None  # eval_metrics.csv, open while training
 
     def _reset(self) -> None:
         """No best yet (tracker state, checkpointed)."""
@@ -191,8 +190,7 @@ class Evaluator:
             scores = self.score(fake, requested, step)
         values = {k: float(v["value"]) for k, v in scores.items()}
         self.evaluations += 1
-        self.writer.writerows([[step, k, _fmt(v)] for k, v in values.items()])
-        self.csv_file.flush()
+        self.log.write([[step, k, _fmt(v)] for k, v in values.items()])
         if self.improves(values):
             self.best_value = values[self.best_metric]
             tie = find_score(self.best_metric).tie_break
@@ -236,26 +234,17 @@ class Evaluator:
     # ------------------------------------------------------------------ files
 
     def open_csv(self, run_dir: Path) -> None:
-        path = run_dir / EVAL_CSV
-        new = not path.exists()
-        self.csv_file = open(path, "a", newline="")
-        self.writer = csv.writer(self.csv_file)
-        if new:
-            self.writer.writerow(EVAL_COLUMNS)
-            self.csv_file.flush()
+        self.log = CsvLog(run_dir / EVAL_CSV, EVAL_COLUMNS, one_row_per_step=False)  # several scores a step
+        self.log.open()
 
     def close_csv(self) -> None:
-        if self.csv_file is not None:
-            self.csv_file.close()
-            self.csv_file = None
+        if self.log is not None:
+            self.log.close()
 
     def truncate(self, run_dir: Path, step: int) -> None:
         """Keep the complete rows up to ``step`` (a resume or rollback goes back there)."""
-        reopen = self.csv_file is not None
-        self.close_csv()
-        truncate_eval_csv(run_dir / EVAL_CSV, step)
-        if reopen:
-            self.open_csv(run_dir)
+        log = self.log or CsvLog(run_dir / EVAL_CSV, EVAL_COLUMNS, one_row_per_step=False)
+        log.truncate(step)  # an open log is reopened after the cut
 
     def write_best(self, meta: dict) -> None:
         """best/generator.{safetensors,json} (+ config.yaml, for `gankit eval RUN/best`)."""
