@@ -60,7 +60,7 @@ def default_choice(target: Target) -> tuple[str, str]:
     name = get_modality(target.kind).feature_space  # what the data's kind is compared in without a classifier
     if name == "raw" and has_classifier(target.kind):  # a classifier would be the default, but has no labels
         return name, ("features: raw pixels, since this data has no class labels to train a classifier on (one "
-                      f"sub-folder per class gives classifier features); the scores compare runs on this data only")
+                      "sub-folder per class gives classifier features); the scores compare runs on this data only")
     return name, ""
 
 
