@@ -6,7 +6,7 @@
 Each revision is exported with ``git archive`` into a temporary folder; every measurement is a fresh
 process that imports gankit from one of the two trees, builds the preset's trainer on random stand-in
 data of the preset's shape (so no data set is read), runs warm-up steps, then times ``--steps`` calls
-of ``Trainer.train_step``. Rounds alternate the order (old, new / new, old) so both see the same
+of ``train_step`` (``Stepper.train_step``; ``Trainer.train_step`` before the task seam). Rounds alternate the order (old, new / new, old) so both see the same
 background load; the ratio reported is the median of the per-round ratios (new / old steps per
 second: above 1 = the working tree is faster).
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 #: runs inside the measured process; works with the revisions before the task seam (runner.build,
-#: trainer.Batches) and after it (training.session.build, training.batches.Batches)
+#: trainer.Batches) and after it (run.session.build, training.batches.Batches)
 SNIPPET = r"""
 import json, sys, time, torch
 from gankit.config import load

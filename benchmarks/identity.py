@@ -71,7 +71,7 @@ DETERMINISTIC = ["train.deterministic=true", "train.threads=1"]
 #: at run time (data folders, and the inputs this script writes into its temporary folder);
 #: every case also gets ``train.steps=N log.every=10``.
 CASES: dict[str, tuple[str, list[str]]] = {
-    # every preset of `gankit presets`
+    # every preset of `gankit presets` but images-dcgan (it needs a folder of your own images: image-folder below)
     "digits": ("digits", []),
     "mnist-mlp": ("mnist-mlp", ["data.path={mnist}"]),
     "mnist-mlp-keras": ("mnist-mlp-keras", ["data.path={mnist}"]),

@@ -80,7 +80,7 @@ def floor(folder: str, n: int) -> dict:
     from gankit.config import load
     from gankit.data import load_data
     from gankit.data.idx import load_idx_folder
-    from gankit.metrics.evaluate import evaluate_samples, real_sample
+    from gankit.metrics.pipeline import evaluate_samples, real_sample
     from gankit.metrics.features import Target
 
     cfg = load("mnist-mlp", [*data_overrides(folder, True), "data.download=false"])

@@ -130,7 +130,7 @@ _DATA: dict[Path, object] = {}  # one loaded data set per folder, shared by ever
 
 
 def gankit_setup(data_dir: Path, batch: int, device: str, preset: str = "mnist-mlp"):
-    """gankit's own construction of a run of ``preset`` (``training.session.build``), data on the device."""
+    """gankit's own construction of a run of ``preset`` (``gankit.run.session.build``), data on the device."""
     from gankit.config import load
     from gankit.training.batches import Batches
     from gankit.run.session import build

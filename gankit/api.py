@@ -1,4 +1,5 @@
-"""The library's face: train, load, evaluate and inspect GANs from Python (the CLI calls only this).
+"""The library's face: train, load and inspect GANs from Python (``gankit train``, ``sample`` and
+``summary`` go through it; the library never imports the CLI).
 
     import gankit
     run = gankit.train("digits", "train.steps=500")          # -> the run folder (a Path)
@@ -10,21 +11,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping, Sequence
-
-Overrides = Sequence[str] | Mapping[str, object]
-
+from typing import Mapping
 
 def _as_list(overrides) -> list[str]:
     """``("a=1", "b=2")``, ``["a=1"]`` or ``{"a": 1}`` -> ["a=1", ...] (dict values written as YAML)."""
     out: list[str] = []
     for item in overrides:
         if isinstance(item, Mapping):
-            import yaml
+            from gankit.config.schema import yaml_text
 
-            for k, v in item.items():
-                text = v if isinstance(v, str) else yaml.safe_dump(v, default_flow_style=True).strip()
-                out.append(f"{k}={text.removesuffix(chr(10) + '...').strip()}")
+            out += [f"{k}={v if isinstance(v, str) else yaml_text(v)}" for k, v in item.items()]
         elif isinstance(item, (list, tuple)):
             out += _as_list(item)
         else:
@@ -62,7 +58,12 @@ def resolve_config(source=None, overrides=(), resume=None):
 
     overrides = _as_list(overrides)
     if isinstance(source, Config):
-        return validate(apply_overrides(source, overrides))
+        cfg = validate(apply_overrides(source, overrides))
+        if resume is not None:  # a run's own config: its data.name stays as it was trained
+            return cfg
+        from gankit.config.resolve import resolve
+
+        return resolve(cfg)  # made without gankit.config.load: settle what data.path means here
     if resume is not None:
         cfg = load_run_config(resume)
         if source is not None and source != cfg.preset:  # naming the run's own preset changes nothing

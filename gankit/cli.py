@@ -1,4 +1,4 @@
-"""Command line: ``gankit train | sample | summary | presets``.
+"""Command line: ``gankit train | sample | eval | report | summary | presets | evaluator``.
 
 Only argparse is imported up front; torch and friends load inside the subcommand that needs
 them, so ``gankit --help`` and ``gankit presets`` answer at once. User errors (GankitError) print

@@ -6,7 +6,7 @@ RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT in each; gankit reads 
 its own. Without those variables (a plain ``gankit train``) the world has one process and every
 function here returns at once, so single-process training runs exactly the code it always ran.
 
-What each process does (trainer.py / runner.py):
+What each process does (gankit/training/phases.py and loop.py):
 
 * ``train.batch_size`` is the **global** batch of one optimiser step. All processes draw the same
   data permutation and the same noise from the run seed, and each takes its rank's slice, so N

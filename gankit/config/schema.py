@@ -86,7 +86,8 @@ def section(cls: type, help: str) -> Any:
 @dataclass
 class DataConfig:
     name: str = setting("auto", "dataset (a registered name); auto: digits, or guessed from data.path")
-    path: Optional[str] = free(None, "IDX folder (MNIST), image folder, or .csv/.npy/.npz table")
+    path: Optional[str] = free(None, "your data: an image folder or archive (.zip, .tar.gz), a .csv/.npy/.npz/.parquet "
+                               "table, or an IDX folder (MNIST)")
     n_samples: int = setting(10_000, "size of the toy sets (gaussian-1d, ring, grid)")
     mean: float = setting(4.0, "gaussian-1d: mean")
     std: float = setting(1.25, "gaussian-1d: standard deviation")
@@ -207,10 +208,11 @@ class LogConfig:
 
 @dataclass
 class EvalConfig:
-    """Evaluation during training (gankit/evalhook.py): scores every ``every`` steps, best/, early stop."""
+    """Evaluation during training (gankit/metrics/tracker.py): scores every ``every`` steps, best/, early stop."""
 
     every: int = free(0, "steps between evaluations; 0 = off")
-    metrics: str = free("", "comma list of fid, kid, prdc, modes, classes; empty = what fits the data")
+    metrics: str = free("", "comma list of fid, kid, prdc, modes, classes, classifier_score; empty = what fits "
+                                 "the data")
     n: Optional[int] = free(None, "samples per evaluation; null = 1000 images, 2500 tables")
     extractor: str = free("", "feature space: classifier | inception | raw | standardized; empty = classifier "
                               "for labelled images, standardized for tables, else raw")

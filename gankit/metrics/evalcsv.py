@@ -10,8 +10,6 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from gankit.run.folder import EVAL_CSV  # noqa: F401 (the file name lives with the run folder)
-
 EVAL_COLUMNS = ["step", "metric", "value"]
 
 

@@ -20,13 +20,11 @@ from pathlib import Path
 
 from gankit import __version__
 from gankit.errors import GankitError
-from gankit.metrics.pipeline import (GANKIT_EVAL, REFERENCE_SPLIT, evaluate_samples, json_safe, prepare_for_data,
-                                     real_sample)
-from gankit.run.folder import EVAL_JSON
+from gankit.metrics.pipeline import GANKIT_EVAL, json_safe, prepare_for_data
+from gankit.run.folder import EVAL_JSON as EVAL_FILE
+from gankit.run.folder import MODEL
 
-EVAL_FILE = EVAL_JSON
-
-__all__ = ["EVAL_FILE", "REFERENCE_SPLIT", "evaluate_run", "evaluate_samples", "format_scores", "real_sample"]
+__all__ = ["EVAL_FILE", "evaluate_run", "format_scores"]
 
 
 def evaluate_run(
@@ -70,8 +68,8 @@ def evaluate_run(
         "gankit_version": __version__,
         "created": datetime.now().isoformat(timespec="seconds"),
         "run": str(run),
-        "checkpoint": {"file": "generator.json", "step": step,
-                       "sha256": checkpoint.read_meta(run / "generator.json")["sha256"]},
+        "checkpoint": {"file": f"{MODEL}.json", "step": step,
+                       "sha256": checkpoint.read_meta(run / f"{MODEL}.json")["sha256"]},
         "data": {"dataset": plan.dataset, "kind": data.kind, "shape": list(data.shape), "items": len(data),
                  "reference_split": plan.reference_split, **({"split": data.split} if data.split else {})},
         "settings": {"metrics": list(plan.metrics), "n": plan.n, "seed": seed,
@@ -85,12 +83,12 @@ def evaluate_run(
 
 def _check_writable(run: Path) -> None:
     """Refuse a run folder eval.json cannot be written to before minutes of sampling, not after."""
-    probe = run / f".{EVAL_FILE}.write-test"
+    from gankit.run.folder import probe_writable
+
     try:
         if (run / EVAL_FILE).is_dir():
             raise IsADirectoryError(21, "it is a folder")
-        probe.write_bytes(b"")
-        probe.unlink()
+        probe_writable(run / f".{EVAL_FILE}.write-test")
     except OSError as e:
         raise GankitError(f"cannot write {run / EVAL_FILE} ({e.strerror}); make the run folder writable, or "
                           f"copy it somewhere writable and evaluate the copy") from None

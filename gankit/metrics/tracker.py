@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 import random
 import shutil
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,15 +46,13 @@ from gankit import checkpoint
 from gankit.config import Config, dump
 from gankit.data import Data, guess_name
 from gankit.errors import GankitError
-from gankit.metrics.evalcsv import EVAL_COLUMNS, EVAL_CSV, read_eval_csv
-from gankit.run.folder import CsvLog
+from gankit.metrics.evalcsv import EVAL_COLUMNS
+from gankit.run.folder import BEST, CONFIG, EVAL_CSV, MODEL, CsvLog
 from gankit.metrics.pipeline import IN_TRAINING, choose_metrics, json_safe, prepare_for_data, target_of
 from gankit.metrics.registry import METRICS, NEITHER, direction, find_score, owner, ranked_scores, scores_of
 
-__all__ = ["BEST_DIR", "EVAL_COLUMNS", "EVAL_CSV", "Evaluator", "best_score", "early_stop_message", "eval_due",
-           "json_safe", "print_line", "read_eval_csv", "rng_untouched"]
+__all__ = ["EVAL_COLUMNS", "Evaluator", "best_score", "early_stop_message", "rng_untouched"]
 
-BEST_DIR = "best"
 
 
 @contextmanager
@@ -71,9 +68,6 @@ def rng_untouched(device: torch.device) -> Iterator[None]:
             random.setstate(py_state)
 
 
-def eval_due(every: int, step: int, total: int) -> bool:
-    """Whether ``eval.every=every`` evaluates after ``step`` of ``total`` (0 = never)."""
-    return every > 0 and (step % every == 0 or step == total)
 
 
 def best_score(name: str, metrics: list[str], *, explicit: bool) -> str:
@@ -248,19 +242,19 @@ class Evaluator:
 
     def write_best(self, meta: dict) -> None:
         """best/generator.{safetensors,json} (+ config.yaml, for `gankit eval RUN/best`)."""
-        folder = self.run_dir / BEST_DIR
+        folder = self.run_dir / BEST
         doc = {**meta, "step": self.best_step,
                "eval": {"metric": self.best_metric, "value": self.best_value, "step": self.best_step,
                         "higher_is_better": direction(self.best_metric) > 0, "scores": self.best_scores}}
-        checkpoint.save(folder / "generator", {"G": self.best_G}, doc)
-        if not (folder / "config.yaml").exists():
-            checkpoint.atomic_write(folder / "config.yaml", dump(self.cfg).encode())
+        checkpoint.save(folder / MODEL, {"G": self.best_G}, doc)
+        if not (folder / CONFIG).exists():
+            checkpoint.atomic_write(folder / CONFIG, dump(self.cfg).encode())
 
     def sync_best(self, meta: dict) -> None:
         """Make best/ match the tracker after a resume or rollback (files of an abandoned timeline go)."""
-        folder = self.run_dir / BEST_DIR
+        folder = self.run_dir / BEST
         try:
-            on_disk = checkpoint.read_meta(folder / "generator.json")["meta"].get("step")
+            on_disk = checkpoint.read_meta(folder / f"{MODEL}.json")["meta"].get("step")
         except GankitError:
             on_disk = None
         if self.best_G is None:
@@ -273,7 +267,7 @@ class Evaluator:
         if self.best_step is None:
             return None
         return {"metric": self.best_metric, "value": self.best_value, "step": self.best_step,
-                "folder": BEST_DIR}
+                "folder": BEST}
 
     # ------------------------------------------------------------------ checkpoint state
 
@@ -304,16 +298,8 @@ def _fmt(v: float) -> str:
 
 
 def early_stop_message(ev: Evaluator, step: int) -> str:
-    best = (f"best {ev.best_metric} {_fmt(ev.best_value)} at step {ev.best_step}, kept in {ev.run_dir / BEST_DIR}"
+    best = (f"best {ev.best_metric} {_fmt(ev.best_value)} at step {ev.best_step}, kept in {ev.run_dir / BEST}"
             if ev.best_value is not None else f"{ev.best_metric} was never finite, so there is no best/")
     return (f"gankit: stopping early at step {step}: {ev.best_metric} has not improved for {ev.since_best} "
             f"evaluations (eval.patience={ev.patience}); {best}")
 
-
-def print_line(line: str, bar=None, file=None) -> None:
-    """Print a line to ``file`` (default stdout) above the progress bar when there is one."""
-    file = file or sys.stdout
-    if bar is not None:
-        bar.write(line, file=file)
-    else:
-        print(line, file=file, flush=True)

@@ -51,7 +51,7 @@ class Modality:
     """The contract; :mod:`gankit.modalities.image` and ``table`` implement it."""
 
     name = ""
-    #: output forms of ``gankit sample --out``, for the help text and errors
+    #: output forms of ``gankit sample --out``, named when an unknown one is asked for
     formats = ".npy, .png, .csv"
 
     def fit(self, raw, *, output: str, standardize: bool) -> tuple[Tensor, Codec]:

@@ -67,7 +67,7 @@ class ImageModality(Modality):
             flat = x.reshape(len(x), -1)
             save_csv(flat, out, [f"p{i}" for i in range(flat.shape[1])], labels, label_name)
         else:
-            raise GankitError(f"--out {out}: unknown format {suffix!r}; use .npy, .png, .jpg, .csv or a folder/")
+            raise GankitError(f"--out {out}: unknown format {suffix!r}; use {self.formats}")
         return out
 
 

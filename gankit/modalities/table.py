@@ -117,5 +117,5 @@ class TableModality(Modality):
             flat = x.reshape(len(x), -1)
             save_csv(flat, out, columns or [f"p{i}" for i in range(flat.shape[1])], labels, label_name)
         else:
-            raise GankitError(f"--out {out}: unknown format {suffix!r}; use .npy, .png, .csv or a folder/")
+            raise GankitError(f"--out {out}: unknown format {suffix!r}; use {self.formats}")
         return out

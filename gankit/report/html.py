@@ -15,7 +15,8 @@ import json
 from pathlib import Path
 
 from gankit.errors import GankitError
-from gankit.run.folder import REAL, SAMPLES
+from gankit.run.folder import (CONFIG, CURVES, EVAL_JSON, INFO, METRIC_CURVES, METRICS, REAL, REPORT, SAMPLES,
+                               SAMPLES_GIF)
 
 
 def _img(path: Path, alt: str, mime: str = "image/png") -> str:
@@ -34,13 +35,13 @@ def samples_gif(run: Path, max_frames: int = 40) -> Path | None:
     """Animated GIF of the fixed-noise sample grids over training (``samples.gif``)."""
     from PIL import Image
 
-    frames = sorted((run / "samples").glob("step_*.png"))
+    frames = sorted((run / SAMPLES).glob("step_*.png"))
     if len(frames) < 2:
         return None
     step = max(1, len(frames) // max_frames)
     frames = frames[::step][: max_frames - 1] + [frames[-1]]
     imgs = [Image.open(f).convert("RGB").quantize(colors=128) for f in frames]
-    out = run / "samples.gif"
+    out = run / SAMPLES_GIF
     imgs[0].save(out, save_all=True, append_images=imgs[1:], duration=400, loop=0)
     return out
 
@@ -85,10 +86,10 @@ def _last_rows(path: Path, n: int = 1) -> list[dict]:
 def build_report(run: str | Path, summary_text: str | None = None) -> Path:
     """Write ``RUN/report.html`` from what the run folder holds; returns its path."""
     run = Path(run)
-    if not (run / "config.yaml").exists():
-        raise GankitError(f"{run}: not a gankit run folder (no config.yaml)")
-    info = _json(run / "run.json")
-    ev = _json(run / "eval.json")
+    if not (run / CONFIG).exists():
+        raise GankitError(f"{run}: not a gankit run folder (no {CONFIG})")
+    info = _json(run / INFO)
+    ev = _json(run / EVAL_JSON)
     warnings = info.get("warnings", [])
     parts = [f"<h1>gankit run <code>{html.escape(run.name)}</code></h1>"]
     facts = {
@@ -97,7 +98,7 @@ def build_report(run: str | Path, summary_text: str | None = None) -> Path:
         "steps": f"{info.get('steps_done', '?')} / {info.get('steps', '?')}", "device": info.get("device"),
         "seconds": info.get("seconds"), "gankit": info.get("gankit_version"),
     }
-    last = _last_rows(run / "metrics.csv")
+    last = _last_rows(run / METRICS)
     if last:
         facts.update({f"last {k}": v for k, v in last[0].items() if k not in ("step", "epoch", "seconds")})
     parts.append("<table>" + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
@@ -110,7 +111,7 @@ def build_report(run: str | Path, summary_text: str | None = None) -> Path:
     else:
         parts.append("<p>No health warnings.</p>")
     parts.append("<h2>Metrics</h2>" + _metrics_table(ev))
-    grids = sorted((run / "samples").glob("step_*.png"))
+    grids = sorted((run / SAMPLES).glob("step_*.png"))
     if grids:
         parts.append("<h2>Samples</h2><div class=row>")
         parts.append(f"<figure>{_img(grids[-1], 'final samples')}<figcaption>{grids[-1].stem}</figcaption></figure>")
@@ -125,14 +126,14 @@ def build_report(run: str | Path, summary_text: str | None = None) -> Path:
         pick = grids if len(grids) <= 6 else [grids[int(i * (len(grids) - 1) / 5)] for i in range(6)]
         parts += [f"<figure class=small>{_img(g, g.stem)}<figcaption>{g.stem}</figcaption></figure>" for g in pick]
         parts.append("</div>")
-    for name, title in (("curves.png", "Curves"), ("metric_curves.png", "Metric curves")):
+    for name, title in ((CURVES, "Curves"), (METRIC_CURVES, "Metric curves")):
         if (run / name).exists():
             parts.append(f"<h2>{title}</h2>{_img(run / name, title)}")
     if summary_text:
         parts.append(f"<h2>Models</h2><pre>{html.escape(summary_text)}</pre>")
     parts.append(f"<h2>Config</h2><pre>{html.escape((run / 'config.yaml').read_text())}</pre>")
     page = TEMPLATE.replace("{title}", html.escape(run.name)).replace("{body}", "\n".join(parts))
-    out = run / "report.html"
+    out = run / REPORT
     from gankit.checkpoint import atomic_write
 
     atomic_write(out, page.encode())

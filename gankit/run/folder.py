@@ -99,9 +99,7 @@ class RunFolder:
         self.refuse_taken()
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            probe = self.path / ".write-test"
-            probe.write_bytes(b"")
-            probe.unlink()
+            probe_writable(self.path / ".write-test")
         except OSError as e:
             raise GankitError(f"cannot write to {arg('out', self.path)} ({e.strerror}); choose a writable "
                               f"folder") from None
@@ -151,6 +149,14 @@ class RunFolder:
         if not p.exists():
             raise GankitError(f"{self.path}: not a gankit run folder (no {CONFIG})")
         return from_dict(read_yaml(p), source=str(p))
+
+
+def probe_writable(path: Path) -> None:
+    """Write and remove an empty ``path`` (OSError when it cannot be): checked before long work, not after."""
+    if path.is_dir():
+        raise IsADirectoryError(21, "it is a folder")
+    path.write_bytes(b"")
+    path.unlink()
 
 
 def load_run_config(run_dir: str | Path):

@@ -77,11 +77,8 @@ def batches_of(cfg, data: Data, device: torch.device, world, task) -> Batches:
 
 
 def train(cfg, out: str | Path | None = None, *, resume: str | Path | None = None, quiet: bool | None = None) -> Path:
-    """Train as configured; returns the run folder. ``resume`` continues a run folder."""
-    if resume is None:  # a config made without gankit.config.load (a Config object): settle what data.path means
-        from gankit.config.resolve import resolve
-
-        resolve(cfg)
+    """Train as configured (a config from :func:`gankit.api.resolve_config`); returns the run folder.
+    ``resume`` continues a run folder."""
     world = dist.from_env()  # torchrun's processes, or a world of one
     with torch_settings(cfg.train.threads, cfg.train.deterministic):
         try:

@@ -11,7 +11,7 @@ The pattern is stylegan2-ada's ``training/loss.py`` with its list of phases. A *
 * how the trained model is used: :meth:`Task.export` (what the run folder keeps) and
   :meth:`Task.preview` (samples in the data's own space for the pictures).
 
-The loop (:mod:`gankit.train`) runs phases without knowing what they compute: it owns mixed
+The loop (:mod:`gankit.training`) runs phases without knowing what they compute: it owns mixed
 precision and a gradient scaler per optimiser, micro-batches, DistributedDataParallel wrappers,
 freezing, the moving averages of weights, learning-rate schedules and the divergence check.
 
@@ -22,12 +22,12 @@ A new task is one new file that subclasses :class:`Task` and registers itself in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 from torch import Tensor, nn
 
-Schedule = Literal["constant", "linear", "cosine"]
+from gankit.config.schema import Schedule  # the choices the config offers
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Events (rank 0 only; the loop calls them in this order within a step):
 ``on_row(step, means)`` once per ``log.every`` steps, with the statistics' means by name;
 ``on_evaluate(step) -> stop?`` at evaluation steps; ``on_samples(step, x, nrow)`` with the preview
 samples (data space) at sampling steps; ``on_rollback(step)`` after the divergence guard went back
-to ``step``; ``on_end()`` once training is over. ``state_dict``/``load_state_dict`` travel in every
+to ``step``. ``state_dict``/``load_state_dict`` travel in every
 checkpoint (and in the guard's good state), so a resumed or rolled-back run behaves as the
 uninterrupted one.
 """
@@ -28,8 +28,6 @@ class Callback:
     def on_samples(self, step: int, x, nrow: int | None) -> None: ...
 
     def on_rollback(self, step: int) -> None: ...
-
-    def on_end(self) -> None: ...
 
     def close(self) -> None: ...
 

@@ -114,8 +114,8 @@ class Loop:
 
     def extra(self) -> dict:
         """JSON-able loop state: counters, time, the guard's record."""
-        return {"acc_n": self.sums.n, "counts": list(self.sums.counts), "seconds": self.seconds,
-                "rollbacks": self.guard.rollbacks, "lr_scale": self.guard.lr_scale}
+        return {**self.sums.state()[1], "seconds": self.seconds, "rollbacks": self.guard.rollbacks,
+                "lr_scale": self.guard.lr_scale}
 
     def restore(self, state: dict, extra: dict) -> None:
         """Load a checkpoint's (or the guard's) state into the stepper, the sums and the callbacks."""
