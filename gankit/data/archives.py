@@ -15,6 +15,9 @@ from pathlib import Path, PurePosixPath
 
 from gankit.errors import GankitError
 
+#: image file suffixes (here: the folder reader, the archive reader and the path guess share them, numpy-free)
+IMAGES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+
 ARCHIVES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
 
 
@@ -90,3 +93,9 @@ def strip_wrapper(parts: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
     while parts and all(len(p) > 1 for p in parts) and len({p[0] for p in parts}) == 1:
         parts = [p[1:] for p in parts]
     return parts
+
+
+def one_image(p: Path) -> GankitError:
+    """The error for one picture given where the folder that holds it was meant."""
+    return GankitError(f"data.path={p} is one image; give the folder that holds the images (data.path={p.parent}), "
+                       f"one sub-folder per class")

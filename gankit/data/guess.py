@@ -19,10 +19,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from gankit.data import archives
+from gankit.data.archives import IMAGES, one_image
 from gankit.errors import GankitError
 
 TABLES = (".csv", ".tsv", ".txt", ".npy", ".npz", ".parquet")
-IMAGES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")  # images.EXTENSIONS, without importing numpy
 SOUNDS = (".wav", ".flac", ".mp3", ".ogg")
 #: built-in sets made in memory or bundled: a data.path means the user's own data instead
 NO_FILES = ("digits", "gaussian-1d", "ring", "grid")
@@ -63,8 +63,7 @@ def guess_from_path(path: str) -> tuple[str, str]:
         return "images", "the archive"
     if p.is_file() or suffix in TABLES:
         if suffix in IMAGES:
-            raise GankitError(f"data.path={path} is one image; give the folder that holds the images "
-                              f"(data.path={p.parent}), one sub-folder per class")
+            raise one_image(p)
         if suffix in SOUNDS:
             raise _sound()
         return "table", "the file"

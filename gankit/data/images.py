@@ -15,9 +15,10 @@ import numpy as np
 
 from gankit.config.schema import DataConfig
 from gankit.data import Raw, archives
+from gankit.data.archives import IMAGES, one_image
 from gankit.errors import GankitError
 
-EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+EXTENSIONS = set(IMAGES)
 
 
 def find_images(folder: Path) -> tuple[list[Path], list[str] | None, list[int] | None]:
@@ -71,8 +72,7 @@ def sources(path: str | None) -> tuple[list, list[str], list[str] | None, list[i
         return ([io.BytesIO(b) for _, b in found], [f"{p}:{'/'.join(parts)}" for parts, _ in found],
                 classes, labels)
     if p.is_file() and p.suffix.lower() in EXTENSIONS:
-        raise GankitError(f"data.path={path} is a single image; give the folder that holds the images "
-                          f"(e.g. data.path={p.parent}/)")
+        raise one_image(p)
     if not p.is_dir():
         raise GankitError(f"data.path {path!r} is not a folder of images (nor a .zip/.tar.gz archive of them)")
     files, classes, labels = find_images(p)

@@ -18,6 +18,7 @@ import numpy as np
 
 from gankit.config.schema import DataConfig
 from gankit.data import Raw
+from gankit.data.archives import IMAGES, one_image
 from gankit.errors import GankitError
 
 
@@ -162,7 +163,6 @@ def label_index(label_column: str, header: list[str] | None, width: int, path: P
 
 
 #: files that are pictures, not tables (gankit.data.images reads them from a folder)
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 
 #: more distinct values than this is a measurement, not a class label
 MAX_CLASSES = 1000
@@ -259,9 +259,8 @@ def table(cfg: DataConfig, seed: int) -> Raw:
         decimals = value_decimals(x, dtype)
     elif suffix in (".csv", ".tsv", ".txt"):
         x, columns, label, decimals = read_csv(p, cfg.label_column)
-    elif suffix in IMAGE_SUFFIXES:  # one picture given where its folder was meant
-        raise GankitError(f"data.path={cfg.path} is a single image; give the folder that holds the images "
-                          f"(e.g. data.path={p.parent}/)")
+    elif suffix in IMAGES:  # one picture given where its folder was meant
+        raise one_image(p)
     elif suffix == ".parquet":
         from gankit.data.parquet import read_parquet
 

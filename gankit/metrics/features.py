@@ -66,6 +66,9 @@ def default_choice(target: Target) -> tuple[str, str]:
 
 def get_extractor(name: str, target: Target, *, weights: str | None = None, quiet: bool = False) -> FeatureExtractor:
     """Build extractor ``name`` for ``target`` and check it can read that data."""
+    if weights is not None and name != "inception":
+        raise GankitError(f"--inception-weights is for --extractor inception; the {name} extractor has no weights "
+                          f"to load")
     ex = EXTRACTORS.get(name)(target, weights=weights, quiet=quiet)
     ex.check(target.kind, target.shape)
     return ex.eval()
@@ -116,8 +119,6 @@ class RawFeatures(FeatureExtractor):
 
 @EXTRACTORS.register("raw", "the data itself, flattened (tables and toy sets)")
 def _raw(target: Target, *, weights: str | None = None, quiet: bool = False) -> FeatureExtractor:
-    if weights is not None:
-        raise GankitError("--inception-weights is for --extractor inception; the raw extractor has no weights")
     return RawFeatures(target.shape)
 
 
@@ -155,9 +156,6 @@ class StandardizedFeatures(FeatureExtractor):
 
 @EXTRACTORS.register("standardized", "columns standardised with the training data's mean and std (tables)")
 def _standardized(target: Target, *, weights: str | None = None, quiet: bool = False) -> FeatureExtractor:
-    if weights is not None:
-        raise GankitError("--inception-weights is for --extractor inception; the standardized extractor has no "
-                          "weights")
     return StandardizedFeatures(target.shape)
 
 
@@ -169,9 +167,6 @@ def _classifier(target: Target, *, weights: str | None = None, quiet: bool = Fal
     from gankit.metrics.classifier import ClassifierFeatures, get_classifier
     from gankit.modalities import get_modality
 
-    if weights is not None:
-        raise GankitError("--inception-weights is for --extractor inception; the classifier is found in "
-                          "the cache or trained with `gankit evaluator train`")
     if not has_classifier(target.kind):
         raise GankitError(f"--extractor classifier reads images, but this run's data is a {target.kind}; "
                           f"use --extractor {get_modality(target.kind).feature_space}")

@@ -57,8 +57,21 @@ def settings_check(keys: tuple[str, ...], norms: tuple[str, ...] = MLP_NORMS) ->
     return check
 
 
-def _net(registry: Registry, name: str, help: str, keys: tuple[str, ...], norms: tuple[str, ...] = MLP_NORMS):
-    return registry.register(name, help, keys=keys, check=settings_check(keys, norms))
+def _net(registry: Registry, name: str, help: str, keys: tuple[str, ...], norms: tuple[str, ...] = MLP_NORMS, *,
+         multiple: Callable[[Any], int] = lambda section: 1, heads: tuple[str, ...] = ("continuous",)):
+    """Register a network family with what it declares about itself: the keys it reads and checks, what
+    image sides must divide by for it (``multiple(section)``), and the output-head kinds a generator
+    makes (gankit.modalities.base.Head). A family registered by a user declares the same."""
+
+    def deco(builder):
+        builder.multiple, builder.heads = multiple, heads
+        return registry.register(name, help, keys=keys, check=settings_check(keys, norms))(builder)
+
+    return deco
+
+
+def _stages(section: Any) -> int:
+    return 2 ** len(section.channels)  # each stage halves (D) or doubles (G) the image side
 
 
 MLP_G_KEYS = ("hidden", "activation", "negative_slope", "norm", "dropout")
@@ -84,7 +97,8 @@ def _mlp_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
     return MLPDiscriminator(shape, c.hidden, c.activation, c.negative_slope, c.norm, c.dropout)
 
 
-@_net(GENERATORS, "dcgan", "DCGAN transposed-conv generator (Radford et al. 2016)", DCGAN_G_KEYS, CONV_NORMS)
+@_net(GENERATORS, "dcgan", "DCGAN transposed-conv generator (Radford et al. 2016)", DCGAN_G_KEYS, CONV_NORMS,
+      multiple=_stages)
 def _dcgan_g(c: GeneratorConfig, shape: tuple[int, ...]) -> nn.Module:
     from gankit.models.dcgan import DCGANGenerator
 
@@ -92,7 +106,8 @@ def _dcgan_g(c: GeneratorConfig, shape: tuple[int, ...]) -> nn.Module:
                           c.negative_slope)
 
 
-@_net(DISCRIMINATORS, "dcgan", "DCGAN strided-conv discriminator (Radford et al. 2016)", DCGAN_D_KEYS, CONV_NORMS)
+@_net(DISCRIMINATORS, "dcgan", "DCGAN strided-conv discriminator (Radford et al. 2016)", DCGAN_D_KEYS, CONV_NORMS,
+      multiple=_stages)
 def _dcgan_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
     from gankit.models.dcgan import DCGANDiscriminator
 
@@ -104,23 +119,16 @@ def _dcgan_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
 
 
 def image_multiple(gen: GeneratorConfig, disc: DiscriminatorConfig) -> int:
-    """What image sides must divide by for these networks: 2^stages for a DCGAN, 1 for an MLP."""
+    """What image sides must divide by for these networks (each family says: 2^stages for a DCGAN)."""
     m = 1
-    for arch, channels in ((gen.arch, gen.channels), (disc.arch, disc.channels)):
-        if arch == "dcgan":
-            m = math.lcm(m, 2 ** len(channels))
+    for registry, section in ((GENERATORS, gen), (DISCRIMINATORS, disc)):
+        m = math.lcm(m, getattr(registry.get(section.arch), "multiple", lambda s: 1)(section))
     return m
-
-
-#: the kinds of output head (gankit.modalities.base.Head) each generator family makes
-HEAD_KINDS = {"mlp": ("continuous",), "dcgan": ("continuous",)}
 
 
 def check_heads(arch: str, heads, data_shape: tuple[int, ...]) -> None:
     """Refuse data whose output heads the generator family cannot make (one line naming them)."""
-    import math
-
-    kinds = HEAD_KINDS.get(arch, ("continuous",))
+    kinds = getattr(GENERATORS.get(arch), "heads", ("continuous",))
     bad = [h for h in heads if h.kind not in kinds]
     if bad:
         from gankit.errors import GankitError
