@@ -13,6 +13,8 @@ from gankit.config.schema import Config
 
 
 def resolve(cfg: Config) -> Config:
+    """``cfg`` with data.name and data.image_size settled from what data.path holds (reads the path;
+    key-only ``auto`` values are settled by :func:`gankit.config.validate.settle_auto`)."""
     from gankit.data.guess import resolve as resolve_data
     from gankit.models import image_multiple
 

@@ -44,10 +44,10 @@ def fingerprint(cfg: Config | dict) -> str:
 
     A key absent from the dict (a config from an older gankit) counts with its default.
     """
-    from gankit.config.validate import resolve
+    from gankit.config.validate import settle_auto
 
     flat = to_dict(cfg) if isinstance(cfg, Config) else cfg
-    defaults = to_dict(resolve(Config()))  # what an older gankit wrote for an absent key (mode: none)
+    defaults = to_dict(settle_auto(Config()))  # what an older gankit wrote for an absent key (mode: none)
     values = {}
     for key in _locked():
         value = lookup(flat, key, _ABSENT)

@@ -141,7 +141,7 @@ class DiscriminatorConfig:
 class ConditionalConfig:
     """Class-conditional training (needs labelled data: digits, MNIST, class folders, a table's label column).
 
-    ``mode="auto"`` is resolved when a config is validated (:func:`gankit.config.validate.resolve`): a
+    ``mode="auto"`` is resolved when a config is validated (:func:`gankit.config.validate.settle_auto`): a
     label column is given to train on its classes, so it means projection; a run folder's config.yaml
     holds the resolved mode, so old runs (``mode: none``) read unchanged.
     """

@@ -104,7 +104,7 @@ def _check_log_data_eval(cfg: Config) -> None:
     need(0 <= ev.seed < 2**63, "eval.seed", f"must be in 0..2**63-1, got {ev.seed}")
 
 
-def resolve(cfg: Config) -> Config:
+def settle_auto(cfg: Config) -> Config:
     """Settings whose ``auto`` value follows from other keys, made explicit (``--dry-run`` and config.yaml
     show the result): ``conditional.mode=auto`` is projection when a table's label column is given (the
     user named classes to train on), else none."""
@@ -114,8 +114,8 @@ def resolve(cfg: Config) -> Config:
 
 
 def validate(cfg: Config) -> Config:
-    """Range checks that types alone cannot express (after :func:`resolve`). Raises GankitError naming the key."""
-    resolve(cfg)
+    """Range checks that types alone cannot express (after :func:`settle_auto`). Raises GankitError naming the key."""
+    settle_auto(cfg)
     _check_finite(cfg)
     _check_names(cfg)
     _check_models(cfg)

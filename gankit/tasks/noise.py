@@ -28,6 +28,7 @@ from gankit.data import Data
 from gankit.errors import GankitError
 from gankit.losses import LOSSES, GANLoss, gradient_penalty, r1_penalty
 from gankit.tasks.base import OptimizerSetting, Phase, PhaseContext, Task
+from gankit.tasks.trained import balanced_classes, class_names
 
 
 def has_batchnorm(model: nn.Module) -> bool:
@@ -238,14 +239,10 @@ class NoiseGAN(Task):
 
     def preview_classes(self, n: int) -> Tensor | None:
         """The classes of the n preview samples: balanced sorted blocks (several grid rows per class)."""
-        return torch.arange(n) * self.num_classes // n if self.num_classes > 0 else None
+        return balanced_classes(n, self.num_classes)
 
     def preview_labels(self, n: int) -> list[str] | None:
-        y = self.preview_classes(n)
-        if y is None:
-            return None
-        names = [str(c) for c in (self.data.classes or range(self.num_classes))]
-        return [names[k] for k in y.tolist()]
+        return class_names(self.preview_classes(n), self.data.classes, self.num_classes)
 
     def preview(self, nets: dict[str, nn.Module], fixed: dict[str, Tensor]) -> tuple[np.ndarray, int | None]:
         """For a conditional G the samples go through the classes in blocks (labelled grid rows)."""

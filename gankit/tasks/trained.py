@@ -19,6 +19,19 @@ from gankit.modalities import get_modality
 from gankit.tasks.base import Trained
 
 
+def balanced_classes(n: int, num_classes: int) -> torch.Tensor | None:
+    """n class indices in balanced sorted blocks (a grid's rows per class); None when unconditional."""
+    return torch.arange(n) * num_classes // n if num_classes > 0 else None
+
+
+def class_names(indices: torch.Tensor | None, classes: list | None, num_classes: int) -> list[str] | None:
+    """The names of class ``indices`` (the indices themselves when the classes have no names)."""
+    if indices is None:
+        return None
+    names = [str(c) for c in (classes or range(num_classes))]
+    return [names[k] for k in indices.tolist()]
+
+
 class TrainedGenerator(Trained):
     """A generator with what it needs to produce data in the data's own space."""
 
@@ -64,17 +77,11 @@ class TrainedGenerator(Trained):
         """Labels for n samples: all ``label``, or balanced sorted blocks (one grid row per class)."""
         if label is not None:
             return torch.full((n,), self.class_index(label), dtype=torch.long)
-        if self.num_classes == 0:
-            return None
-        return torch.arange(n) * self.num_classes // n
+        return balanced_classes(n, self.num_classes)
 
     def class_names_for(self, n: int, label: int | str | None = None) -> list[str] | None:
         """The class name of each of the n samples ``sample(n, label=label)`` makes (None: unconditional)."""
-        labels = self.labels_for(n, label)
-        if labels is None:
-            return None
-        names = [str(c) for c in (self.classes or range(self.num_classes))]
-        return [names[k] for k in labels.tolist()]
+        return class_names(self.labels_for(n, label), self.classes, self.num_classes)
 
     @torch.inference_mode()
     def sample(self, n: int, *, seed: int | None = None, label: int | str | None = None,
