@@ -73,7 +73,7 @@ def resolve_config(source=None, overrides=(), resume=None):
     return load_config(source or DEFAULT_PRESET, overrides)
 
 
-def train(source=None, *overrides, out=None, resume=None, quiet: bool = False) -> Path:
+def train(source=None, *overrides, out=None, resume=None, quiet: bool = False, data=None) -> Path:
     """Train a GAN and return its run folder (a :class:`pathlib.Path`).
 
     * ``source``: a preset name (``"digits"``, the default; ``gankit.list_presets()``), a YAML file,
@@ -83,7 +83,9 @@ def train(source=None, *overrides, out=None, resume=None, quiet: bool = False) -
     * ``out``: the run folder (default ``runs/<preset>-<time>``); it must be new or empty;
     * ``resume``: a run folder to continue from its newest checkpoint (overrides may then change
       what does not shape the networks or the data: lengths, learning rates, logging);
-    * ``quiet``: print nothing.
+    * ``quiet``: print nothing;
+    * ``data``: a pandas DataFrame to train the table task on, instead of ``data.path`` (give it again
+      to resume such a run).
 
     Examples::
 
@@ -93,6 +95,8 @@ def train(source=None, *overrides, out=None, resume=None, quiet: bool = False) -
         gankit.train(resume="runs/try")                        # continue an interrupted run
         gankit.train(None, "train.steps=2000", resume="runs/try")  # ... or train it for longer
         x = gankit.load(run).sample(100)
+        run = gankit.train("table", data=df)                   # a synthetic copy of a DataFrame
+        synthetic = gankit.load(run).sample(1000)              # ... as a DataFrame
 
     Raises :class:`gankit.errors.GankitError` (one line saying what to change) for anything the
     caller can fix: an unknown key, a wrong value, missing data, a taken ``out`` folder.
@@ -100,7 +104,7 @@ def train(source=None, *overrides, out=None, resume=None, quiet: bool = False) -
     from gankit.run.session import train as _train
 
     cfg = resolve_config(source, overrides, resume)
-    return _train(cfg, out, resume=resume, quiet=quiet)
+    return _train(cfg, out, resume=resume, quiet=quiet, frame=data)
 
 
 def load(run, device: str = "cpu", checkpoint: str | None = None):
@@ -131,6 +135,20 @@ def load(run, device: str = "cpu", checkpoint: str | None = None):
     from gankit.sampling import load as _load
 
     return _load(run, device, checkpoint=checkpoint)
+
+
+def column_table(cfg, data=None) -> str:
+    """The table task's view of its data, before training: each column's inferred kind and why, its
+    missing share, what is ignored and how to override it ("" for other tasks)."""
+    from gankit.tasks import get_task
+
+    if not getattr(get_task(cfg.task), "reads_tables", False):
+        return ""
+    from gankit.tables.load import load_table
+    from gankit.tables.read import describe
+
+    raw = load_table(cfg.data, data)
+    return describe(raw.schema, len(raw.x))
 
 
 def list_presets() -> list[str]:

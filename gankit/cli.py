@@ -56,7 +56,8 @@ def _train_parser(sub) -> None:
     t.add_argument("--quiet", action="store_true", help="print nothing but errors")
     t.add_argument("--keys", action="store_true", help="list every config key with its default (as you would "
                    "type it) and what it does, then exit")
-    t.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    t.add_argument("--dry-run", action="store_true", help="print the resolved config (and, for the table task, "
+                   "each column's inferred kind) and exit")
 
 
 def _sample_parser(sub) -> None:
@@ -77,6 +78,9 @@ def _sample_parser(sub) -> None:
     s.add_argument("--device", default="cpu", help="cpu (default), cuda, ...")
     s.add_argument("--label", help="class-conditional runs: only this class (index or name); without it "
                    "the classes are balanced and a .png grid has one row per class")
+    s.add_argument("--where", action="append", metavar="COLUMN=VALUE", default=[],
+                   help="table runs: every row has this value in this categorical column, by conditioning the "
+                   "generator (repeat for several columns)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -169,6 +173,9 @@ def cmd_train(args) -> int:
     cfg = api.resolve_config(source, overrides, resume=args.resume)
     if args.dry_run:
         print(dump(cfg), end="")
+        columns = api.column_table(cfg)  # the table task: the inferred column kinds, before any training
+        if columns:
+            print("\n" + columns)
         return 0
     api.train(cfg, out=args.out, resume=args.resume, quiet=args.quiet)
     return 0
@@ -187,7 +194,6 @@ def print_keys() -> None:
 
 def cmd_sample(args) -> int:
     from gankit.api import load
-    from gankit.sampling import save_samples
 
     run = args.run
     if args.best and args.checkpoint is not None:
@@ -200,14 +206,29 @@ def cmd_sample(args) -> int:
             raise GankitError(f"{args.run}: no best generator ({run} is missing); it is kept when training with "
                               f"eval.every=K (e.g. gankit train ... eval.every=500)")
     g = load(run, device=args.device, checkpoint=args.checkpoint)
-    x = g.sample(args.n, seed=args.seed, label=args.label)
+    where = parse_where(args.where)
+    if where and not hasattr(g, "where_of"):
+        raise GankitError(f"--where is for table runs (gankit train table ...); {args.run} is not one"
+                          + ("; use --label CLASS" if g.num_classes else ""))
+    x = g.sample(args.n, seed=args.seed, label=args.label, **({"where": where} if where else {}))
     per_class = g.num_classes > 0 and args.label is None and args.n % g.num_classes == 0
-    out = save_samples(x, g.kind, args.out, columns=g.columns, nrow=args.n // g.num_classes if per_class else None,
-                       labels=g.class_names_for(args.n, args.label), label_name=g.label_name)
+    out = g.save(x, args.out, nrow=args.n // g.num_classes if per_class else None,
+                 labels=g.class_names_for(args.n, args.label))
     step = getattr(g, "meta", {}).get("step") if args.checkpoint is not None else None
     print(f"wrote {len(x)} samples of shape {tuple(x.shape[1:])} to {out}"
           + (f" (checkpoint of step {step})" if step is not None else ""))
     return 0
+
+
+def parse_where(items: list[str]) -> dict[str, str]:
+    """``["sex=Female", "a=b=c"]`` -> {"sex": "Female", "a": "b=c"} (split at the first =)."""
+    out = {}
+    for item in items:
+        column, sep, value = item.partition("=")
+        if not sep or not column.strip():
+            raise GankitError(f"--where {item!r} is not COLUMN=VALUE (e.g. --where sex=Female)")
+        out[column.strip()] = value
+    return out
 
 
 def cmd_summary(args) -> int:

@@ -173,6 +173,25 @@ PRESETS: dict[str, tuple[str, dict]] = {
             "train": {"steps": 5000, "batch_size": 64},
         },
     ),
+    # CTGAN (Xu et al. 2019) as its authors ship it: residual G 256-256 and PacGAN D 256-256 (pac 10,
+    # dropout 0.5), WGAN-GP, Adam 2e-4 with betas (0.5, 0.9), batches of 500, a 128-d latent; a held-out
+    # fifth of the rows for the train-on-synthetic / privacy scores. The length is in steps (not a clock,
+    # so a run repeats exactly): BENCHMARKS.md has the time on adult at 2 cores.
+    "table": (
+        "CTGAN-class synthetic tables: data.path=FILE.csv|.parquet with numbers, categories, dates and missing "
+        "cells (column kinds inferred; --dry-run shows them)",
+        {
+            "task": "table",
+            "data": {"name": "auto", "holdout": 0.2},
+            "generator": {"arch": "ctgan", "latent_dim": 128, "hidden": [256, 256], "lr": 2e-4,
+                          "betas": [0.5, 0.9]},
+            "discriminator": {"arch": "ctgan", "hidden": [256, 256], "negative_slope": 0.2, "dropout": 0.5,
+                              "pac": 10, "lr": 2e-4, "betas": [0.5, 0.9]},
+            "loss": "wgan-gp",
+            "penalty": {"gp_weight": 10.0},
+            "train": {"steps": 3000, "batch_size": 500},
+        },
+    ),
 }
 
 DEFAULT_PRESET = "digits"

@@ -107,15 +107,18 @@ def _trained_from_checkpoint(state: dict, meta: dict, path: Path, device: str):
 
 
 def save_samples(x: np.ndarray, kind: str, out: str | Path, columns: list[str] | None = None,
-                 nrow: int | None = None, labels: list[str] | None = None, label_name: str = "label") -> Path:
+                 nrow: int | None = None, labels: list[str] | None = None, label_name: str = "label",
+                 label_position: int | None = None) -> Path:
     """Write samples by the output's form (.npy, .png, .csv, folder/: what the modality offers).
 
-    ``labels`` (class names, one per sample, from a conditional run) become a last .csv column.
+    ``labels`` (class names, one per sample, from a conditional run) become a .csv column at
+    ``label_position`` (None: the last).
     """
     from gankit.modalities import get_modality
 
     try:
+        extra = {"label_position": label_position} if label_position is not None else {}
         return get_modality(kind).save(x, Path(out), columns=columns, labels=labels, label_name=label_name,
-                                       nrow=nrow)
+                                       nrow=nrow, **extra)
     except OSError as e:
         raise GankitError(f"cannot write {out} ({e.strerror})") from None

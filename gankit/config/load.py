@@ -54,6 +54,8 @@ def _type_name(tp: Any) -> str:
         return "a list of " + {int: "integers", float: "numbers", str: "strings"}.get(inner, _type_name(inner))
     if origin is tuple:
         return f"a list of {len(get_args(tp))} numbers"
+    if origin is dict:
+        return "a mapping such as {name: value, other: value}"
     return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(
         tp, str(tp)
     )
@@ -111,6 +113,10 @@ def _coerce(value: Any, tp: Any) -> Any:
         return value if value in get_args(tp) else _NO
     if origin in (list, tuple):
         return _coerce_sequence(value, tp)
+    if origin is dict:  # {name: text}: keys and values as text (a column named 2020 is "2020")
+        if not isinstance(value, dict) or any(isinstance(v, (dict, list)) or v is None for v in value.values()):
+            return _NO
+        return {str(k): str(v) for k, v in value.items()}
     if tp is bool:
         return value if isinstance(value, bool) else _NO
     if tp is int:

@@ -103,6 +103,10 @@ class DataConfig:
                                   "with train.seed (0 = none)")
     test_path: Optional[str] = free(None, "held-out data of the same kind as data.path (folder or file), the "
                                           "evaluation reference")
+    columns: dict[str, str] = setting({}, "table task: column kinds overriding the inferred ones, e.g. "
+                                          "{age: integer, zip: categorical, id: ignore}")
+    max_categories: Optional[int] = setting(None, "table task: pool the rarest categories of a column beyond this "
+                                                  "many into one (drawn back by frequency when sampling)")
 
 
 @dataclass
@@ -130,6 +134,7 @@ class DiscriminatorConfig:
     negative_slope: float = setting(0.2, "slope of leaky_relu")
     norm: Norm = setting("none", "normalisation after each hidden layer (spectral: dcgan only)")
     dropout: float = setting(0.0, "dropout after each hidden layer")
+    pac: int = setting(1, "ctgan: rows judged together (PacGAN, Lin et al. 2018); the table preset uses 10")
     channels: list[int] = setting([64, 128], "dcgan: feature maps per stage, fine to coarse")
     kernel_size: int = setting(4, "dcgan: convolution kernel size")
     lr: float = free(2e-4, "Adam learning rate")

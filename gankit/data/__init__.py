@@ -36,6 +36,8 @@ class Raw:
     columns: Optional[list[str]] = None  # tables
     label_name: Optional[str] = None  # tables with data.label_column: that column's name
     decimals: Optional[list] = None  # tables: per column, the decimals the file wrote (None: unknown)
+    label_position: Optional[int] = None  # tables: where the label column stood among the file's columns
+    schema: Optional[object] = None  # mixed tables (gankit.tables): column kinds; x is then the column space
 
 
 @dataclass
@@ -52,6 +54,8 @@ class Data:
     label_name: Optional[str] = None  # tables: the label column's name (gankit sample writes it to .csv)
     split: Optional[dict] = None  # data.holdout: what was held out (gankit.data.split), recorded in run.json
     heldout: Optional["Data"] = None  # data.holdout: the held-out items, in this data's training space
+    values: Optional[np.ndarray] = None  # mixed tables: the rows in column space (gankit.tables), for evaluation
+    label_position: Optional[int] = None  # numeric tables: the label column's place among the file's columns
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -146,27 +150,39 @@ def guess_name(cfg: DataConfig) -> str:
     return resolve_name(cfg.name, cfg.path)[0]
 
 
-def prepare(raw: Raw, name: str, *, output: str, standardize: bool) -> Data:
+def prepare(raw: Raw, name: str, *, output: str, standardize: bool, seed: int = 0) -> Data:
     """Map raw data into training space with its modality's codec (gankit.modalities), keeping the inverse."""
     import numpy as np
     import torch
 
-    x, codec = get_modality(raw.kind).fit(raw, output=output, standardize=standardize)
+    x, codec = get_modality(raw.kind).fit(raw, output=output, standardize=standardize, seed=seed)
     labels = torch.from_numpy(raw.labels.astype(np.int64)) if raw.labels is not None else None
-    return Data(x, raw.kind, name, codec, labels, raw.classes, raw.columns, raw.label_name)
+    return Data(x, raw.kind, name, codec, labels, raw.classes, raw.columns, raw.label_name,
+                values=raw.x if raw.schema is not None else None, label_position=raw.label_position)
 
 
-def load_data(cfg: DataConfig, *, output: str = "tanh", seed: int = 0) -> Data:
+def load_data(cfg: DataConfig, *, output: str = "tanh", seed: int = 0, typed: bool = False, frame=None) -> Data:
     """Load the dataset named by ``cfg`` into memory, in training space.
 
     With ``data.holdout`` the training part is returned; the held-out part (split with ``seed``, the
-    run's train.seed) rides along as ``.heldout`` for evaluation (gankit.data.split).
+    run's train.seed) rides along as ``.heldout`` for evaluation (gankit.data.split). ``typed``: a
+    mixed-type table with inferred column kinds (gankit.tables; ``frame``: a pandas DataFrame given
+    from Python instead of ``data.path``), for the table task.
     """
-    name = guess_name(cfg)
-    if cfg.label_column is not None and name != "table":
+    name = "DataFrame" if frame is not None else guess_name(cfg)
+    if cfg.label_column is not None and name not in ("table", "DataFrame"):
         raise GankitError(f"data.label_column is for tables (.csv/.npy/.npz); {name} brings its own labels "
                           f"(or none), so leave it unset")
-    raw = DATASETS.get(name)(cfg, seed)
+    if typed:
+        from gankit.tables.load import load_table
+
+        if name not in ("table", "DataFrame"):
+            raise GankitError(f"the table task trains on tables (.csv, .parquet or a DataFrame); {name} is not one")
+        raw = load_table(cfg, frame)
+    elif frame is not None:
+        raise GankitError("data=DataFrame is for the table task: gankit.train('table', data=df)")
+    else:
+        raw = DATASETS.get(name)(cfg, seed)
     if cfg.limit is not None:
         raw.x = raw.x[: cfg.limit]
         if raw.labels is not None:
@@ -178,7 +194,7 @@ def load_data(cfg: DataConfig, *, output: str = "tanh", seed: int = 0) -> Data:
         from gankit.data.split import split_holdout
 
         raw, held, split = split_holdout(raw, cfg.holdout, seed)
-    data = prepare(raw, name, output=output, standardize=cfg.standardize)
+    data = prepare(raw, name, output=output, standardize=cfg.standardize, seed=seed)
     if held is not None:
         from gankit.data.split import like_training
 

@@ -39,7 +39,7 @@ def read_parquet(path: Path, label_of: Callable[[list[str]], int] | None
     if label_of is not None:
         j = label_of(header)
         cells = ["" if pd.isna(v) else str(v) for v in df.iloc[:, j].tolist()]
-        label = (header[j], cells)
+        label = (header[j], cells, j)
         df = df.drop(columns=df.columns[j])
         header = header[:j] + header[j + 1:]
     for name, col in zip(header, df.columns):

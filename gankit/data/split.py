@@ -89,7 +89,7 @@ def like_training(raw: "Raw", train: "Data", source: str) -> "Data":
         index = np.array([train.classes.index(c) for c in raw.classes], np.int64)
         labels = torch.from_numpy(index[raw.labels])
     return Data(train.codec.encode(raw.x), train.kind, train.name, train.codec, labels, train.classes, train.columns,
-                train.label_name)
+                train.label_name, values=raw.x if raw.schema is not None else None)
 
 
 def heldout_data(cfg: DataConfig, train: "Data") -> tuple[Optional["Data"], str]:
@@ -105,6 +105,11 @@ def heldout_data(cfg: DataConfig, train: "Data") -> tuple[Optional["Data"], str]
                               f"memory; use data.holdout=FRACTION to hold some of it out")
         if not Path(cfg.test_path).exists():
             raise GankitError(f"data.test_path {cfg.test_path!r} does not exist; give the held-out folder or file")
+        schema = getattr(train.codec, "schema", None)  # a mixed table: read with the training columns' kinds
+        if schema is not None:
+            from gankit.tables.load import load_like
+
+            return like_training(load_like(cfg.test_path, schema), train, "data.test_path"), "data.test_path"
         test_cfg = replace(cfg, path=cfg.test_path, test_path=None, holdout=0.0, limit=None)
         return like_training(DATASETS.get(guess_name(cfg))(test_cfg, 0), train, "data.test_path"), "data.test_path"
     name = guess_name(cfg)

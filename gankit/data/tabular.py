@@ -31,8 +31,8 @@ def parse_number(cell: str) -> float | None:
 
 
 def read_csv(path: Path, label_column: str | None = None
-             ) -> tuple[np.ndarray, list[str], tuple[str, list[str]] | None, list[int | None]]:
-    """(N, D) float64 values, D column names, the label column's (name, N cells) — None without
+             ) -> tuple[np.ndarray, list[str], tuple[str, list[str], int] | None, list[int | None]]:
+    """(N, D) float64 values, D column names, the label column's (name, N cells, index) — None without
     ``label_column`` — and each column's written decimals (:func:`text_decimals`) of a numeric CSV
     (delimiter sniffed: , ; tab space).
 
@@ -58,7 +58,7 @@ def read_csv(path: Path, label_column: str | None = None
     labels = None
     if label_column is not None:
         j = label_index(label_column, header, width, path)
-        labels = (header[j] if header else "label", [row[j] for row in rows])
+        labels = (header[j] if header else "label", [row[j] for row in rows], j)
         rows = [row[:j] + row[j + 1:] for row in rows]
         names = names[:j] + names[j + 1:]
         width -= 1
@@ -137,7 +137,7 @@ def _first_bad_cell(path: Path, rows: list[list[str]], names: list[str], header:
             if v is None:
                 what = "an empty cell" if not cell else f"{cell!r}, not a number"
                 hint = "" if labelled else "; if it holds classes, set data.label_column=" + (
-                    names[j] if header else str(j))
+                    names[j] if header else str(j)) + ", or train the table task (gankit train table ...)"
                 raise GankitError(f"{path}: line {line}, column {names[j]}: {what}; tables must be all numeric"
                                   + hint)
             if not math.isfinite(v):
@@ -253,7 +253,7 @@ def table(cfg: DataConfig, seed: int) -> Raw:
         x, dtype = read_array(p)
         if cfg.label_column is not None:
             j = label_index(cfg.label_column, None, x.shape[1], p)
-            label = ("label", [_cell(v) for v in x[:, j]])
+            label = ("label", [_cell(v) for v in x[:, j]], j)
             x = np.delete(x, j, axis=1)
         columns = [f"x{j}" for j in range(x.shape[1])]
         decimals = value_decimals(x, dtype)
@@ -277,4 +277,5 @@ def table(cfg: DataConfig, seed: int) -> Raw:
     if label is None:  # float64: prepare() standardises in full precision
         return Raw(x, "table", columns=columns, decimals=decimals)
     labels, classes = encode_labels(label[1], p, cfg.label_column)
-    return Raw(x, "table", labels=labels, classes=classes, columns=columns, label_name=label[0], decimals=decimals)
+    return Raw(x, "table", labels=labels, classes=classes, columns=columns, label_name=label[0], decimals=decimals,
+               label_position=label[2])

@@ -233,7 +233,7 @@ class Plan:
     def generate(self, g) -> tuple[Tensor, Tensor | None]:
         """``n`` samples of a :class:`~gankit.tasks.trained.TrainedGenerator` with ``seed`` (data space), and for a
         conditional one the class each was asked for (balanced classes, as ``labels_for(n)``)."""
-        fake = torch.from_numpy(g.sample(self.n, seed=self.seed))
+        fake = torch.from_numpy(g.samples(self.n, seed=self.seed))
         return fake, (g.labels_for(self.n) if g.num_classes > 0 else None)
 
     def score(self, fake: Tensor | np.ndarray, requested: Tensor | np.ndarray | None = None, step: int | None = None,

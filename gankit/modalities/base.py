@@ -54,8 +54,9 @@ class Modality:
     #: output forms of ``gankit sample --out``, named when an unknown one is asked for
     formats = ".npy, .png, .csv"
 
-    def fit(self, raw, *, output: str, standardize: bool) -> tuple[Tensor, Codec]:
-        """(training tensor, codec) of loaded data (a :class:`gankit.data.Raw`)."""
+    def fit(self, raw, *, output: str, standardize: bool, seed: int = 0) -> tuple[Tensor, Codec]:
+        """(training tensor, codec) of loaded data (a :class:`gankit.data.Raw`); ``seed`` for codecs that
+        draw (a mixed table's mixture modes)."""
         raise NotImplementedError
 
     def codec_from(self, meta: dict) -> Codec:
@@ -93,8 +94,10 @@ class Modality:
         return False
 
     def preview(self, x: np.ndarray, path: Path, *, real: np.ndarray | None = None, nrow: int | None = None,
-                columns: list[str] | None = None, title: str = "", labels: list[str] | None = None) -> None:
-        """Draw preview samples (``labels``: each sample's class name, for labelled grid rows)."""
+                columns: list[str] | None = None, title: str = "", labels: list[str] | None = None,
+                codec=None) -> None:
+        """Draw preview samples (``labels``: each sample's class name, for labelled grid rows; ``codec``:
+        the data's codec, for data whose pictures need more than the numbers)."""
         raise NotImplementedError
 
     def save(self, x: np.ndarray, out: Path, *, columns=None, labels=None, label_name: str = "label",
@@ -134,13 +137,21 @@ def number_text(v) -> str:
     return s[:-2] if s.endswith(".0") else s
 
 
-def save_csv(rows: np.ndarray, out: Path, head: list[str], labels=None, label_name: str = "label") -> None:
+def save_csv(rows: np.ndarray, out: Path, head: list[str], labels=None, label_name: str = "label",
+             label_position: int | None = None) -> None:
     """One sample per row, each number as short as float32 allows, so a column rounded to the file's
-    decimals is written with them (and never with 7 significant digits)."""
+    decimals is written with them (and never with 7 significant digits); the labels as a column at
+    ``label_position`` (None: last)."""
     import csv
 
+    text = [[number_text(v) for v in row] for row in np.asarray(rows, np.float32)]
+    head = list(head)
+    if labels is not None:
+        at = len(head) if label_position is None else label_position
+        head.insert(at, label_name)
+        for r, c in zip(text, labels):
+            r.insert(at, c)
     with open(out, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(head + ([label_name] if labels is not None else []))
-        text = [[number_text(v) for v in row] for row in np.asarray(rows, np.float32)]
-        w.writerows(text if labels is None else [r + [c] for r, c in zip(text, labels)])
+        w.writerow(head)
+        w.writerows(text)

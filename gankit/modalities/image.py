@@ -33,7 +33,7 @@ class ImageModality(Modality):
     #: evaluation must cost seconds, not minutes
     eval_items = (10_000, 1_000)
 
-    def fit(self, raw, *, output: str, standardize: bool):
+    def fit(self, raw, *, output: str, standardize: bool, seed: int = 0):
         lo, hi = output_range(output)
         codec = Codec(offset=torch.tensor([-lo / (hi - lo)]), scale=torch.tensor([1.0 / (hi - lo)]), clamp=self.clamp)
         return codec.encode(raw.x), codec
@@ -46,7 +46,7 @@ class ImageModality(Modality):
         save_grid(data.decode(data.x[pick]).numpy(), path, labels=labels)
         return True
 
-    def preview(self, x, path, *, real=None, nrow=None, columns=None, title="", labels=None):
+    def preview(self, x, path, *, real=None, nrow=None, columns=None, title="", labels=None, codec=None):
         from gankit.report.grids import save_grid
 
         save_grid(x, path, nrow=nrow, labels=labels)

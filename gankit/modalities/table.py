@@ -1,4 +1,6 @@
-"""Numeric tables (N, D) in their original units: trained on standardised columns.
+"""Tables: numeric (N, D) arrays in their original units, trained on standardised columns (the
+noise task's tables); and mixed-type tables (gankit.tables: numbers, categories, dates, missing
+cells) for the table task, whose codec is :class:`gankit.tables.transform.MixedCodec`.
 
 Each column is standardised to mean 0, std 1 (constant columns keep scale 1). A bounded generator
 output (tanh, sigmoid) cannot reach the tails of standardised data (a tanh G would be stuck inside
@@ -63,7 +65,12 @@ class TableModality(Modality):
     unusable_keys = ("augment.policy",)
     feature_space = "standardized"  # the columns in the units gankit trains in: proline's 1,000s swamp nothing
 
-    def fit(self, raw, *, output: str, standardize: bool):
+    def fit(self, raw, *, output: str, standardize: bool, seed: int = 0):
+        if raw.schema is not None:  # a mixed table: mode-specific normalisation and one-hot categories
+            from gankit.tables.transform import MixedCodec
+
+            codec = MixedCodec.fit(raw.x, raw.schema, seed)
+            return codec.encode(raw.x, seed), codec
         x64 = np.asarray(raw.x, dtype=np.float64)  # (N, D)
         offset64, scale64 = np.zeros(x64.shape[1]), np.ones(x64.shape[1])
         if standardize:
@@ -86,6 +93,10 @@ class TableModality(Modality):
 
     def codec_from(self, meta: dict) -> Codec:
         """A generator.json without ``min``/``max`` (gankit 0.1.0, toy sets) decodes as it always did."""
+        if "table" in meta:
+            from gankit.tables.transform import MixedCodec
+
+            return MixedCodec.from_dict(meta["table"])
         codec = super().codec_from(meta)
         if "min" not in meta:
             return codec
@@ -96,15 +107,29 @@ class TableModality(Modality):
         if cfg.augment.policy:
             raise GankitError("augment.policy (DiffAugment) is for images; this data is a table: set augment.policy=''")
 
+    def heads(self, data):
+        """A mixed table's blocks (tanh scalars, one-hot modes and categories); else one block."""
+        mixed = getattr(data.codec, "heads", None)
+        return mixed() if mixed is not None else super().heads(data)
+
     def real_preview(self, data) -> np.ndarray:
+        if data.values is not None:  # a mixed table, in column space
+            return data.values[:2000]
         return data.x[:2000].mul(data.codec.scale).add(data.codec.offset).numpy()
 
-    def preview(self, x, path, *, real=None, nrow=None, columns=None, title="", labels=None):
+    def preview(self, x, path, *, real=None, nrow=None, columns=None, title="", labels=None, codec=None):
+        schema = getattr(codec, "schema", None)
+        if schema is not None:  # each column real vs generated
+            from gankit.report.tables import column_plots
+
+            column_plots(real, x, schema, path)
+            return
         from gankit.report.plots import table_plot
 
         table_plot(x, path, real=real, title=title or Path(path).stem, columns=columns)
 
-    def save(self, x, out: Path, *, columns=None, labels=None, label_name="label", nrow=None) -> Path:
+    def save(self, x, out: Path, *, columns=None, labels=None, label_name="label", nrow=None,
+             label_position: int | None = None) -> Path:
         if is_folder(out):
             raise GankitError("a folder of files is for images; write tables to .csv or .npy")
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -115,7 +140,7 @@ class TableModality(Modality):
             self.preview(x, out, columns=columns, title=f"{len(x)} samples")
         elif suffix == ".csv":
             flat = x.reshape(len(x), -1)
-            save_csv(flat, out, columns or [f"p{i}" for i in range(flat.shape[1])], labels, label_name)
+            save_csv(flat, out, columns or [f"p{i}" for i in range(flat.shape[1])], labels, label_name, label_position)
         else:
             raise GankitError(f"--out {out}: unknown format {suffix!r}; use {self.formats}")
         return out

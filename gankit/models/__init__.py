@@ -115,6 +115,28 @@ def _dcgan_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
                               c.dropout)
 
 
+TABLE_G_KEYS = ("hidden",)
+TABLE_D_KEYS = ("hidden", "negative_slope", "dropout", "pac")
+_RULES["pac"] = lambda v, k: need(v >= 1, k, f"must be >= 1, got {v}")
+
+
+@_net(GENERATORS, "ctgan", "CTGAN's residual generator with per-column tanh / Gumbel-softmax heads (Xu et al. "
+      "2019)", TABLE_G_KEYS, heads=("continuous", "categorical"))
+def _ctgan_g(c: GeneratorConfig, shape: tuple[int, ...], heads=None) -> nn.Module:
+    from gankit.modalities.base import Head
+    from gankit.models.tabular import TableGenerator
+
+    return TableGenerator(c.latent_dim, heads or (Head("values", math.prod(shape)),), c.hidden)
+
+
+@_net(DISCRIMINATORS, "ctgan", "CTGAN's PacGAN discriminator: pac rows judged together (Lin et al. 2018)",
+      TABLE_D_KEYS)
+def _ctgan_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
+    from gankit.models.tabular import PacDiscriminator
+
+    return PacDiscriminator(math.prod(shape), c.hidden, c.pac, c.negative_slope, c.dropout)
+
+
 # ----------------------------------------------------------------------------- building
 
 
@@ -144,13 +166,15 @@ def build_generator(c: GeneratorConfig, data_shape: tuple[int, ...], num_classes
     modality's output heads) are checked against what the family makes."""
     if heads is not None:
         check_heads(c.arch, heads, tuple(data_shape))
-    if num_classes <= 0:
-        return GENERATORS.get(c.arch)(c, tuple(data_shape))
+    builder = GENERATORS.get(c.arch)
+    if num_classes <= 0:  # a family making more than continuous outputs builds its heads itself
+        extra = {"heads": heads} if set(getattr(builder, "heads", ())) - {"continuous"} else {}
+        return builder(c, tuple(data_shape), **extra)
     from dataclasses import replace
 
     from gankit.models.conditional import ConditionalGenerator
 
-    base = GENERATORS.get(c.arch)(replace(c, latent_dim=c.latent_dim + num_classes), tuple(data_shape))
+    base = builder(replace(c, latent_dim=c.latent_dim + num_classes), tuple(data_shape))
     return ConditionalGenerator(base, c.latent_dim, num_classes)
 
 

@@ -51,9 +51,11 @@ def total_steps(cfg, n_items: int) -> tuple[int, int]:
     return max(1, epochs * per_epoch // cfg.train.n_critic), per_epoch
 
 
-def load_run_data(cfg) -> Data:
+def load_run_data(cfg, frame=None) -> Data:
+    """The run's data; a task that reads tables with their column kinds (``reads_tables``) gets them typed."""
+    typed = bool(getattr(get_task(cfg.task), "reads_tables", False))
     try:
-        return load_data(cfg.data, output=cfg.generator.output, seed=cfg.train.seed)
+        return load_data(cfg.data, output=cfg.generator.output, seed=cfg.train.seed, typed=typed, frame=frame)
     except MemoryError:
         raise GankitError("not enough memory to hold the data set; lower data.n_samples or set data.limit") from None
 
@@ -73,16 +75,19 @@ def build(cfg, device: torch.device, data: Data | None = None, world=None, total
 
 def batches_of(cfg, data: Data, device: torch.device, world, task) -> Batches:
     tensors = {k: v.to(device) for k, v in task.batch_tensors(data).items()}
-    return Batches(tensors, cfg.train.batch_size, seed=cfg.train.seed, shard=(world.rank, world.size))
+    shard = (world.rank, world.size)
+    own = task.batches(tensors, cfg.train.batch_size, cfg.train.seed, shard)  # a task's own batch source
+    return own if own is not None else Batches(tensors, cfg.train.batch_size, seed=cfg.train.seed, shard=shard)
 
 
-def train(cfg, out: str | Path | None = None, *, resume: str | Path | None = None, quiet: bool | None = None) -> Path:
+def train(cfg, out: str | Path | None = None, *, resume: str | Path | None = None, quiet: bool | None = None,
+          frame=None) -> Path:
     """Train as configured (a config from :func:`gankit.api.resolve_config`); returns the run folder.
-    ``resume`` continues a run folder."""
+    ``resume`` continues a run folder; ``frame``: a pandas DataFrame as the data (the table task)."""
     world = dist.from_env()  # torchrun's processes, or a world of one
     with torch_settings(cfg.train.threads, cfg.train.deterministic):
         try:
-            run_dir = _train(cfg, out, resume, bool(quiet) or not world.main, world)
+            run_dir = _train(cfg, out, resume, bool(quiet) or not world.main, world, frame)
             dist.barrier(world)  # leave together: gloo aborts a process whose peer has already gone
             return run_dir
         except RuntimeError as e:
@@ -95,7 +100,7 @@ def train(cfg, out: str | Path | None = None, *, resume: str | Path | None = Non
             dist.shutdown(world)
 
 
-def _train(cfg, out, resume, quiet: bool, world) -> Path:
+def _train(cfg, out, resume, quiet: bool, world, frame=None) -> Path:
     dist.check_batch(world, cfg.train.batch_size, cfg.train.accumulate)
     device = resolve_device(dist.device_for(world, cfg.train.device))
     check_precision(cfg.train.precision, device)
@@ -104,7 +109,7 @@ def _train(cfg, out, resume, quiet: bool, world) -> Path:
         RunFolder(out).refuse_taken()  # before minutes of data loading, not after
     seed_everything(cfg.train.seed)
     with dist.main_first(world):  # rank 0 downloads, the others then read the cache
-        data = load_run_data(cfg)
+        data = load_run_data(cfg, frame)
     total, per_epoch = total_steps(cfg, len(data))
     data, stepper = build(cfg, device, data, world, total)
     if world.rank:  # dropout, DiffAugment, ... differ between processes (noise and data order do not)
@@ -162,9 +167,10 @@ def _resume(cfg, loop: Loop, world):
     ckpt, state, meta, damaged = found
     check_config_unchanged(cfg, meta, ckpt)
     try:
-        perm = state["train"]["batches"]["perm"]
-        if perm.numel() != len(loop.data):
-            raise GankitError(f"{ckpt}: was made for {perm.numel()} data items but the data now has "
+        b = state["train"]["batches"]
+        items = int(b["items"]) if "items" in b else b["perm"].numel()
+        if items != len(loop.data):
+            raise GankitError(f"{ckpt}: was made for {items} data items but the data now has "
                               f"{len(loop.data)}; resume with the run's own data")
         loop.restore(state, meta)
     except GankitError:

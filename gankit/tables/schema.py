@@ -46,6 +46,28 @@ class Column:
     def discrete(self) -> bool:
         return self.kind in DISCRETE
 
+    def index_of(self, value: str) -> int:
+        """The category ``value`` names (spaces around it ignored; "1" and "1.0" are one number; a pooled
+        rare category is its pool's); the error lists the valid values."""
+        from gankit.errors import GankitError
+
+        def key(text: str):
+            t = str(text).strip()
+            try:
+                return float(t)
+            except ValueError:
+                return t
+
+        keys = [key(c) for c in self.categories]
+        if key(value) in keys:
+            return keys.index(key(value))
+        if key(value) in {key(p) for p in self.pooled}:
+            return len(self.categories) - 1
+        shown = [c.strip() for c in self.categories if c != "(other)" or not self.pooled]
+        more = f" (and {len(self.pooled)} rare ones pooled)" if self.pooled else ""
+        raise GankitError(f"{self.name}={value!r} never occurs in the training data; its values are: "
+                          f"{', '.join(shown[:30])}{', ...' if len(shown) > 30 else ''}{more}")
+
 
 @dataclass
 class TableSchema:

@@ -17,8 +17,16 @@ def _noise():
     return NoiseGAN
 
 
+def _table():
+    from gankit.tasks.table import TableGAN
+
+    return TableGAN
+
+
 # built-in entries import their module (and torch) only when used: the config checks names without it
 TASKS.register("noise", "noise -> G -> D: unconditional or class-conditional GAN (Goodfellow et al. 2014)")(_noise)
+TASKS.register("table", "mixed-type tables (numbers, categories, dates, missing cells): CTGAN (Xu et al. 2019)")(
+    _table)
 
 
 def get_task(name: str):

@@ -117,6 +117,11 @@ class Task:
             tensors["y"] = data.labels
         return tensors
 
+    def batches(self, tensors: dict[str, Tensor], batch_size: int, seed: int, shard: tuple[int, int]):
+        """The task's own batch source (``next()``, ``epoch``, ``per_epoch``, ``state_dict`` as
+        :class:`gankit.training.batches.Batches`), or None for the loop's shuffled batches of ``tensors``."""
+        return None
+
     def state_dict(self) -> dict:
         """The task's own resumable state beyond networks and optimisers (noise RNGs, counters)."""
         return {}
@@ -185,6 +190,18 @@ class Trained:
         """``n`` outputs in the data's own space; ``seed`` makes them reproducible."""
         raise NotImplementedError
 
+    def samples(self, n: int, *, seed: int | None = None, label=None) -> np.ndarray:
+        """``n`` outputs as one numpy array in the data's own space (what the evaluation scores)."""
+        raise NotImplementedError
+
     def class_names_for(self, n: int, label=None) -> list[str] | None:
         """The class of each of ``sample(n, label=label)``'s outputs (None: not class-conditional)."""
         return None
+
+    def save(self, x, out, *, nrow: int | None = None, labels: list[str] | None = None,
+             label_position: int | None = None):
+        """Write ``sample``'s outputs in the form ``out`` names, through the data's modality."""
+        from gankit.sampling import save_samples
+
+        return save_samples(x, self.kind, out, columns=self.columns, nrow=nrow, labels=labels,
+                            label_name=self.label_name, label_position=label_position)

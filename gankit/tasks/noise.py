@@ -214,7 +214,8 @@ class NoiseGAN(Task):
         d = self.data
         meta = {"gankit_version": __version__, "task": self.name, "generator": self.meta.get("generator"),
                 "data": {"name": d.name, "kind": d.kind, "shape": list(d.shape), **d.codec.to_dict(),
-                         "classes": d.classes, "columns": d.columns, "label_name": d.label_name},
+                         "classes": d.classes, "columns": d.columns, "label_name": d.label_name,
+                         **({"label_position": d.label_position} if d.label_position is not None else {})},
                 "step": step, "preset": self.meta.get("preset"), "num_classes": self.num_classes,
                 "ema": bool(self.ema)}
         return "generator", {"G": nets["G"].state_dict()}, meta

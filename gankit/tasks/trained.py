@@ -83,13 +83,36 @@ class TrainedGenerator(Trained):
         """The class name of each of the n samples ``sample(n, label=label)`` makes (None: unconditional)."""
         return class_names(self.labels_for(n, label), self.classes, self.num_classes)
 
-    @torch.inference_mode()
-    def sample(self, n: int, *, seed: int | None = None, label: int | str | None = None,
-               batch_size: int = 1024) -> np.ndarray:
-        """``n`` new samples as a numpy array in the data's own space.
+    def sample(self, n: int, *, seed: int | None = None, label: int | str | None = None, batch_size: int = 1024):
+        """``n`` new samples in the data's own space: images as a numpy array (n, C, H, W) float32 in
+        [0, 1]; a table as a pandas DataFrame with the file's columns in their order (the label column of
+        a conditional run in its place). Arguments as :meth:`samples`."""
+        x = self.samples(n, seed=seed, label=label, batch_size=batch_size)
+        if self.kind != "table":
+            return x
+        import pandas as pd
 
-        Images come back as (n, C, H, W) float32 in [0, 1]; tables as (n, D) in the original units
-        (columns in ``self.columns``).
+        df = pd.DataFrame(x.reshape(len(x), -1), columns=self.columns or [f"x{j}" for j in range(x.shape[1])])
+        names = self.class_names_for(n, label)
+        if names is not None:  # where the file had it (runs before gankit 0.2 did not record it: last)
+            at = self.meta["data"].get("label_position")
+            df.insert(len(df.columns) if at is None else min(int(at), len(df.columns)), self.label_name, names)
+        return df
+
+    def save(self, x, out, *, nrow: int | None = None, labels: list[str] | None = None):
+        """Write what :meth:`sample` returned (a table's DataFrame as .csv, .npy or a plot)."""
+        if hasattr(x, "columns"):  # a DataFrame: the numbers, and the labels from their column
+            names = list(x[self.label_name].astype(str)) if self.num_classes and self.label_name in x else None
+            position = list(x.columns).index(self.label_name) if names is not None else None
+            x = x[[c for c in x.columns if names is None or c != self.label_name]].to_numpy(np.float32)
+            return super().save(x, out, nrow=nrow, labels=names, label_position=position)
+        return super().save(x, out, nrow=nrow, labels=labels)
+
+    @torch.inference_mode()
+    def samples(self, n: int, *, seed: int | None = None, label: int | str | None = None,
+                batch_size: int = 1024) -> np.ndarray:
+        """``n`` new samples as a numpy array in the data's own space: images (n, C, H, W) float32 in
+        [0, 1]; tables (n, D) in the original units (columns in ``self.columns``).
 
         * ``seed``: the same seed gives the same samples (None: fresh noise each call);
         * ``label``: class-conditional runs only: every sample of this class, given by name
@@ -100,9 +123,9 @@ class TrainedGenerator(Trained):
         Examples::
 
             g = gankit.load("runs/digits-20261122-120000")
-            x = g.sample(1000, seed=0)           # reproducible
-            sevens = g.sample(64, label=7)       # conditional runs: one class
-            names = g.class_names_for(64)        # the class of each of g.sample(64)
+            x = g.samples(1000, seed=0)          # reproducible
+            sevens = g.samples(64, label=7)      # conditional runs: one class
+            names = g.class_names_for(64)        # the class of each of g.samples(64)
         """
         if n < 1:
             raise GankitError(f"{arg('n')} must be >= 1, got {n}")

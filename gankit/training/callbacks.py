@@ -111,7 +111,7 @@ class Previews(Callback):
             self.real_drawn = True
             modality.save_real(self.data, folder.real_path)
         modality.preview(x, folder.sample_path(step), real=self.real, nrow=nrow, columns=self.data.columns,
-                         labels=self.loop.task.preview_labels(len(x)))
+                         labels=self.loop.task.preview_labels(len(x)), codec=self.data.codec)
 
 
 class TensorBoard(Callback):
