@@ -76,7 +76,8 @@ def like_training(raw: "Raw", train: "Data", source: str) -> "Data":
 
     from gankit.data import Data
 
-    if raw.kind != train.kind or tuple(raw.x.shape[1:]) != tuple(train.shape):
+    expected = (train.values.shape[1],) if train.values is not None else tuple(train.shape)  # mixed: column space
+    if raw.kind != train.kind or tuple(raw.x.shape[1:]) != expected:
         raise GankitError(f"{source} holds {raw.kind} items of shape {tuple(raw.x.shape[1:])}, but the training "
                           f"data has {train.kind} items of shape {tuple(train.shape)}; give held-out data of the "
                           f"same kind and size")

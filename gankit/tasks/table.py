@@ -134,9 +134,8 @@ class TableGAN(Task):
 
     def _d_loss(self, real: Tensor, fake: Tensor, ctx: PhaseContext):
         D = ctx.train_nets["D"]
-        n = real.shape[0] // self.s.pac
-        logits = D(torch.cat([real, fake]))  # no batch norm in D: one forward for both
-        real_logits, fake_logits = logits[:n], logits[n:]
+        logits = D(torch.cat([real, fake]))  # no batch norm in D: one forward for both (pac groups never mix)
+        real_logits, fake_logits = logits.chunk(2)
         loss = self.loss_fn.d(real=real_logits, fake=fake_logits)
         if self.loss_fn.gradient_penalty:  # per pac group: alpha per group, the norm over the group's rows
             width, pac = real.shape[1], self.s.pac
@@ -204,6 +203,28 @@ class TableGAN(Task):
         return f"conditional vector over {k} discrete column{'s' if k != 1 else ''}" if k else ""
 
     def summary(self) -> str:
-        from gankit.models.summary import gan_summary
+        return table_summary(self.G, self.D, self.s.latent_dim, self.cond.dim, self.s.pac)
 
-        return gan_summary(self.G, self.D, self.s.latent_dim + self.cond.dim, 0)
+    @classmethod
+    def summarize(cls, cfg) -> str:
+        """The networks for the table in ``data.path`` (its columns decide the widths)."""
+        from gankit.data import load_data
+
+        data = load_data(cfg.data, typed=True, seed=cfg.train.seed)
+        return cls.from_config(cfg, data, torch.device("cpu")).summary()
+
+
+def table_summary(G: nn.Module, D: nn.Module, latent: int, cond: int, pac: int) -> str:
+    """Layer tables of G (input: noise and conditional vector) and D (input: pac rows with their conditions)."""
+    from gankit.models.summary import summary
+
+    z = torch.zeros(pac, latent + cond)
+    was = G.training
+    G.eval()
+    with torch.no_grad():
+        rows = G(z)
+    G.train(was)
+    note = f"D judges {pac} rows at once (PacGAN) and outputs one critic value for them." if pac > 1 else ""
+    return "\n\n".join([summary(G, z, "generator (input: noise + conditional vector)"),
+                         summary(D, torch.zeros(pac, rows.shape[1] + cond), "discriminator (input: row + conditional "
+                                 "vector)", note=note)])
