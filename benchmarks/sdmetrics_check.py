@@ -11,7 +11,8 @@ perturbed copies (:func:`perturb`: every column shuffled on its own, which keeps
 breaks the pairs; a noisy copy: numbers jittered, 10% of categories redrawn, 5% of cells blanked),
 and compares :func:`gankit.metrics.tables.fidelity` with
 ``sdmetrics.reports.single_table.QualityReport`` per property. They must agree within
-:data:`TOLERANCE`; the exit status is 1 when they do not.
+:data:`TOLERANCE`; the exit status is 1 when they do not. It also checks gankit's distance to closest
+record and DCROverfittingProtection against sdmetrics' on a small sample (:func:`compare_dcr`).
 
 The table benchmark reuses :func:`to_frame`, :func:`sdmetrics_metadata` and :func:`sdmetrics_quality`
 to score column-space samples with sdmetrics.
@@ -133,6 +134,26 @@ def compare(real: np.ndarray, fake: np.ndarray, schema: TableSchema) -> dict:
     return row
 
 
+def compare_dcr(x: np.ndarray, schema: TableSchema, seed: int = 0) -> dict:
+    """gankit's DCR and DCROverfittingProtection against sdmetrics' on 500 training, 300 holdout and 100
+    noisy synthetic rows (sdmetrics' pandas cross joins are slow)."""
+    from sdmetrics.single_table import DCROverfittingProtection
+    from sdmetrics.single_table.privacy.dcr_utils import calculate_dcr
+
+    from gankit.metrics.table_privacy import dcr, privacy
+
+    x = x[np.random.default_rng(seed).permutation(len(x))[:900]]
+    train, holdout, fake = x[:500], x[500:800], perturb(x[800:], schema, "noisy", seed)
+    md, frame = sdmetrics_metadata(schema), (lambda a: to_frame(a, schema))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = calculate_dcr(frame(fake), frame(train), md).to_numpy()
+        their_of = DCROverfittingProtection.compute_breakdown(frame(train), frame(fake), frame(holdout), md, None)
+    ours = privacy(fake, train, holdout, schema)
+    return {"max_dcr_diff": float(np.abs(theirs - dcr(fake, train, schema)).max()),
+            "overfitting_protection": {"gankit": ours["overfitting_protection"], "sdmetrics": their_of["score"]}}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DATA)
@@ -153,6 +174,12 @@ def main(argv: list[str] | None = None) -> int:
                 for k in ("column_shapes", "column_pair_trends", "quality"))
                 + f"  (max diff {worst:.1e}; per column {row['max_column_diff']:.1e}, per pair "
                 f"{row['max_pair_diff']:.1e}; pairs counted {row['pairs_counted']})")
+        d = compare_dcr(x, schema, args.seed)
+        results[f"{name}/dcr"] = d
+        of = d["overfitting_protection"]
+        ok &= d["max_dcr_diff"] <= 1e-9 and abs(of["gankit"] - of["sdmetrics"]) <= 1e-9
+        print(f"{name:9s} DCR      max per-row difference {d['max_dcr_diff']:.1e}; DCROverfittingProtection "
+              f"{of['gankit']:.4f} vs {of['sdmetrics']:.4f}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     print("agree within", TOLERANCE if ok else f"NO: some property differs by more than {TOLERANCE}")

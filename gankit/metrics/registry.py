@@ -8,8 +8,8 @@ A :class:`Metric` entry (``gankit eval --metrics NAME``, ``eval.metrics=NAME``) 
   2016's score on the classifier: higher. Density is best near 1, not at an extreme: no direction,
   so it cannot pick the best generator. Mixed tables: SDMetrics' quality, column shapes and pair
   trends, train-on-synthetic utility, DCR overfitting protection: higher; exact copies of training
-  rows: lower; a distance to closest record alone: none (small is a copy, large is noise). Equal values of a score may be told apart by a tie-break
-  (8 of 8 modes: the cleaner samples win);
+  rows: lower; a distance to closest record alone: none (small is a copy, large is noise). Equal
+  values of a score may be told apart by a tie-break (8 of 8 modes: the cleaner samples win);
 * its primary score (the one that stands for it on the console and in ``eval.best_metric=NAME``);
 * what it reads (features from the extractor, the domain classifier) and how many samples it needs;
 * which data it fits, and what to tell the user when it does not.
