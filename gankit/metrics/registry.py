@@ -6,8 +6,10 @@ A :class:`Metric` entry (``gankit eval --metrics NAME``, ``eval.metrics=NAME``) 
   Bińkowski et al. 2018 KID, reverse KL, class KL: lower; Kynkäänniemi et al. 2019 precision/recall,
   Naeem et al. 2020 coverage, VEEGAN/PacGAN modes captured and high-quality share, Salimans et al.
   2016's score on the classifier: higher. Density is best near 1, not at an extreme: no direction,
-  so it cannot pick the best generator. Equal values of a score may be told apart by a tie-break
-  (8 of 8 modes: the cleaner samples win);
+  so it cannot pick the best generator. Mixed tables: SDMetrics' quality, column shapes and pair
+  trends, train-on-synthetic utility, DCR overfitting protection: higher; exact copies of training
+  rows: lower; a distance to closest record alone: none (small is a copy, large is noise). Equal
+  values of a score may be told apart by a tie-break (8 of 8 modes: the cleaner samples win);
 * its primary score (the one that stands for it on the console and in ``eval.best_metric=NAME``);
 * what it reads (features from the extractor, the domain classifier) and how many samples it needs;
 * which data it fits, and what to tell the user when it does not.
@@ -21,9 +23,13 @@ own space, the extractor, the classifier, cached features and probabilities.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
+import numpy as np
+import torch
 from torch import Tensor
+
+from gankit.errors import GankitError
 
 from gankit.metrics.base import FeatureExtractor, Target, classifiable
 from gankit.metrics.features import extract
@@ -31,6 +37,9 @@ from gankit.metrics.fid import KID_SUBSET_SIZE, KID_SUBSETS, fid, kid
 from gankit.metrics.modes import class_histogram, classifier_score, conditional_accuracy, mode_coverage, toy_modes
 from gankit.metrics.prdc import K_DENSITY_COVERAGE, K_PRECISION_RECALL, prdc
 from gankit.registry import Registry
+
+if TYPE_CHECKING:
+    from gankit.metrics.tables import TableEval
 
 #: score name -> {"value": number, ...what else the score needs said about it}
 Scores = dict[str, dict]
@@ -51,6 +60,8 @@ class EvalContext:
     seed: int = 0
     device: str = "cpu"
     classifier: FeatureExtractor | None = None  # the domain classifier (the extractor itself when it is one)
+    # mixed tables: the schema, the real training rows (and holdout, eval.target); real/fake in column space
+    table: TableEval | None = None
     _cache: dict = field(default_factory=dict)
 
     def _features(self, which: str) -> Tensor:  # (N, D)
@@ -96,6 +107,10 @@ def _toy(target: Target, dataset: str) -> bool:
 
 def _labelled(target: Target, dataset: str) -> bool:
     return classifiable(target)
+
+
+def _table_kind(target: Target, dataset: str) -> bool:
+    return target.kind == "table"  # compute refuses a table without a schema (ctx.table None)
 
 
 @dataclass(frozen=True)
@@ -180,6 +195,91 @@ METRICS.register("classes", "class histogram KL to uniform and mean confidence (
 METRICS.register("classifier_score", "Inception-score formula on the domain classifier (Salimans et al. 2016)")(
     Metric(_classifier_score, (Score("classifier_score", HIGHER),), "classifier_score", False, 1,
            uses_classifier=True, fits=_labelled, unfit=LABELLED))
+
+
+# ----------------------------------------------------------------------------- mixed tables (CTGAN-class)
+
+
+def _table(ctx: EvalContext, name: str, holdout: bool = False, target: bool = False) -> TableEval:
+    """``ctx.table``, refused with what to set when this evaluation lacks what metric ``name`` reads."""
+    t = ctx.table
+    if t is None:
+        raise GankitError(f"{name} scores mixed tables (numbers, categories, dates) read with a column schema; "
+                          f"{ctx.dataset} was not read as one")
+    if (target and t.target is None) or (holdout and t.holdout is None):
+        needs = " and ".join((["eval.target=COLUMN"] if target else []) + (["a held-out part (data.holdout=0.2)"]
+                                                                           if holdout else []))
+        raise GankitError(f"{name} needs {needs}")
+    return t
+
+
+def _column_space(ctx: EvalContext, t: TableEval) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """real, fake and the table's own rows as float64, every one at the precision of the generated rows
+    (float32 tensors: the training rows rounded the same way, so that equal rows stay equal)."""
+    def same(x: np.ndarray) -> np.ndarray:
+        return x.astype(np.float32).astype(np.float64) if ctx.fake.dtype == torch.float32 else x.astype(np.float64)
+
+    real, fake = (v.detach().cpu().double().numpy() for v in (ctx.real, ctx.fake))
+    rows = {"train": same(t.train), **({"holdout": same(t.holdout)} if t.holdout is not None else {})}
+    return real, fake, rows
+
+
+def _fidelity(ctx: EvalContext) -> Scores:
+    from gankit.metrics.tables import fidelity
+
+    t = _table(ctx, "fidelity")
+    real, fake, _ = _column_space(ctx, t)
+    f = fidelity(real, fake, t.schema)
+    how = {"definition": "SDMetrics QualityReport", "thresholds": f["thresholds"]}
+    return {"quality": {"value": f["quality"], **how},
+            "column_shapes": {"value": f["column_shapes"], "columns": f["shape_details"]},
+            "column_pair_trends": {"value": f["column_pair_trends"], "pairs": f["pair_details"], **how}}
+
+
+def _utility(ctx: EvalContext) -> Scores:
+    from gankit.metrics.table_utility import utility
+
+    t = _table(ctx, "utility", holdout=True, target=True)
+    _, fake, rows = _column_space(ctx, t)
+    u = utility(fake, rows["train"], rows["holdout"], t.schema, t.target, seed=ctx.seed)
+    how = {"target": t.target, "task": u["task"], **({"minority": u["minority"]} if "minority" in u else {})}
+    keys = {"utility": "f1", "utility_auc": "auc", "utility_accuracy": "accuracy"} if u["task"] == "classification" \
+        else {"utility": "r2"}
+    return {score: {"value": u["synthetic"][k], "measure": "f1_minority" if k == "f1" else k,
+                    "train_on_real": u["real"][k], **how,
+                    "models": {m: {w: s[w][k] for w in ("synthetic", "real")} for m, s in u["models"].items()}}
+            for score, k in keys.items()}
+
+
+def _privacy(ctx: EvalContext) -> Scores:
+    from gankit.metrics.table_privacy import privacy
+
+    t = _table(ctx, "privacy", holdout=True)
+    _, fake, rows = _column_space(ctx, t)
+    p = privacy(fake, rows["train"], rows["holdout"], t.schema)
+    how = {"definition": "SDMetrics DCR", "n_train": len(rows["train"]), "n_holdout": len(rows["holdout"])}
+    return {"dcr_synthetic": {"value": p["dcr_synthetic"], "statistic": "median", **how},
+            "dcr_holdout": {"value": p["dcr_holdout"], "statistic": "median", **how},
+            "dcr_overfitting_protection": {"value": p["overfitting_protection"],
+                                           "closer_to_training": p["closer_to_training"],
+                                           "dcr_synthetic_to_holdout": p["dcr_synthetic_to_holdout"], **how},
+            "exact_copies": {"value": p["exact_copies"], "share": p["exact_copies_share"], "n": len(fake),
+                             "holdout_exact_copies": p["holdout_exact_copies"]}}
+
+
+TABLES = "{name} scores mixed tables (read with a column schema), and {dataset} is not a table"
+DCR_NOTE = ("a distance to closest record is not better small (copies) or large (noise) alone: compare "
+            "dcr_synthetic with dcr_holdout, or rank by dcr_overfitting_protection")
+METRICS.register("fidelity", "column shapes and column-pair trends, SDMetrics' QualityReport (mixed tables)")(Metric(
+    _fidelity, (Score("quality", HIGHER), Score("column_shapes", HIGHER), Score("column_pair_trends", HIGHER)),
+    "quality", False, 2, fits=_table_kind, unfit=TABLES))
+METRICS.register("utility", "train on synthetic, test on real: F1/AUC/accuracy or R² (Xu et al. 2019)")(Metric(
+    _utility, (Score("utility", HIGHER), Score("utility_auc", HIGHER), Score("utility_accuracy", HIGHER)),
+    "utility", False, 2, fits=_table_kind, unfit=TABLES))
+METRICS.register("privacy", "distance to closest record (SDMetrics DCR) and exact copies of training rows")(Metric(
+    _privacy, (Score("dcr_synthetic", NEITHER, note=DCR_NOTE), Score("dcr_holdout", NEITHER, note=DCR_NOTE),
+               Score("dcr_overfitting_protection", HIGHER), Score("exact_copies", LOWER)),
+    "dcr_overfitting_protection", False, 1, picks_best=False, fits=_table_kind, unfit=TABLES))
 
 
 # ----------------------------------------------------------------------------- looking scores up
