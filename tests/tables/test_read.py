@@ -279,3 +279,14 @@ def write_and_path(frame: pd.DataFrame, schema, tmp_path) -> str:
     out = tmp_path / "out.csv"
     write_csv(to_frame(to_values(frame, schema), schema), schema, out)
     return str(out)
+
+
+def test_time_zone_and_nullable_dtypes_come_back():
+    frame = pd.DataFrame({"tz": pd.date_range("2020-01-01", periods=12, freq="h", tz="Europe/Paris"),
+                          "flag": pd.Series([True, False, pd.NA] * 4, dtype="boolean"),
+                          "cat": pd.Series(list("abc") * 4, dtype="category")})
+    schema = infer_schema(frame)
+    back = to_frame(to_values(frame, schema), schema)
+    assert back["tz"].tolist() == frame["tz"].tolist()
+    assert str(back["flag"].dtype) == "boolean" and back["flag"].isna().sum() == 4
+    assert str(back["cat"].dtype) == "category" and back["cat"].tolist() == frame["cat"].tolist()
