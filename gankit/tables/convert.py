@@ -161,6 +161,8 @@ def _restore(s: pd.Series, col: Column, has_missing: bool) -> pd.Series:
     try:
         if col.discrete:
             s = _typed_categories(s, col.dtype, has_missing)
+        elif col.kind == "datetime" and "," in col.dtype:  # "datetime64[ns, Europe/Paris]": seconds are UTC
+            s = s.dt.tz_localize("UTC")
         return s.astype(col.dtype)
     except (TypeError, ValueError):
         return s
