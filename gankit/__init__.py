@@ -5,18 +5,19 @@ Public API (imports torch only when first used; :mod:`gankit.api` has the detail
     import gankit
     run = gankit.train("digits", "train.steps=500")     # -> run folder
     g = gankit.load(run)                                # trained generator
-    x = g.sample(1000)                                  # numpy, in the data's own space
+    x = g.sample(1000)                                  # numpy (images) or a DataFrame (tables)
+    scores = gankit.evaluate(run)                       # what `gankit eval RUN` prints, as a dict
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "train", "load", "load_config", "list_presets", "summary"]
+__all__ = ["__version__", "train", "load", "evaluate", "load_config", "list_presets", "summary"]
 
 
 def __getattr__(name: str):
-    if name in ("train", "load", "load_config", "list_presets", "summary"):
+    if name in ("train", "load", "evaluate", "load_config", "list_presets", "summary"):
         from gankit import api
 
         return getattr(api, name)

@@ -137,6 +137,19 @@ def load(run, device: str = "cpu", checkpoint: str | None = None):
     return _load(run, device, checkpoint=checkpoint)
 
 
+def evaluate(run, *, metrics: str | None = None, n: int | None = None, seed: int = 0, target: str | None = None,
+             data=None, write: bool = True, quiet: bool = True) -> dict:
+    """Score a run's final generator as ``gankit eval RUN`` does; returns the eval.json document
+    (``doc["scores"][name]["value"]``) and writes RUN/eval.json (``write=False``: does not).
+
+    Table runs: ``target`` is the column the utility metric predicts; ``data`` the DataFrame a run
+    trained on from Python (the run folder keeps no copy of the rows).
+    """
+    from gankit.metrics.evaluate import evaluate_run
+
+    return evaluate_run(run, metrics=metrics, n=n, seed=seed, target=target, data=data, write=write, quiet=quiet)
+
+
 def column_table(cfg, data=None) -> str:
     """The table task's view of its data, before training: each column's inferred kind and why, its
     missing share, what is ignored and how to override it ("" for other tasks)."""

@@ -110,7 +110,10 @@ def _parser() -> argparse.ArgumentParser:
                        "extractor and weights sha256, n real / generated, reference split, seed, step).",
                        epilog=EPILOG_EVAL, formatter_class=argparse.RawDescriptionHelpFormatter)
     e.add_argument("run", help="run folder written by `gankit train`")
-    e.add_argument("--metrics", help="fid,kid,prdc,modes,classes,classifier_score (default: what fits the data)")
+    e.add_argument("--metrics", help="fid,kid,prdc,modes,classes,classifier_score; tables: fidelity,utility,privacy "
+                   "(default: what fits the data)")
+    e.add_argument("--target", metavar="COLUMN", help="table runs: the column the utility metric predicts "
+                   "(default: the run's eval.target)")
     e.add_argument("--n", type=int, default=None, help="generated samples (default 10000 for images, 2500 "
                    "for tables and toy sets)")
     e.add_argument("--extractor", help="feature space: classifier | inception | raw | standardized (default: "
@@ -245,7 +248,7 @@ def cmd_eval(args) -> int:
 
     doc = evaluate_run(args.run, metrics=args.metrics, n=args.n, extractor=args.extractor,
                        inception_weights=args.inception_weights, seed=args.seed, device=args.device,
-                       quiet=args.json)
+                       quiet=args.json, target=args.target)
     if args.json:
         print(json.dumps(doc, indent=1))
     else:

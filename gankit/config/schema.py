@@ -225,6 +225,8 @@ class EvalConfig:
                                 "first metric's")
     patience: int = free(0, "stop after this many evaluations without a new best; 0 = never")
     seed: int = free(0, "evaluation noise and real subset (as `gankit eval --seed`)")
+    target: Optional[str] = free(None, "table task: the column the utility metric predicts (train on synthetic, "
+                                       "test on the real holdout), e.g. income")
 
 
 @dataclass

@@ -44,6 +44,8 @@ class Target:
     shape: tuple[int, ...]  # per item
     data: DataConfig  # where the data comes from (the classifier is trained on it)
     labelled: bool  # the dataset has class labels
+    mixed: bool = False  # a mixed-type table (gankit.tables) in column space: the table metrics read it
+    column: str | None = None  # mixed tables: the prediction target of the utility metric (eval.target)
 
 
 def has_classifier(kind: str) -> bool:

@@ -38,8 +38,13 @@ def evaluate_run(
     device: str = "cpu",
     quiet: bool = True,
     write: bool = True,
+    target: str | None = None,
+    data=None,
 ) -> dict:
-    """Score the final generator of a run folder; returns the eval.json document (and writes it)."""
+    """Score the final generator of a run folder; returns the eval.json document (and writes it).
+
+    Table runs: ``target`` is the column the utility metric predicts (default: the run's eval.target);
+    ``data``: the DataFrame a run trained from Python on (its rows are not kept in the run folder)."""
     from gankit import checkpoint
     from gankit.data import load_data
     from gankit.run.folder import load_run_config
@@ -52,13 +57,19 @@ def evaluate_run(
     if write:
         _check_writable(run)
     cfg = load_run_config(run)
-    data = load_data(cfg.data, output=cfg.generator.output, seed=cfg.train.seed)
+    from gankit.tasks import get_task
+
+    typed = bool(getattr(get_task(cfg.task), "reads_tables", False))
+    if typed and data is None and cfg.data.path is None:
+        raise GankitError(f"{run} was trained on a DataFrame, which the run folder does not keep; evaluate it from "
+                          f"Python: gankit.evaluate({str(run)!r}, data=df)")
+    data = load_data(cfg.data, output=cfg.generator.output, seed=cfg.train.seed, typed=typed, frame=data)
     if tuple(data.shape) != tuple(g.shape):
         raise GankitError(f"{run}: the generator makes items of shape {g.shape} but the run's data now has "
                           f"{tuple(data.shape)}; was data.path changed?")
     plan = prepare_for_data(data, cfg.data, GANKIT_EVAL, metrics=metrics, n=n, extractor=extractor,
                             inception_weights=inception_weights, seed=seed, device=device, quiet=quiet,
-                            real_vs_real=True)
+                            real_vs_real=True, table_target=target if target is not None else cfg.eval.target)
     if not quiet:
         print(f"gankit: sampling {plan.n} items from {run} (seed {seed})", file=sys.stderr, flush=True)
     fake, requested = plan.generate(g)

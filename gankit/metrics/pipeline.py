@@ -68,18 +68,23 @@ class Purpose:
 #: ``gankit eval RUN`` scores a finished run once: 10,000 images (the usual FID budget) and every
 #: metric that fits the data but classifier_score (asked for by name: the class histogram and FID
 #: already say what it says).
-GANKIT_EVAL = Purpose(use=0, metrics=("modes", "classes", "fid", "kid", "prdc"),
+GANKIT_EVAL = Purpose(use=0, metrics=("modes", "classes", "fid", "kid", "prdc", "fidelity", "utility", "privacy"),
                       metrics_key="--metrics", n_key="--n", extractor_key=None)
 #: ``eval.every=K`` scores the generator every K training steps, so an evaluation must cost seconds,
 #: not minutes: 1,000 images, and only the cheap metrics (FID: one covariance per set; not KID: 100
 #: subsets of n x n kernel matrices, nor PRDC: n x n distances). FID comes before the class histogram
 #: because the first metric's primary score picks best/ when eval.best_metric is not set.
-IN_TRAINING = Purpose(use=1, metrics=("modes", "fid", "classes"),
+IN_TRAINING = Purpose(use=1, metrics=("modes", "fid", "classes", "fidelity"),
                       metrics_key="eval.metrics", n_key="eval.n", extractor_key="eval.extractor")
 
 
-def target_of(data, data_cfg) -> Target:
-    """The :class:`Target` of a loaded :class:`gankit.data.Data` made from ``data_cfg``."""
+def target_of(data, data_cfg, column: str | None = None) -> Target:
+    """The :class:`Target` of a loaded :class:`gankit.data.Data` made from ``data_cfg`` (a mixed table's
+    samples are scored in its column space; ``column``: its utility target, eval.target)."""
+    if data.values is not None:
+        if column is not None:
+            data.codec.schema.index(column)  # an unknown column is named with the valid ones
+        return Target(data.kind, (data.values.shape[1],), data_cfg, False, mixed=True, column=column)
     return Target(data.kind, tuple(data.shape), data_cfg, data.labels is not None and bool(data.classes))
 
 
@@ -159,7 +164,14 @@ def _order(data, seed: int) -> Tensor:
 
 def real_sample(data, n: int, seed: int) -> Tensor:  # (min(n, N), *shape) in the data's own space
     """The reference: ``n`` items of ``data`` drawn without replacement with ``seed``."""
-    return data.decode(data.x[_order(data, seed)[: min(n, len(data))]])
+    return _rows(data, _order(data, seed)[: min(n, len(data))])
+
+
+def _rows(data, index: Tensor) -> Tensor:
+    """Items of ``data`` in its own space (a mixed table's rows as read, not through the codec)."""
+    if data.values is not None:
+        return torch.from_numpy(data.values[index.numpy()])
+    return data.decode(data.x[index])
 
 
 @dataclass
@@ -179,11 +191,9 @@ def real_pair(train, heldout, n: int, seed: int) -> RealPair:
         return RealPair(real_sample(heldout, n, seed), real_sample(train, n, seed), (TEST_SPLIT, REFERENCE_SPLIT), True)
     order, m = _order(train, seed), min(n, len(train))
     if len(train) >= 2 * m:  # the reference itself against as many other items
-        return RealPair(train.decode(train.x[order[:m]]), train.decode(train.x[order[m:2 * m]]),
-                        (REFERENCE_SPLIT, REFERENCE_SPLIT), True)
+        return RealPair(_rows(train, order[:m]), _rows(train, order[m:2 * m]), (REFERENCE_SPLIT, REFERENCE_SPLIT), True)
     h = len(train) // 2
-    return RealPair(train.decode(train.x[order[:h]]), train.decode(train.x[order[h:2 * h]]),
-                    (REFERENCE_SPLIT, REFERENCE_SPLIT), False)
+    return RealPair(_rows(train, order[:h]), _rows(train, order[h:2 * h]), (REFERENCE_SPLIT, REFERENCE_SPLIT), False)
 
 
 def better(score: str) -> str | None:
@@ -203,8 +213,10 @@ def json_safe(v):
 
 
 def samples_of(x: Tensor | np.ndarray, target: Target, what: str) -> Tensor:  # (N, *shape) float32
-    """``x`` as a float tensor, refused unless its items have the target's shape."""
-    t = torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x).float()
+    """``x`` as a float tensor, refused unless its items have the target's shape (a mixed table's column
+    space stays float64: dates are seconds since 1970)."""
+    t = torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x)
+    t = t.double() if target.mixed else t.float()
     if tuple(t.shape[1:]) != tuple(target.shape):
         raise GankitError(f"{what} samples have items of shape {tuple(t.shape[1:])}, expected {tuple(target.shape)}")
     return t
@@ -226,6 +238,7 @@ class Plan:
     shared: dict = field(default_factory=dict)  # EvalContext cache entries every scoring reuses
     reference_split: str = REFERENCE_SPLIT  # "test" when the real reference is held-out data
     pair: RealPair | None = None  # two real sets for :meth:`real_vs_real`
+    table: object | None = None  # mixed tables: gankit.metrics.tables.TableEval (schema, training rows, holdout)
 
     def provenance(self) -> dict:
         return self.extractor.provenance() if self.extractor is not None else {"extractor": None}
@@ -244,7 +257,7 @@ class Plan:
         if req is not None and req.shape != (len(fake_t),):
             raise GankitError(f"requested classes must be one per generated sample, got shape {tuple(req.shape)}")
         ctx = EvalContext(self.real, fake_t, self.target, self.dataset, self.extractor, req, self.seed,
-                          str(self.device), self.classifier, _cache=dict(self.shared))
+                          str(self.device), self.classifier, table=self.table, _cache=dict(self.shared))
         out: Scores = {}
         for name, m in self.metrics.items():
             if progress:
@@ -267,7 +280,7 @@ class Plan:
             return scores
         cache = {"real": self.shared["real"]} if pair.a_is_reference and "real" in self.shared else {}
         ctx = EvalContext(pair.a, pair.b, self.target, self.dataset, self.extractor, None, self.seed,
-                          str(self.device), self.classifier, _cache=cache)
+                          str(self.device), self.classifier, table=self.table, _cache=cache)
         ref: Scores = {}
         for m in self.metrics.values():
             if min(len(pair.a), len(pair.b)) >= m.min_samples:
@@ -296,11 +309,10 @@ def prepare(real: Tensor | np.ndarray, target: Target, dataset: str, purpose: Pu
 
 
 def prepare_for_data(data, data_cfg, purpose: Purpose, *, n: int | None = None, seed: int = 0,
-                     real_vs_real: bool = False, **kw) -> Plan:
+                     real_vs_real: bool = False, table_target: str | None = None, **kw) -> Plan:
     """:func:`prepare` for loaded training ``data`` (made from ``data_cfg``): the real reference is drawn
     from its held-out data when there is some, else from it; ``n`` None: the purpose's default for the
     data's kind; ``real_vs_real``: also the second real set of :meth:`Plan.real_vs_real`."""
-    from gankit.data import guess_name
     from gankit.data.split import heldout_data
 
     n = data.modality.eval_items[purpose.use] if n is None else n
@@ -308,9 +320,14 @@ def prepare_for_data(data, data_cfg, purpose: Purpose, *, n: int | None = None, 
         raise GankitError(f"{purpose.n_key} must be >= 1, got {n}")
     heldout, _ = heldout_data(data_cfg, data)
     reference = data if heldout is None else heldout
-    plan = prepare(real_sample(reference, n, seed), target_of(data, data_cfg), guess_name(data_cfg), purpose, n=n,
-                   seed=seed, fit=lambda: data.decode(data.x), reference_split=REFERENCE_SPLIT if heldout is None
+    plan = prepare(real_sample(reference, n, seed), target_of(data, data_cfg, table_target), data.name, purpose,
+                   n=n, seed=seed, fit=lambda: data.decode(data.x), reference_split=REFERENCE_SPLIT if heldout is None
                    else TEST_SPLIT, **kw)
+    if data.values is not None:  # a mixed table: the table metrics read the rows as read, and the schema
+        from gankit.metrics.tables import TableEval
+
+        plan.table = TableEval(data.codec.schema, data.values, None if heldout is None else heldout.values,
+                               table_target)
     if real_vs_real:
         plan.pair = real_pair(data, heldout, n, seed)
     return plan

@@ -110,7 +110,15 @@ def _labelled(target: Target, dataset: str) -> bool:
 
 
 def _table_kind(target: Target, dataset: str) -> bool:
-    return target.kind == "table"  # compute refuses a table without a schema (ctx.table None)
+    return target.mixed  # a table read with its column kinds (the table task)
+
+
+def _table_target(target: Target, dataset: str) -> bool:
+    return target.mixed and target.column is not None
+
+
+def _not_mixed(target: Target, dataset: str) -> bool:
+    return not target.mixed  # category indices are not coordinates: a mixed table has its own metrics
 
 
 @dataclass(frozen=True)
@@ -174,17 +182,19 @@ def _classifier_score(ctx: EvalContext) -> Scores:
                                  "n_classes": len(ctx.classifier.classes), **ctx.classifier.provenance()}}
 
 
+NOT_MIXED = "{name} reads feature vectors; {dataset} is a mixed table: use fidelity, utility or privacy"
 LABELLED = "{name} needs labelled images (the domain classifier reads them), and {dataset} is not a labelled image set"
 METRICS.register("fid", "Fréchet distance of feature Gaussians (Heusel et al. 2017)")(
-    Metric(_fid, (Score("fid", LOWER),), "fid", True, 2))
+    Metric(_fid, (Score("fid", LOWER),), "fid", True, 2, fits=_not_mixed, unfit=NOT_MIXED))
 METRICS.register("kid", "kernel distance, unbiased MMD^2 (Bińkowski et al. 2018)")(
-    Metric(_kid, (Score("kid", LOWER),), "kid", True, 2))
+    Metric(_kid, (Score("kid", LOWER),), "kid", True, 2, fits=_not_mixed, unfit=NOT_MIXED))
 METRICS.register("prdc", "precision/recall k=3 (Kynkäänniemi 2019), density/coverage k=5 (Naeem 2020)")(Metric(
     _prdc, (Score("precision", HIGHER), Score("recall", HIGHER),
             Score("density", NEITHER, note="density is best near 1, not at an extreme; use coverage, precision "
                                            "or recall"),
             Score("coverage", HIGHER)),
-    "coverage", True, K_DENSITY_COVERAGE + 1, picks_best=False))  # coverage judges diversity only
+    "coverage", True, K_DENSITY_COVERAGE + 1, picks_best=False, fits=_not_mixed,
+    unfit=NOT_MIXED))  # coverage judges diversity only
 METRICS.register("modes", "modes captured, high-quality share, reverse KL (ring, grid)")(Metric(
     _modes, (Score("modes_captured", HIGHER, tie_break="hq_fraction"), Score("hq_fraction", HIGHER),
              Score("reverse_kl", LOWER)),
@@ -275,7 +285,7 @@ METRICS.register("fidelity", "column shapes and column-pair trends, SDMetrics' Q
     "quality", False, 2, fits=_table_kind, unfit=TABLES))
 METRICS.register("utility", "train on synthetic, test on real: F1/AUC/accuracy or R² (Xu et al. 2019)")(Metric(
     _utility, (Score("utility", HIGHER), Score("utility_auc", HIGHER), Score("utility_accuracy", HIGHER)),
-    "utility", False, 2, fits=_table_kind, unfit=TABLES))
+    "utility", False, 2, fits=_table_target, unfit=TABLES + " with eval.target=COLUMN (gankit eval --target COLUMN)"))
 METRICS.register("privacy", "distance to closest record (SDMetrics DCR) and exact copies of training rows")(Metric(
     _privacy, (Score("dcr_synthetic", NEITHER, note=DCR_NOTE), Score("dcr_holdout", NEITHER, note=DCR_NOTE),
                Score("dcr_overfitting_protection", HIGHER), Score("exact_copies", LOWER)),

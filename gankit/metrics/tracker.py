@@ -44,7 +44,7 @@ from torch import Tensor
 
 from gankit import checkpoint
 from gankit.config import Config, dump
-from gankit.data import Data, guess_name
+from gankit.data import Data
 from gankit.errors import GankitError
 from gankit.metrics.evalcsv import EVAL_COLUMNS
 from gankit.run.folder import BEST, CONFIG, EVAL_CSV, MODEL, CsvLog
@@ -109,7 +109,8 @@ class Evaluator:
         with rng_untouched(device):
             # the real samples and their features: once, before training, as `gankit eval` draws them
             self.plan = prepare_for_data(data, cfg.data, IN_TRAINING, metrics=names, n=ev.n, seed=ev.seed,
-                                         extractor=ev.extractor.strip() or None, device=device, quiet=quiet)
+                                         extractor=ev.extractor.strip() or None, device=device, quiet=quiet,
+                                         table_target=ev.target)
             # one scoring of the real set against itself: any error shows now, not mid-run, and the
             # metric libraries' first-use imports (seconds for torchmetrics) are not paid at step K
             self.score(self.plan.real, None, 0)
@@ -136,7 +137,7 @@ class Evaluator:
         """(metrics, the score that picks best/): eval.metrics or the defaults, plus best_metric's owner."""
         ev = cfg.eval
         explicit = bool(ev.metrics.strip())
-        names = choose_metrics(ev.metrics if explicit else None, target_of(data, cfg.data), guess_name(cfg.data),
+        names = choose_metrics(ev.metrics if explicit else None, target_of(data, cfg.data, ev.target), data.name,
                                IN_TRAINING)
         best = best_score(ev.best_metric.strip(), names, explicit=explicit)
         if best == "conditional_accuracy" and num_classes == 0:
@@ -158,11 +159,11 @@ class Evaluator:
 
     def sample(self, G: torch.nn.Module, meta: dict) -> tuple[Tensor, Tensor | None]:
         """(eval.n samples in data space, the class each was asked for or None), as ``gankit eval``."""
-        from gankit.tasks.trained import TrainedGenerator
+        from gankit.tasks import get_task
 
         was = G.training
-        try:
-            return self.plan.generate(TrainedGenerator(G, meta))  # G in eval mode: batch norm's running statistics
+        try:  # G in eval mode: batch norm's running statistics
+            return self.plan.generate(get_task(meta.get("task", "noise")).trained(G, meta))
         finally:
             G.train(was)
 
@@ -178,7 +179,9 @@ class Evaluator:
         t0 = time.perf_counter()
         with rng_untouched(self.device):
             fake, requested = self.sample(G, meta)
-            if not bool(torch.isfinite(fake).all()):
+            # a mixed table's missing cells are NaN by design: only infinities mean a diverged generator
+            bad = torch.isinf(fake) if self.plan.target.mixed else ~torch.isfinite(fake)
+            if bool(bad.any()):
                 self.seconds += time.perf_counter() - t0
                 return None
             scores = self.score(fake, requested, step)

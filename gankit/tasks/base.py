@@ -147,6 +147,12 @@ class Task:
         tensors = {name: emas.get(name, nets[name]) for name in model["tensors"]}
         return cls.load_trained(tensors, model["meta"], source, device)
 
+    @classmethod
+    def trained(cls, G: nn.Module, meta: dict) -> "Trained":
+        """The model :meth:`export` describes by ``meta``, around the live network ``G`` (no copy): what
+        evaluation during training samples."""
+        raise NotImplementedError
+
     def usage(self, run) -> str:
         """The command that uses the trained model, for the line that closes a run."""
         return f"gankit sample {run} --n 64 --out samples.png"

@@ -268,6 +268,12 @@ class NoiseGAN(Task):
 
         return load_generator(state, meta, source, device)
 
+    @classmethod
+    def trained(cls, G: nn.Module, meta: dict):
+        from gankit.tasks.trained import TrainedGenerator
+
+        return TrainedGenerator(G, meta)
+
     def describe(self) -> str:
         """"conditional on cultivar (3 classes, projection)" or "unconditional"."""
         if not self.conditional:

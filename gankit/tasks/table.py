@@ -52,6 +52,7 @@ class TableGAN(Task):
     columns = ("d_loss", "g_loss", "d_real", "d_fake")
     evaluable = True
     reads_tables = True  # the data comes typed (gankit.tables): numbers, categories, dates, missing cells
+    num_classes = 0  # conditions are on any discrete column (--where), not on one class label
 
     def __init__(self, G: nn.Module, D: nn.Module, loss: GANLoss, s: TableSettings, conditions: Conditions,
                  optimizers: dict[str, OptimizerSetting], data, meta: dict) -> None:
@@ -168,6 +169,13 @@ class TableGAN(Task):
         from gankit.tasks.trained_table import load_table_generator
 
         return load_table_generator(state, meta, source, device)
+
+    @classmethod
+    def trained(cls, G: nn.Module, meta: dict):
+        from gankit.tables.transform import MixedCodec
+        from gankit.tasks.trained_table import TrainedTable
+
+        return TrainedTable(G, meta, MixedCodec.from_dict(meta["data"]["table"]))
 
     def usage(self, run) -> str:
         import shlex

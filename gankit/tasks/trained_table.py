@@ -29,6 +29,7 @@ class TrainedTable(Trained):
         self.G, self.meta, self.codec = G.eval(), meta, codec
         self.schema = codec.schema
         self.columns = [c.name for c in self.schema.used]
+        self.shape = (codec.width,)  # the generator's output (its rows in the generator's space)
         self.latent_dim: int = meta["generator"]["latent_dim"]
         self.conditions = Conditions(codec)  # unconditional draws by the training frequencies kept in the schema
         self.label_name = self.schema.label or "label"
