@@ -157,7 +157,7 @@ def column_table(cfg, data=None) -> str:
 
     if not getattr(get_task(cfg.task), "reads_tables", False):
         return ""
-    from gankit.tables.load import load_table
+    from gankit.data.frames import load_table
     from gankit.tables.read import describe
 
     raw = load_table(cfg.data, data)

@@ -82,7 +82,7 @@ def test_unregistered_after_unregister(registered):
 
 def test_registry_names_match_the_built_ins():
     assert LOSSES.names() == ["bce", "minimax", "mse", "lsgan", "wgan-gp", "hinge"]
-    assert GENERATORS.names() == DISCRIMINATORS.names() == ["mlp", "dcgan"]
+    assert GENERATORS.names() == DISCRIMINATORS.names() == ["mlp", "dcgan", "ctgan"]
     assert DATASETS.names() == ["digits", "mnist", "fashion-mnist", "gaussian-1d", "ring", "grid", "images", "table"]
 
 
@@ -120,10 +120,10 @@ def test_entries_declare_the_keys_they_read():
     assert "hidden" in GENERATORS.keys("mlp") and "channels" not in GENERATORS.keys("mlp")
     assert {"channels", "kernel_size", "norm"} <= set(DISCRIMINATORS.keys("dcgan"))
     assert LOSSES.keys("wgan-gp") == ("penalty.gp_weight",) and LOSSES.keys("bce") == ()
-    fields = {k.split(".", 1)[1] for k in C.all_keys() if k.startswith("generator.")}
-    for reg in (GENERATORS, DISCRIMINATORS):
+    for reg, section in ((GENERATORS, "generator."), (DISCRIMINATORS, "discriminator.")):
+        fields = {k.split(".", 1)[1] for k in C.all_keys() if k.startswith(section)}
         for name in reg:
-            assert set(reg.keys(name)) <= fields
+            assert set(reg.keys(name)) <= fields, (section, name)
 
 
 # ----------------------------------------------------------------------------- resume: locked keys, fingerprint
@@ -139,7 +139,7 @@ FREE = {
     "train.precision", "train.deterministic", "train.threads", "train.divergence_lr_factor", "train.max_rollbacks",
     "train.time_limit", *(f"log.{k}" for k in ("every", "sample_every", "checkpoint_every", "keep_checkpoints", "grid_size",
                            "progress", "tensorboard")),
-    *(f"eval.{k}" for k in ("every", "metrics", "n", "extractor", "best_metric", "patience", "seed")),
+    *(f"eval.{k}" for k in ("every", "metrics", "n", "extractor", "best_metric", "patience", "seed", "target")),
 }
 
 

@@ -152,7 +152,7 @@ def test_resume_continues_to_40(name, tmp_path, monkeypatch):
     assert (run / "checkpoints" / "step_00000040.json").is_file()
     g = gankit.load(run)
     assert g.meta["step"] == 40
-    assert_sane(g.sample(8, seed=0), name, 8)
+    assert_sane(g.samples(8, seed=0), name, 8)
 
 
 @pytest.mark.parametrize("name", RUNS)
@@ -173,11 +173,15 @@ def test_resume_refuses_a_changed_architecture(name, tmp_path, capsys):
 def test_python_load_and_sample(name, tmp_path):
     run = copy(name, tmp_path)
     g = gankit.load(run)
-    assert_sane(g.sample(5), name, 5)
+    assert_sane(g.samples(5), name, 5)
     # same weights, same noise: the samples 0.1.0 drew when it wrote the fixture
     expected = np.load(FIXTURES / f"{name}.sample5-seed0.npy")
-    np.testing.assert_allclose(g.sample(5, seed=0), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(g.samples(5, seed=0), expected, rtol=1e-5, atol=1e-5)
     if name == TABLE:
         assert g.num_classes == 3
         expected = np.load(FIXTURES / f"{name}.sample5-seed0-virginica.npy")
-        np.testing.assert_allclose(g.sample(5, seed=0, label="virginica"), expected, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(g.samples(5, seed=0, label="virginica"), expected, rtol=1e-5, atol=1e-5)
+        # as a DataFrame: 0.1.0 did not record where the label column stood, so it comes last
+        df = g.sample(5, seed=0, label="virginica")
+        assert list(df.columns) == [*g.columns, g.label_name] and set(df[g.label_name]) == {"virginica"}
+        np.testing.assert_allclose(df[g.columns].to_numpy(), expected, rtol=1e-5, atol=1e-5)

@@ -183,7 +183,7 @@ def test_table_scores_are_in_standardised_columns(wine_run, capsys):
     assert s["fid"]["extractor"] == "standardized" and len(s["fid"]["extractor_sha256"]) == 64
     rows = np.array([[float(r[0]), float(r[1])] for r in list(csv.reader(open(wine_run.parent / "wine.csv")))[1:]])
     mean, std = rows.mean(0), rows.std(0)
-    fake = gankit.load(wine_run).sample(200, seed=0)
+    fake = gankit.load(wine_run).samples(200, seed=0)
     by_hand = fid(torch.tensor((rows - mean) / std), torch.tensor((fake - mean) / std))
     assert s["fid"]["value"] == pytest.approx(by_hand, rel=1e-3)
     assert abs(s["kid"]["value"]) < 10  # raw units gave -1.8e12 on the wine table

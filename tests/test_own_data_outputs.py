@@ -128,7 +128,7 @@ def test_table_samples_keep_ranges_whole_numbers_and_decimals(tmp_path):
     assert main(["train", "digits", f"data.path={tmp_path / 'wine.csv'}", "data.label_column=cultivar",
                  "conditional.mode=projection", "generator.hidden=[16]", "discriminator.hidden=[16]",
                  "train.steps=3", "train.batch_size=32", "train.threads=1", "--out", str(run), "--quiet"]) == 0
-    x = gankit.load(run).sample(3000, seed=0)  # an almost untrained G: its raw output strays far
+    x = gankit.load(run).samples(3000, seed=0)  # an almost untrained G: its raw output strays far
     for j, (name, c) in enumerate(cols.items()):
         assert c.min() - 1e-4 <= x[:, j].min() and x[:, j].max() <= c.max() + 1e-4, name
     np.testing.assert_array_equal(x[:, 1], np.round(x[:, 1]))  # proline: whole numbers

@@ -143,7 +143,7 @@ def test_sampling_a_missing_run_folder(capsys):
 def test_api_docstrings_show_arguments_and_examples():
     from gankit.tasks.trained import TrainedGenerator
 
-    for fn in (gankit.train, gankit.load, gankit.load_config, TrainedGenerator.sample):
+    for fn in (gankit.train, gankit.load, gankit.load_config, TrainedGenerator.samples):
         doc = inspect.getdoc(fn) or ""
         assert "Example" in doc and len(doc.splitlines()) >= 10, fn.__name__
     load_doc = inspect.getdoc(gankit.load)

@@ -11,7 +11,7 @@ def test_gaussian_1d_mse_matches_mean_and_std(tmp_path):
     """Issue 2: after training, the generated mean and std are within 5% of the data's."""
     run = gankit.train("gaussian-1d-mse", "log.sample_every=100000", "log.checkpoint_every=100000", "train.threads=1",
                        out=tmp_path / "run", quiet=True)
-    x = gankit.load(run).sample(20000, seed=0)
+    x = gankit.load(run).samples(20000, seed=0)
     cfg = gankit.load_config("gaussian-1d-mse")
     from gankit.data import load_data
 

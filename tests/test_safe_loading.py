@@ -161,7 +161,7 @@ def test_no_load_path_ever_unpickles(run, tmp_path, monkeypatch):
         checkpoint.remove(p)
     reopen_run(run)
     assert main(["train", "--resume", str(run), "--quiet"]) == 0
-    x = gankit.load(run).sample(5, seed=1)
+    x = gankit.load(run).samples(5, seed=1)
     assert x.shape == (5, 2) and np.isfinite(x).all()
 
 

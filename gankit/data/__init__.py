@@ -174,7 +174,7 @@ def load_data(cfg: DataConfig, *, output: str = "tanh", seed: int = 0, typed: bo
         raise GankitError(f"data.label_column is for tables (.csv/.npy/.npz); {name} brings its own labels "
                           f"(or none), so leave it unset")
     if typed:
-        from gankit.tables.load import load_table
+        from gankit.data.frames import load_table
 
         if name not in ("table", "DataFrame"):
             raise GankitError(f"the table task trains on tables (.csv, .parquet or a DataFrame); {name} is not one")

@@ -108,7 +108,7 @@ def heldout_data(cfg: DataConfig, train: "Data") -> tuple[Optional["Data"], str]
             raise GankitError(f"data.test_path {cfg.test_path!r} does not exist; give the held-out folder or file")
         schema = getattr(train.codec, "schema", None)  # a mixed table: read with the training columns' kinds
         if schema is not None:
-            from gankit.tables.load import load_like
+            from gankit.data.frames import load_like
 
             return like_training(load_like(cfg.test_path, schema), train, "data.test_path"), "data.test_path"
         test_cfg = replace(cfg, path=cfg.test_path, test_path=None, holdout=0.0, limit=None)

@@ -46,7 +46,6 @@ def evaluate_run(
     Table runs: ``target`` is the column the utility metric predicts (default: the run's eval.target);
     ``data``: the DataFrame a run trained from Python on (its rows are not kept in the run folder)."""
     from gankit import checkpoint
-    from gankit.data import load_data
     from gankit.run.folder import load_run_config
     from gankit.sampling import load
 
@@ -57,13 +56,7 @@ def evaluate_run(
     if write:
         _check_writable(run)
     cfg = load_run_config(run)
-    from gankit.tasks import get_task
-
-    typed = bool(getattr(get_task(cfg.task), "reads_tables", False))
-    if typed and data is None and cfg.data.path is None:
-        raise GankitError(f"{run} was trained on a DataFrame, which the run folder does not keep; evaluate it from "
-                          f"Python: gankit.evaluate({str(run)!r}, data=df)")
-    data = load_data(cfg.data, output=cfg.generator.output, seed=cfg.train.seed, typed=typed, frame=data)
+    data = _run_data(run, cfg, data)
     if tuple(data.shape) != tuple(g.shape):
         raise GankitError(f"{run}: the generator makes items of shape {g.shape} but the run's data now has "
                           f"{tuple(data.shape)}; was data.path changed?")
@@ -90,6 +83,18 @@ def evaluate_run(
     if write:
         checkpoint.atomic_write(run / EVAL_FILE, (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode())
     return doc
+
+
+def _run_data(run: Path, cfg, frame):
+    """The run's training data again, as its task reads it (a table task's DataFrame must be given)."""
+    from gankit.data import load_data
+    from gankit.tasks import get_task
+
+    typed = bool(getattr(get_task(cfg.task), "reads_tables", False))
+    if typed and frame is None and cfg.data.path is None:
+        raise GankitError(f"{run} was trained on a DataFrame, which the run folder does not keep; evaluate it from "
+                          f"Python: gankit.evaluate({str(run)!r}, data=df)")
+    return load_data(cfg.data, output=cfg.generator.output, seed=cfg.train.seed, typed=typed, frame=frame)
 
 
 def _check_writable(run: Path) -> None:

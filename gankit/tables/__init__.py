@@ -8,6 +8,8 @@
   normalisation with a variational Gaussian mixture per number column, one-hot categories);
 * :mod:`~gankit.tables.condition`: the conditional vector and training-by-sampling.
 
+:mod:`gankit.data.frames` loads a table this way for the table task (:mod:`gankit.tasks.table`).
+
 The *column space* is an (N, C) float64 matrix with one column per used (not ignored) column in
 file order: numbers as they are, datetimes as seconds since 1970, categories (and booleans) as
 their index in ``Column.categories``; a missing cell is NaN in every kind.

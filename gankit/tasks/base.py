@@ -207,7 +207,14 @@ class Trained:
     def save(self, x, out, *, nrow: int | None = None, labels: list[str] | None = None,
              label_position: int | None = None):
         """Write ``sample``'s outputs in the form ``out`` names, through the data's modality."""
-        from gankit.sampling import save_samples
+        from pathlib import Path
 
-        return save_samples(x, self.kind, out, columns=self.columns, nrow=nrow, labels=labels,
-                            label_name=self.label_name, label_position=label_position)
+        from gankit.errors import GankitError
+        from gankit.modalities import get_modality
+
+        extra = {"label_position": label_position} if label_position is not None else {}
+        try:
+            return get_modality(self.kind).save(x, Path(out), columns=self.columns, labels=labels,
+                                                label_name=self.label_name, nrow=nrow, **extra)
+        except OSError as e:
+            raise GankitError(f"cannot write {out} ({e.strerror})") from None

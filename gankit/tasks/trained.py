@@ -86,7 +86,14 @@ class TrainedGenerator(Trained):
     def sample(self, n: int, *, seed: int | None = None, label: int | str | None = None, batch_size: int = 1024):
         """``n`` new samples in the data's own space: images as a numpy array (n, C, H, W) float32 in
         [0, 1]; a table as a pandas DataFrame with the file's columns in their order (the label column of
-        a conditional run in its place). Arguments as :meth:`samples`."""
+        a conditional run in its place). Arguments as :meth:`samples`.
+
+        Example::
+
+            g = gankit.load("runs/wine-20261122-120000")   # a numeric table with data.label_column
+            df = g.sample(1000, seed=0)                     # a DataFrame: the file's columns
+            df.to_csv("synthetic.csv", index=False)
+        """
         x = self.samples(n, seed=seed, label=label, batch_size=batch_size)
         if self.kind != "table":
             return x

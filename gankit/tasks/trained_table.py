@@ -87,9 +87,15 @@ class TrainedTable(Trained):
 
     def save(self, x, out, *, nrow=None, labels=None) -> Path:
         """Write a sample DataFrame: .csv (as the source wrote its cells), .parquet, or .png (column plots)."""
+        out = Path(out)
+        try:
+            return self._write(x, out)
+        except OSError as e:
+            raise GankitError(f"cannot write {out} ({e.strerror})") from None
+
+    def _write(self, x, out: Path) -> Path:
         from gankit.modalities.base import is_folder
 
-        out = Path(out)
         if is_folder(out):
             raise GankitError("a folder of files is for images; write tables to .csv, .parquet or .png")
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -143,14 +143,16 @@ def test_train_and_sample_a_csv(tmp_path):
                        out=tmp_path / "run", quiet=True)
     g = gankit.load(run)
     assert g.columns == ["height", "weight", "price"]
-    x = g.sample(50, seed=0)
+    df = g.sample(50, seed=0)  # a table run samples a DataFrame with the file's columns
+    assert list(df.columns) == ["height", "weight", "price"]
+    x = df.to_numpy()
     assert x.shape == (50, 3) and np.isfinite(x).all()
     # original units: a tanh G reaches mean +- (largest deviation / TABLE_FILL) of each column
     mean = table.mean(0)
     reach = np.abs(table - mean).max(0) / TABLE_FILL
     assert (np.abs(x - mean) <= reach * (1 + 1e-5)).all()
     assert (np.abs(x.mean(0) - mean) < 3 * table.std(0)).all()
-    np.testing.assert_array_equal(g.sample(50, seed=0), x)
+    np.testing.assert_array_equal(g.samples(50, seed=0), x)
 
 
 def test_train_and_sample_an_image_folder(tmp_path):

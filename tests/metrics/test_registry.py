@@ -18,6 +18,7 @@ from gankit.metrics.registry import HIGHER, LOWER, NEITHER, direction, find_scor
 DIGITS = Target("image", (1, 8, 8), DataConfig(name="digits"), labelled=True)
 RING = Target("table", (2,), DataConfig(name="ring"), labelled=True)
 TABLE = Target("table", (3,), DataConfig(name="table", path="x.csv"), labelled=False)
+MIXED = Target("table", (4,), DataConfig(name="table", path="x.csv"), labelled=False, mixed=True, column="income")
 FOLDER = Target("image", (3, 16, 16), DataConfig(name="images", path="pics"), labelled=False)
 
 
@@ -58,8 +59,15 @@ def test_every_metric_declares_its_scores(name):
         assert s.better in (HIGHER, LOWER, NEITHER) and owner(s.name) == name
         assert s.tie_break is None or s.tie_break in names
         assert (s.better == NEITHER) == bool(s.note)  # a score without a direction says why
-    assert m.fits(DIGITS, "digits") or m.fits(RING, "ring")
+    assert m.fits(DIGITS, "digits") or m.fits(RING, "ring") or m.fits(MIXED, "table")
     assert m.unfit or all(m.fits(t, d) for t, d in ((DIGITS, "digits"), (RING, "ring"), (TABLE, "table")))
+
+
+def test_mixed_tables_get_the_table_metrics_only():
+    fitting = [n for n in METRICS.names() if METRICS.get(n).fits(MIXED, "table")]
+    assert fitting == ["fidelity", "utility", "privacy"]
+    assert not METRICS.get("utility").fits(Target("table", (4,), DataConfig(), False, mixed=True), "table")
+    assert not any(METRICS.get(n).fits(TABLE, "table") for n in fitting)
 
 
 def test_directions_as_documented():

@@ -1,4 +1,4 @@
-"""A mixed-type table as training data: a file or DataFrame -> column types -> the column space.
+"""A mixed-type table as training data: a file or DataFrame -> column kinds (gankit.tables) -> the column space.
 
 The table task reads its data here (``Task.reads_tables``) instead of through the numeric table
 loader, which stays as it was for the noise task's tables.
