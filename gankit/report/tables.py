@@ -30,24 +30,28 @@ def _category_shares(x: np.ndarray, keep: list[int]) -> np.ndarray:
     return np.array([*kept, (np.sum(~miss) - sum(np.sum(x == k) for k in keep)) / n, miss.sum() / n])
 
 
-def _category_panel(ax, real: np.ndarray, fake: np.ndarray, col: Column) -> None:
-    codes, counts = np.unique(real[~np.isnan(real)], return_counts=True)
+def _category_panel(ax, real: np.ndarray | None, fake: np.ndarray, col: Column) -> None:
+    ref = fake if real is None else real  # samples on their own: their own most common categories
+    codes, counts = np.unique(ref[~np.isnan(ref)], return_counts=True)
     keep = [int(c) for c in codes[np.argsort(-counts)][:TOP_CATEGORIES]]
     labels = [col.categories[k] if k < len(col.categories) else str(k) for k in keep] + ["other", "missing"]
-    shares = _category_shares(real, keep), _category_shares(fake, keep)
+    shares = _category_shares(ref, keep), _category_shares(fake, keep)
     show = [i for i in range(len(labels)) if shares[0][i] > 0 or shares[1][i] > 0]
     pos = np.arange(len(show))
-    ax.bar(pos - 0.2, shares[0][show], width=0.4, label="real")
-    ax.bar(pos + 0.2, shares[1][show], width=0.4, label="synthetic")
+    if real is not None:
+        ax.bar(pos - 0.2, shares[0][show], width=0.4, label="real")
+    ax.bar(pos + (0.2 if real is not None else 0.0), shares[1][show], width=0.4, label="synthetic")
     ax.set_xticks(pos, [labels[i][:12] for i in show], rotation=60, ha="right", fontsize=6)
 
 
-def _number_panel(ax, real: np.ndarray, fake: np.ndarray) -> None:
+def _number_panel(ax, real: np.ndarray | None, fake: np.ndarray) -> None:
+    real = np.empty(0) if real is None else real
     r, f = real[~np.isnan(real)], fake[~np.isnan(fake)]
     both = np.concatenate([r, f])
     if len(both):
         bins = np.histogram_bin_edges(both, bins=BINS)
-        ax.hist(r, bins=bins, alpha=0.5, density=True, label="real")
+        if len(r):
+            ax.hist(r, bins=bins, alpha=0.5, density=True, label="real")
         ax.hist(f, bins=bins, alpha=0.5, density=True, label="synthetic")
     miss = np.isnan(real).mean() if len(real) else 0.0, np.isnan(fake).mean() if len(fake) else 0.0
     if max(miss) > 0:
@@ -56,7 +60,7 @@ def _number_panel(ax, real: np.ndarray, fake: np.ndarray) -> None:
     ax.tick_params(labelsize=6)
 
 
-def column_plots(real: np.ndarray, fake: np.ndarray, schema: TableSchema, path: str | Path) -> Path:
+def column_plots(real: np.ndarray | None, fake: np.ndarray, schema: TableSchema, path: str | Path) -> Path:
     """A grid of one panel per used column, real against synthetic, written as a PNG to ``path``."""
     plt = _plt()
     cols = schema.used
@@ -65,19 +69,30 @@ def column_plots(real: np.ndarray, fake: np.ndarray, schema: TableSchema, path: 
     fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 2.6 * nrow), dpi=100, squeeze=False)
     for j, col in enumerate(cols):
         ax = axes.flat[j]
+        r = None if real is None else real[:, j]  # None: the samples alone (gankit sample --out x.png)
         if col.kind in NUMERIC:
-            _number_panel(ax, real[:, j], fake[:, j])
+            _number_panel(ax, r, fake[:, j])
         else:
-            _category_panel(ax, real[:, j], fake[:, j], col)
+            _category_panel(ax, r, fake[:, j], col)
         ax.set_title(f"{col.name} ({col.kind})", fontsize=8)
     for ax in list(axes.flat)[len(cols):]:
         ax.axis("off")
     if cols:
         axes.flat[0].legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path)
+    _save(fig, path)
     plt.close(fig)
     return Path(path)
+
+
+def _save(fig, path) -> None:
+    """Lay out and write; words in scripts the bundled font lacks (東京) show as boxes, without a warning
+    per glyph."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        fig.tight_layout()
+        fig.savefig(path)
 
 
 # ----------------------------------------------------------------------------- associations

@@ -96,8 +96,8 @@ class Conditions:
     def _vector(self, slots: Tensor, given: Tensor) -> Tensor:
         """One-hot of ``slots`` (n, K) global slot indices, only where ``given`` (n, K) bool."""
         cond = torch.zeros(len(slots), self.dim, device=slots.device)
-        cond.scatter_(1, slots, given.float())
-        return cond
+        # add, not set: the slot index of a column that is not given is arbitrary and may be another's
+        return cond.scatter_add_(1, slots, given.float())
 
     def block_mask(self, given: Tensor) -> Tensor:  # (n, K) bool -> (n, dim) 0/1 over the given blocks' slots
         return torch.repeat_interleave(given.float(), torch.tensor(self.sizes, device=given.device), dim=1)
