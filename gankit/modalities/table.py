@@ -119,10 +119,12 @@ class TableModality(Modality):
 
     def preview(self, x, path, *, real=None, nrow=None, columns=None, title="", labels=None, codec=None):
         schema = getattr(codec, "schema", None)
-        if schema is not None:  # each column real vs generated
-            from gankit.report.tables import column_plots
+        if schema is not None:  # each column real vs generated; the association matrices side by side
+            from gankit.report.tables import CORRELATIONS, column_plots, correlation_plots
 
             column_plots(real, x, schema, path)
+            if real is not None:
+                correlation_plots(real, x, schema, Path(path).with_name(CORRELATIONS))
             return
         from gankit.report.plots import table_plot
 

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from gankit.errors import GankitError
+from gankit.report.tables import CORRELATIONS
 from gankit.run.folder import (CONFIG, CURVES, EVAL_JSON, INFO, METRIC_CURVES, METRICS, REAL, REPORT, SAMPLES,
                                SAMPLES_GIF)
 
@@ -118,6 +119,10 @@ def build_report(run: str | Path, summary_text: str | None = None) -> Path:
         real = run / SAMPLES / REAL
         if real.exists():
             parts.append(f"<figure>{_img(real, 'real data')}<figcaption>real data</figcaption></figure>")
+        pairs = run / SAMPLES / CORRELATIONS  # a table run: real and synthetic associations side by side
+        if pairs.exists():
+            parts.append(f"<figure>{_img(pairs, 'associations')}<figcaption>associations between columns, real "
+                         f"and synthetic</figcaption></figure>")
         gif = samples_gif(run)
         if gif is not None:
             parts.append(f"<figure>{_img(gif, 'samples over training', 'image/gif')}"

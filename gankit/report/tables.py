@@ -18,6 +18,8 @@ import numpy as np
 from gankit.report.plots import _plt
 from gankit.tables.schema import NUMERIC, Column, TableSchema
 
+#: the association matrices of the latest sample plot, written beside it in the run's samples/ folder
+CORRELATIONS = "correlations.png"
 TOP_CATEGORIES = 12
 BINS = 30
 

@@ -134,7 +134,12 @@ def data_line(cfg, data: Data) -> str:
     """``shapes/ (images, guessed from the folder; 40 items, shape (3, 32, 32))`` for the start-up line."""
     from gankit.data.guess import describe
 
-    head, notes = describe(cfg.data)
+    head, notes = describe(cfg.data) if data.name != "DataFrame" else ("a DataFrame", [])
+    schema = getattr(data.codec, "schema", None)
+    if schema is not None:  # a mixed table: rows and columns, not the width of the generator's space
+        left = [c.name for c in schema.columns if not c.used]
+        out = f"{len(data)} rows, {len(schema.used)} columns" + (f" ({', '.join(left)} ignored)" if left else "")
+        return f"{head} ({'; '.join([*notes, out])})"
     return f"{head} ({'; '.join([*notes, f'{len(data)} items, shape {tuple(data.shape)}'])})"
 
 
