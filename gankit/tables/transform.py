@@ -29,7 +29,7 @@ from gankit.tables.schema import TableSchema
 
 MAX_MODES = 10  # CTGAN's max_clusters
 WEIGHT_THRESHOLD = 0.005  # CTGAN's weight_threshold: modes lighter than this are dropped
-FIT_ROWS = 10_000  # the mixture is fitted on a random subsample of this many values where there are more
+FIT_ROWS = 5_000  # the mixture is fitted on a random subsample of this many values where there are more
 VALUE_RANGE = 0.99  # scalars are clipped to +-this (tanh never reaches +-1)
 
 
