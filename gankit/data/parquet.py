@@ -14,7 +14,7 @@ import numpy as np
 
 from gankit.errors import GankitError
 
-NEEDS = "reading .parquet needs pandas and pyarrow: pip install 'gankit[parquet]' (or pip install pandas pyarrow)"
+NEEDS = "reading .parquet needs pyarrow: pip install 'gankit[parquet]' (or pip install pyarrow)"
 
 
 def read_parquet(path: Path, label_of: Callable[[list[str]], int] | None

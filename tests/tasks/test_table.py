@@ -158,3 +158,26 @@ def test_conditioning_learns_a_column_that_follows_another(tmp_path):
     for city, country in (("Zürich", "CH"), ("São Paulo", "BR"), ("東京", "JP")):
         rows = g.sample(300, seed=0, where={"city": city})
         assert (rows["country"] == country).mean() >= 0.9, (city, rows["country"].value_counts().to_dict())
+
+
+@pytest.mark.parametrize("text, says", [
+    ("a,b\n1,x\n", "row"),                                   # one row
+    ("a\n1\n2\n3\n", "column"),                              # one column
+    ("a,b,c\n1,,x\n2,,y\n3,,x\n", "empty"),                  # a column empty in every row
+    ("d,b\n2020-01-02,x\n02/01/2020,y\n2020-03-04,x\n", "format"),  # dates in mixed formats
+])
+def test_bad_tables_exit_2_with_one_line(tmp_path, text, says, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    assert main(["train", "table", f"data.path={path}", "train.steps=1", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and says in err[0].lower(), err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_file_that_is_not_a_table_exits_2(tmp_path, capsys):
+    path = tmp_path / "x.csv"
+    path.write_bytes(bytes(range(256)) * 4)
+    assert main(["train", "table", f"data.path={path}", "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "x.csv" in err[0], err
