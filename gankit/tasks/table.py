@@ -55,11 +55,11 @@ class TableGAN(Task):
     num_classes = 0  # conditions are on any discrete column (--where), not on one class label
 
     def __init__(self, G: nn.Module, D: nn.Module, loss: GANLoss, s: TableSettings, conditions: Conditions,
-                 optimizers: dict[str, OptimizerSetting], data, meta: dict) -> None:
+                 optimizers: dict[str, OptimizerSetting], data, meta: dict, ema_decay: float = 0.0) -> None:
         self.G, self.D, self.loss_fn, self.s, self.cond = G, D, loss, s, conditions
         self.nets = {"G": G, "D": D}
         self.optimizers = optimizers
-        self.ema = {}
+        self.ema = {"G": ema_decay} if ema_decay > 0 else {}  # sampling uses G's moving average
         self.probability = loss.probability
         self.data, self.meta = data, meta
         device = next(G.parameters()).device
@@ -88,7 +88,7 @@ class TableGAN(Task):
                 "D": OptimizerSetting(("D",), cfg.discriminator.lr, tuple(cfg.discriminator.betas),
                                       cfg.discriminator.schedule)}
         meta = {"generator": to_dict(cfg)["generator"], "preset": cfg.preset, "cond_dim": conditions.dim}
-        return cls(G, D, LOSSES.get(cfg.loss), s, conditions, opts, data, meta)
+        return cls(G, D, LOSSES.get(cfg.loss), s, conditions, opts, data, meta, cfg.ema.decay)
 
     def batches(self, tensors: dict[str, Tensor], batch_size: int, seed: int, shard: tuple[int, int]):
         """Anchor rows drawn by training-by-sampling, with their conditional vectors."""

@@ -181,3 +181,22 @@ def test_a_file_that_is_not_a_table_exits_2(tmp_path, capsys):
     assert main(["train", "table", f"data.path={path}", "--dry-run"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "x.csv" in err[0], err
+
+
+def test_label_column_and_test_path(tmp_path, capsys):
+    """data.label_column names a column --label conditions on; data.test_path rows are read with the
+    training columns' kinds and scored as the held-out part."""
+    df = people(200, seed=3).drop(columns=["id", "joined"])
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    df[:150].to_csv(train, index=False)
+    df[150:].to_csv(test, index=False)
+    run = tmp_path / "run"
+    assert main(["train", "table", f"data.path={train}", f"data.test_path={test}", "data.holdout=0",
+                 "data.label_column=smoker", "train.steps=10", *SMALL, "--quiet", "--out", str(run)]) == 0
+    out = tmp_path / "smokers.csv"
+    assert main(["sample", str(run), "--n", "30", "--label", "yes", "--out", str(out)]) == 0
+    assert set(pd.read_csv(out)["smoker"]) == {"yes"}
+    capsys.readouterr()
+    assert main(["eval", str(run), "--n", "100", "--metrics", "fidelity,privacy"]) == 0
+    doc = json.loads((run / "eval.json").read_text())
+    assert doc["scores"]["dcr_holdout"]["value"] > 0  # the test rows are the held-out part
