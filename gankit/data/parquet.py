@@ -14,24 +14,16 @@ import numpy as np
 
 from gankit.errors import GankitError
 
-NEEDS = "reading .parquet needs pyarrow: pip install 'gankit[parquet]' (or pip install pyarrow)"
-
 
 def read_parquet(path: Path, label_of: Callable[[list[str]], int] | None
                  ) -> tuple[np.ndarray, list[str], tuple[str, list[str]] | None, list[np.dtype]]:
     """(N, D) float64 values, column names, the label column's (name, N cells) or None, and each
     column's stored dtype (its precision). ``label_of(header)`` is the label column's index."""
-    try:
-        import pandas as pd
-    except ImportError:
-        raise GankitError(f"{path}: {NEEDS}") from None
-    try:
-        df = pd.read_parquet(path)
-    except ImportError:
-        raise GankitError(f"{path}: {NEEDS}") from None
-    except Exception as e:  # noqa: BLE001 - pyarrow's errors for a damaged or foreign file are many
-        why = (str(e).splitlines() or [type(e).__name__])[0][:160]
-        raise GankitError(f"{path}: not a readable .parquet file ({why})") from None
+    import pandas as pd
+
+    from gankit.tables.read import read_parquet_frame
+
+    df = read_parquet_frame(path)
     header = [str(c) for c in df.columns]
     if df.shape[0] == 0 or df.shape[1] == 0:
         raise GankitError(f"{path}: the table is empty ({df.shape[0]} rows, {df.shape[1]} columns)")

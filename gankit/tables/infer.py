@@ -115,6 +115,15 @@ def _column(series: pd.Series, name: str, pos: int, forced: str | None, is_label
     return col
 
 
+def _settled(kind: str, reason: str, forced: str | None, is_label: bool) -> tuple[str, str]:
+    """The inferred kind, unless data.columns forces one; a label column is categorical either way."""
+    if forced:
+        kind, reason = forced, "data.columns"
+    if is_label and kind not in DISCRETE:
+        kind, reason = "categorical", "data.label_column"
+    return kind, reason
+
+
 def _dtype(series: pd.Series) -> str | None:
     """A DataFrame column's dtype to give back; None for text (a CSV's columns, words)."""
     if pdt.is_string_dtype(series.dtype) or pdt.is_object_dtype(series.dtype):
@@ -140,10 +149,7 @@ def _text_column(series: pd.Series, name: str, pos: int, forced: str | None, is_
     share, missing_text = _missing(series, missing, name, source)
     d = _distinct(series, text, missing)
     kind, reason, fmt = _guess_text(d, int((~missing).sum()), len(series), name, source)
-    if forced:
-        kind, reason = forced, "data.columns"
-    if is_label and kind not in DISCRETE:
-        kind, reason = "categorical", "data.label_column"
+    kind, reason = _settled(kind, reason, forced, is_label)
     col = Column(name, kind, reason, pos, missing=share, missing_text=missing_text)
     if kind in DISCRETE:
         _set_categories(col, d, source)
@@ -256,10 +262,7 @@ def _number_column(series: pd.Series, name: str, pos: int, forced: str | None, i
     present = x[~mask]
     values = np.unique(present)
     kind, reason = _guess_numbers(values, True, len(present), len(x), name)
-    if forced:
-        kind, reason = forced, "data.columns"
-    if is_label and kind not in DISCRETE:
-        kind, reason = "categorical", "data.label_column"
+    kind, reason = _settled(kind, reason, forced, is_label)
     col = Column(name, kind, reason, pos, missing=share, missing_text=missing_text)
     if kind in DISCRETE:
         d = pd.DataFrame({"text": [spell(v) for v in values], "num": values,

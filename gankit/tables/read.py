@@ -58,7 +58,7 @@ def read_frame(source: str | Path | pd.DataFrame) -> pd.DataFrame:
         raise GankitError(f"{path} is a folder; give a table file (.csv, .tsv, .txt or .parquet)")
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        frame = _read_parquet(path)
+        frame = read_parquet_frame(path)
     elif suffix in NOT_TABLES:
         raise GankitError(f"{path}: a {suffix} file is not a table this reader takes; use a CSV or Parquet file")
     else:
@@ -67,7 +67,8 @@ def read_frame(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def read_parquet_frame(path: Path) -> pd.DataFrame:
+    """A .parquet file as a DataFrame (its columns keep their stored types), or one line saying why not."""
     try:
         frame = pd.read_parquet(path)
     except ImportError:
