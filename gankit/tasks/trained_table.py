@@ -83,7 +83,13 @@ class TrainedTable(Trained):
         from gankit.tables.read import to_frame
 
         values = self.samples(n, seed=seed, label=label, where=where)
-        return to_frame(values, self.schema, rng=np.random.default_rng(seed))
+        df = to_frame(values, self.schema, rng=np.random.default_rng(seed))
+        for name, value in self.where_of(label, where).items():
+            col = self.schema.column(name)
+            member = [p for p in col.pooled if p.strip() == str(value).strip()]
+            if member:  # a rare category pooled in training: G made the pool; the member asked for is this one
+                df[name] = member[0]
+        return df
 
     def save(self, x, out, *, nrow=None, labels=None) -> Path:
         """Write a sample DataFrame: .csv (as the source wrote its cells), .parquet, or .png (column plots)."""

@@ -200,3 +200,14 @@ def test_label_column_and_test_path(tmp_path, capsys):
     assert main(["eval", str(run), "--n", "100", "--metrics", "fidelity,privacy"]) == 0
     doc = json.loads((run / "eval.json").read_text())
     assert doc["scores"]["dcr_holdout"]["value"] > 0  # the test rows are the held-out part
+
+
+def test_a_pooled_rare_category_can_be_asked_for(tmp_path):
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"fruit": rng.choice(["apple", "pear", "plum", "fig", "kiwi"], 200, p=[.5, .3, .1, .05, .05]),
+                       "x": rng.normal(0, 1, 200)})
+    run = gankit.train("table", "data.max_categories=3", "train.steps=4", *SMALL, out=tmp_path / "run", quiet=True,
+                       data=df)
+    g = gankit.load(run)
+    assert set(g.sample(300, seed=0)["fruit"]) <= {"apple", "pear", "plum", "fig", "kiwi"}
+    assert set(g.sample(20, seed=0, where={"fruit": "fig"})["fruit"]) == {"fig"}
