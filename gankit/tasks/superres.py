@@ -155,6 +155,13 @@ class SuperResolution(Task):
 
         return TrainedUpscaler(G, meta)
 
+    @classmethod
+    def evaluate_run(cls, run, g, cfg, seed: int = 0) -> dict:
+        """``gankit eval``: PSNR / SSIM on Y and sharpness, beside bicubic's (gankit.metrics.sr_eval)."""
+        from gankit.metrics.sr_eval import evaluate_upscaler
+
+        return evaluate_upscaler(run, g, cfg, seed)
+
     def usage(self, run) -> str:
         return f"gankit upscale {run} photo.png --out big.png; scores: gankit eval {run}"
 
