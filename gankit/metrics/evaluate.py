@@ -56,11 +56,8 @@ def evaluate_run(
     if write:
         _check_writable(run)
     cfg = load_run_config(run)
-    from gankit.tasks import get_task
-
-    own = getattr(get_task(cfg.task), "evaluate_run", None)  # a task scored its own way (super-resolution: pairs)
-    if own is not None:
-        return _write(run, own(run, g, cfg, seed), g, seed, write)
+    if hasattr(_task(cfg), "evaluate_run"):  # a task scored its own way (super-resolution: pairs)
+        return _write(run, _task(cfg).evaluate_run(run, g, cfg, seed), g, seed, write)
     data = _run_data(run, cfg, data)
     if tuple(data.shape) != tuple(g.shape):
         raise GankitError(f"{run}: the generator makes items of shape {g.shape} but the run's data now has "
@@ -88,6 +85,12 @@ def evaluate_run(
     if write:
         checkpoint.atomic_write(run / EVAL_FILE, (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode())
     return doc
+
+
+def _task(cfg):
+    from gankit.tasks import get_task
+
+    return get_task(cfg.task)
 
 
 def _write(run: Path, part: dict, g, seed: int, write: bool) -> dict:
