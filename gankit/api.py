@@ -137,6 +137,32 @@ def load(run, device: str = "cpu", checkpoint: str | None = None):
     return _load(run, device, checkpoint=checkpoint)
 
 
+def upscale(run, src, out, *, tile: int | None = None, device: str = "cpu") -> list:
+    """``gankit upscale RUN IN --out OUT``: an image file (or every image of a folder) made ``scale`` times
+    larger by a super-resolution run; returns the files written. ``OUT`` is a file for one image, a
+    folder for a folder."""
+    from pathlib import Path
+
+    from gankit.errors import GankitError
+
+    g = load(run, device)
+    if not hasattr(g, "upscale_file"):
+        raise GankitError(f"{run} is not a super-resolution run (task={g.meta.get('task', 'noise')}); train one with "
+                          f"gankit train sr-t91 data.path=FOLDER")
+    folder = str(out).endswith(("/", "\\")) or Path(out).is_dir() or Path(out).suffix == ""
+    src, out = Path(src), Path(out)
+    if src.is_dir():
+        from gankit.data.images import EXTENSIONS
+
+        files = sorted(f for f in src.iterdir() if f.suffix.lower() in EXTENSIONS and not f.name.startswith("."))
+        if not files:
+            raise GankitError(f"{src}: no images found")
+        return [g.upscale_file(f, out / f.name, tile) for f in files]
+    if not src.exists():
+        raise GankitError(f"{src}: no such image")
+    return [g.upscale_file(src, out / src.name if folder else out, tile)]
+
+
 def evaluate(run, *, metrics: str | None = None, n: int | None = None, seed: int = 0, target: str | None = None,
              data=None, write: bool = True, quiet: bool = True) -> dict:
     """Score a run's final generator as ``gankit eval RUN`` does; returns the eval.json document

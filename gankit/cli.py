@@ -96,6 +96,15 @@ def _parser() -> argparse.ArgumentParser:
     _train_parser(sub)
     _sample_parser(sub)
 
+    u = sub.add_parser("upscale", help="make images larger with a super-resolution run",
+                       description="Upscale an image (or a folder of images) of any size with a super-resolution "
+                       "run (task=superres), tile by tile so that memory stays bounded.")
+    u.add_argument("run", help="run folder of a super-resolution run")
+    u.add_argument("input", help="an image file or a folder of images")
+    u.add_argument("--out", required=True, help="output file (one image) or folder")
+    u.add_argument("--tile", type=int, default=None, help="input tile side in pixels (default: the run's sr.tile)")
+    u.add_argument("--device", default="cpu", help="cpu (default), cuda, ...")
+
     m = sub.add_parser("summary", help="print Keras-style model tables",
                        description="Print layer / output shape / parameter tables for G, D and the "
                        "combined G->D model of a preset, YAML config or run folder.")
@@ -234,6 +243,14 @@ def parse_where(items: list[str]) -> dict[str, str]:
     return out
 
 
+def cmd_upscale(args) -> int:
+    from gankit.api import upscale
+
+    written = upscale(args.run, args.input, args.out, tile=args.tile, device=args.device)
+    print(f"wrote {written[0]}" if len(written) == 1 else f"wrote {len(written)} images to {args.out}")
+    return 0
+
+
 def cmd_summary(args) -> int:
     from gankit.api import summary
 
@@ -301,7 +318,7 @@ def _own_error() -> bool:
     return dist is not None and dist.joined
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "summary": cmd_summary, "presets": cmd_presets,
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "upscale": cmd_upscale, "summary": cmd_summary, "presets": cmd_presets,
             "eval": cmd_eval, "evaluator": cmd_evaluator, "report": cmd_report}
 
 

@@ -173,6 +173,26 @@ PRESETS: dict[str, tuple[str, dict]] = {
             "train": {"steps": 5000, "batch_size": 64},
         },
     ),
+    # SRResNet then SRGAN (Ledig et al. 2017), sized for a 2-core CPU: 8 residual blocks of 32 channels
+    # (the paper: 16 of 64), 64-pixel HR crops, MSE content loss; a PSNR stage of 2,000 steps, then D and
+    # the adversarial term (1e-3, the paper's) for 1,000 more. 30-step smoke at train.threads=1 on the busy
+    # 2-core machine: 0.26 s a PSNR step, 0.48 s an SRGAN step (about 9 + 8 minutes); no quality run yet.
+    "sr-t91": (
+        "x4 super-resolution (SRResNet, then SRGAN) on T91: data.path=FOLDER of images of any sizes (default "
+        "../shared/data/sr/T91); gankit upscale RUN photo.png --out big.png",
+        {
+            "task": "superres",
+            "data": {"path": "../shared/data/sr/T91", "test_path": "../shared/data/sr/Set5"},
+            "generator": {"arch": "srresnet", "channels": [32], "blocks": 8, "scale": 4, "output": "none",
+                          "lr": 2e-4, "betas": [0.9, 0.999]},
+            "discriminator": {"arch": "srgan", "channels": [32, 64, 128], "negative_slope": 0.2, "lr": 1e-4,
+                              "betas": [0.9, 0.999]},
+            "loss": "bce",
+            "sr": {"patch": 64, "content": "mse", "adv_weight": 1e-3, "pretrain": 2000},
+            "train": {"steps": 3000, "batch_size": 16},
+            "log": {"grid_size": 4},
+        },
+    ),
     # CTGAN (Xu et al. 2019) as its authors ship it — residual G 256-256 and PacGAN D 256-256 (pac 10,
     # dropout 0.5), WGAN-GP, Adam betas (0.5, 0.9), batches of 500, a 128-d latent — with two changes that
     # reach ctgan's 300-epoch quality in a fifth of its steps on adult (BENCHMARKS.md): sampling from a

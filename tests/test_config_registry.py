@@ -82,7 +82,8 @@ def test_unregistered_after_unregister(registered):
 
 def test_registry_names_match_the_built_ins():
     assert LOSSES.names() == ["bce", "minimax", "mse", "lsgan", "wgan-gp", "hinge"]
-    assert GENERATORS.names() == DISCRIMINATORS.names() == ["mlp", "dcgan", "ctgan"]
+    assert GENERATORS.names() == ["mlp", "dcgan", "ctgan", "srresnet"]
+    assert DISCRIMINATORS.names() == ["mlp", "dcgan", "ctgan", "srgan"]
     assert DATASETS.names() == ["digits", "mnist", "fashion-mnist", "gaussian-1d", "ring", "grid", "images", "table"]
 
 
@@ -140,6 +141,7 @@ FREE = {
     "train.time_limit", *(f"log.{k}" for k in ("every", "sample_every", "checkpoint_every", "keep_checkpoints", "grid_size",
                            "progress", "tensorboard")),
     *(f"eval.{k}" for k in ("every", "metrics", "n", "extractor", "best_metric", "patience", "seed", "target")),
+    "sr.content", "sr.adv_weight", "sr.pretrain", "sr.tile",
 }
 
 

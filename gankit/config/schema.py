@@ -121,6 +121,8 @@ class GeneratorConfig:
     output: OutputActivation = setting("tanh", "output activation; also the data range: tanh [-1,1], sigmoid [0,1]")
     channels: list[int] = setting([128, 64], "dcgan: feature maps per stage, coarse to fine")
     kernel_size: int = setting(4, "dcgan: convolution kernel size")
+    blocks: int = setting(16, "srresnet: residual blocks")
+    scale: int = setting(4, "srresnet: upscaling factor 2, 3, 4 or 8 (the superres task shrinks its images by it)")
     lr: float = free(2e-4, "Adam learning rate")
     betas: tuple[float, float] = free((0.5, 0.999), "Adam betas")
     schedule: Schedule = free("constant", "learning rate over the run: constant, linear (decay to 0) or cosine")
@@ -173,6 +175,17 @@ class PenaltyConfig:
     gp_weight: float = free(10.0, "WGAN-GP lambda (Gulrajani et al. 2017), used by loss=wgan-gp")
     r1_gamma: float = free(0.0, "R1 penalty weight (Mescheder et al. 2018); 0 = off")
     r1_interval: int = free(1, "lazy regularisation: apply R1 every k D steps (scaled by k)")
+
+
+@dataclass
+class SRConfig:
+    """The superres task (gankit/tasks/superres.py): SRResNet's pixel stage, then SRGAN's."""
+
+    patch: int = setting(96, "high-resolution training crop (pixels; the input crop is patch / generator.scale)")
+    content: Literal["l1", "mse"] = free("mse", "pixel content loss between output and target: mse or l1")
+    adv_weight: float = free(1e-3, "weight of the adversarial loss added to the content loss from sr.pretrain on")
+    pretrain: int = free(0, "steps of the PSNR stage (content loss only) before D and the adversarial loss start")
+    tile: int = free(128, "gankit upscale: input tile side (pixels); tiles overlap by the network's reach")
 
 
 @dataclass
@@ -245,6 +258,7 @@ class Config:
     train: TrainConfig = section(TrainConfig, "the training loop")
     log: LogConfig = section(LogConfig, "what a run writes, and how often")
     eval: EvalConfig = section(EvalConfig, "evaluation during training")
+    sr: SRConfig = section(SRConfig, "super-resolution (task=superres)")
     version: int = free(SCHEMA_VERSION, "config file format, set by gankit")
 
 

@@ -102,6 +102,12 @@ def _check_log_data_eval(cfg: Config) -> None:
     need(ev.patience == 0 or ev.every > 0, "eval.patience",
          f"={ev.patience} needs evaluations to count: set eval.every=K too (e.g. eval.every=500)")
     need(0 <= ev.seed < 2**63, "eval.seed", f"must be in 0..2**63-1, got {ev.seed}")
+    sr = cfg.sr
+    need(sr.patch >= 4 and sr.patch % cfg.generator.scale == 0, "sr.patch",
+         f"must be >= 4 and a multiple of generator.scale={cfg.generator.scale}, got {sr.patch}")
+    need(sr.adv_weight >= 0, "sr.adv_weight", f"must be >= 0, got {sr.adv_weight}")
+    need(sr.pretrain >= 0, "sr.pretrain", f"must be >= 0, got {sr.pretrain}")
+    need(sr.tile >= 8, "sr.tile", f"must be >= 8, got {sr.tile}")
 
 
 def settle_auto(cfg: Config) -> Config:

@@ -137,6 +137,33 @@ def _ctgan_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
     return PacDiscriminator(math.prod(shape), c.hidden, c.pac, c.negative_slope, c.dropout)
 
 
+SR_G_KEYS = ("channels", "blocks", "scale", "output")
+SR_D_KEYS = ("channels", "negative_slope")
+_RULES["blocks"] = lambda v, k: need(v >= 1, k, f"must be >= 1, got {v}")
+_RULES["scale"] = lambda v, k: need(v in (2, 3, 4, 8), k, f"must be 2, 3, 4 or 8, got {v}")
+
+
+def _sr_width(c: Any, who: str) -> int:
+    need(len(c.channels) == 1, f"{who}.channels", f"srresnet has one width: give one number, e.g. [64], got {c.channels}")
+    return c.channels[0]
+
+
+@_net(GENERATORS, "srresnet", "SRResNet: residual blocks + pixel-shuffle upsampling, x2/x3/x4/x8 (Ledig et al. "
+      "2017); input: a low-resolution image", SR_G_KEYS)
+def _srresnet_g(c: GeneratorConfig, shape: tuple[int, ...]) -> nn.Module:
+    from gankit.models.srresnet import SRResNet, image_channels
+
+    return SRResNet(image_channels(shape, "generator"), _sr_width(c, "generator"), c.blocks, c.scale, c.output)
+
+
+@_net(DISCRIMINATORS, "srgan", "SRGAN's strided-conv discriminator with global pooling: any patch size (Ledig et "
+      "al. 2017)", SR_D_KEYS)
+def _srgan_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
+    from gankit.models.srresnet import SRGANDiscriminator, image_channels
+
+    return SRGANDiscriminator(image_channels(shape, "discriminator"), list(c.channels), c.negative_slope)
+
+
 # ----------------------------------------------------------------------------- building
 
 

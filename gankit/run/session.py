@@ -52,9 +52,13 @@ def total_steps(cfg, n_items: int) -> tuple[int, int]:
 
 
 def load_run_data(cfg, frame=None) -> Data:
-    """The run's data; a task that reads tables with their column kinds (``reads_tables``) gets them typed."""
-    typed = bool(getattr(get_task(cfg.task), "reads_tables", False))
+    """The run's data; a task that reads tables with their column kinds (``reads_tables``) gets them typed,
+    a task with its own ``load_data(cfg)`` (super-resolution: whole images of any sizes) reads it itself."""
+    task = get_task(cfg.task)
+    typed = bool(getattr(task, "reads_tables", False))
     try:
+        if getattr(task, "load_data", None) is not None:
+            return task.load_data(cfg)
         return load_data(cfg.data, output=cfg.generator.output, seed=cfg.train.seed, typed=typed, frame=frame)
     except MemoryError:
         raise GankitError("not enough memory to hold the data set; lower data.n_samples or set data.limit") from None

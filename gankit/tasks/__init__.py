@@ -23,10 +23,18 @@ def _table():
     return TableGAN
 
 
+def _superres():
+    from gankit.tasks.superres import SuperResolution
+
+    return SuperResolution
+
+
 # built-in entries import their module (and torch) only when used: the config checks names without it
 TASKS.register("noise", "noise -> G -> D: unconditional or class-conditional GAN (Goodfellow et al. 2014)")(_noise)
 TASKS.register("table", "mixed-type tables (numbers, categories, dates, missing cells): CTGAN (Xu et al. 2019)")(
     _table)
+TASKS.register("superres", "super-resolution: SRResNet's pixel stage, then SRGAN's adversarial stage (Ledig et al. "
+               "2017)")(_superres)
 
 
 def get_task(name: str):
