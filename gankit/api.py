@@ -141,14 +141,35 @@ def upscale(run, src, out, *, tile: int | None = None, device: str = "cpu") -> l
     """``gankit upscale RUN IN --out OUT``: an image file (or every image of a folder) made ``scale`` times
     larger by a super-resolution run; returns the files written. ``OUT`` is a file for one image, a
     folder for a folder."""
-    from pathlib import Path
-
     from gankit.errors import GankitError
 
     g = load(run, device)
     if not hasattr(g, "upscale_file"):
         raise GankitError(f"{run} is not a super-resolution run (task={g.meta.get('task', 'noise')}); train one with "
                           f"gankit train sr-t91 data.path=FOLDER")
+    return _each_image(src, out, lambda f, o: g.upscale_file(f, o, tile))
+
+
+def translate(run, src, out, *, to: str | None = None, seed: int = 0, device: str = "cpu") -> list:
+    """``gankit translate RUN IN --out OUT [--to A|B]``: an image file (or every image of a folder)
+    translated by a pix2pix or CycleGAN run into domain ``to`` (default: the run's data.direction);
+    returns the files written."""
+    from gankit.errors import GankitError
+
+    g = load(run, device)
+    if not hasattr(g, "translate_file"):
+        raise GankitError(f"{run} is not a translation run (task={g.meta.get('task', 'noise')}); train one with "
+                          f"gankit train facades-pix2pix or facades-cyclegan")
+    g.generator(to)  # a domain it does not have fails before any file is read
+    return _each_image(src, out, lambda f, o: g.translate_file(f, o, to, seed))
+
+
+def _each_image(src, out, fn) -> list:
+    """``fn(file, its output path)`` on an image file, or on every image of a folder (``out`` a folder)."""
+    from pathlib import Path
+
+    from gankit.errors import GankitError
+
     folder = str(out).endswith(("/", "\\")) or Path(out).is_dir() or Path(out).suffix == ""
     src, out = Path(src), Path(out)
     if src.is_dir():
@@ -157,10 +178,10 @@ def upscale(run, src, out, *, tile: int | None = None, device: str = "cpu") -> l
         files = sorted(f for f in src.iterdir() if f.suffix.lower() in EXTENSIONS and not f.name.startswith("."))
         if not files:
             raise GankitError(f"{src}: no images found")
-        return [g.upscale_file(f, out / f.name, tile) for f in files]
+        return [fn(f, out / f.name) for f in files]
     if not src.exists():
         raise GankitError(f"{src}: no such image")
-    return [g.upscale_file(src, out / src.name if folder else out, tile)]
+    return [fn(src, out / src.name if folder else out)]
 
 
 def evaluate(run, *, metrics: str | None = None, n: int | None = None, seed: int = 0, target: str | None = None,

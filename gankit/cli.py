@@ -105,6 +105,16 @@ def _parser() -> argparse.ArgumentParser:
     u.add_argument("--tile", type=int, default=None, help="input tile side in pixels (default: the run's sr.tile)")
     u.add_argument("--device", default="cpu", help="cpu (default), cuda, ...")
 
+    t = sub.add_parser("translate", help="translate images with a pix2pix or CycleGAN run",
+                       description="Translate an image (or a folder of images) of any size with a translation run "
+                       "(task=pix2pix or cyclegan); the output has the input's size.")
+    t.add_argument("run", help="run folder of a translation run")
+    t.add_argument("input", help="an image file or a folder of images")
+    t.add_argument("--out", required=True, help="output file (one image) or folder")
+    t.add_argument("--to", default=None, help="domain to translate into, A or B (default: the run's data.direction)")
+    t.add_argument("--seed", type=int, default=0, help="pix2pix: seed of the dropout noise (default 0)")
+    t.add_argument("--device", default="cpu", help="cpu (default), cuda, ...")
+
     m = sub.add_parser("summary", help="print Keras-style model tables",
                        description="Print layer / output shape / parameter tables for G, D and the "
                        "combined G->D model of a preset, YAML config or run folder.")
@@ -251,6 +261,14 @@ def cmd_upscale(args) -> int:
     return 0
 
 
+def cmd_translate(args) -> int:
+    from gankit.api import translate
+
+    written = translate(args.run, args.input, args.out, to=args.to, seed=args.seed, device=args.device)
+    print(f"wrote {written[0]}" if len(written) == 1 else f"wrote {len(written)} images to {args.out}")
+    return 0
+
+
 def cmd_summary(args) -> int:
     from gankit.api import summary
 
@@ -318,7 +336,8 @@ def _own_error() -> bool:
     return dist is not None and dist.joined
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "upscale": cmd_upscale, "summary": cmd_summary, "presets": cmd_presets,
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "upscale": cmd_upscale, "translate": cmd_translate,
+            "summary": cmd_summary, "presets": cmd_presets,
             "eval": cmd_eval, "evaluator": cmd_evaluator, "report": cmd_report}
 
 

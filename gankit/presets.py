@@ -193,6 +193,48 @@ PRESETS: dict[str, tuple[str, dict]] = {
             "log": {"grid_size": 4},
         },
     ),
+    # pix2pix (Isola et al. 2017) on facades, labels -> photo (the release's images are photo|labels, so
+    # BtoA), sized for a 2-core CPU: 128-pixel crops of images resized to 143 (the paper's 286 -> 256 jitter,
+    # halved), a 7-level U-Net and a 70x70 PatchGAN with 32 base filters (the paper: 64), batch 1, L1 x 100,
+    # Adam 2e-4 (0.5, 0.999), constant then linear decay over the second half.
+    "facades-pix2pix": (
+        "paired translation (pix2pix) on facades, label maps -> photos: data.path=FOLDER of side-by-side A|B "
+        "images or folders A/ B/; gankit translate RUN labels.png --out photo.png",
+        {
+            "task": "pix2pix",
+            "data": {"path": "../shared/data/facades/train", "test_path": "../shared/data/facades/test",
+                     "direction": "BtoA"},
+            "generator": {"arch": "unet", "channels": [32], "blocks": 7, "norm": "batch", "dropout": 0.5,
+                          "output": "tanh", "lr": 2e-4, "betas": [0.5, 0.999], "schedule": "linear"},
+            "discriminator": {"arch": "patchgan", "channels": [32, 64, 128, 256], "norm": "batch",
+                              "negative_slope": 0.2, "lr": 2e-4, "betas": [0.5, 0.999], "schedule": "linear"},
+            "loss": "bce",
+            "translate": {"size": 128, "load": 143, "flip": True, "l1_weight": 100.0, "decay_start": 0.5},
+            "train": {"steps": 4000, "batch_size": 1},
+            "log": {"grid_size": 4},
+        },
+    ),
+    # CycleGAN (Zhu et al. 2017) on facades with the pairs ignored (A and B drawn independently): two ResNet
+    # generators with 6 residual blocks (the paper's for 128 px) and 32 base filters (the paper: 64), two
+    # 70x70 PatchGANs with instance norm, least squares, cycle 10, identity 0.5, a pool of 50 fakes, batch 1.
+    "facades-cyclegan": (
+        "unpaired translation (CycleGAN) on facades, label maps <-> photos: data.path=FOLDER with A/ and B/ "
+        "(or side-by-side images); gankit translate RUN photo.png --to A --out labels.png",
+        {
+            "task": "cyclegan",
+            "data": {"path": "../shared/data/facades/train", "test_path": "../shared/data/facades/test",
+                     "direction": "BtoA"},
+            "generator": {"arch": "resnet", "channels": [32], "blocks": 6, "norm": "instance", "dropout": 0.0,
+                          "output": "tanh", "lr": 2e-4, "betas": [0.5, 0.999], "schedule": "linear"},
+            "discriminator": {"arch": "patchgan", "channels": [32, 64, 128, 256], "norm": "instance",
+                              "negative_slope": 0.2, "lr": 2e-4, "betas": [0.5, 0.999], "schedule": "linear"},
+            "loss": "lsgan",
+            "translate": {"size": 128, "load": 143, "flip": True, "cycle_weight": 10.0, "identity": 0.5,
+                          "pool": 50, "decay_start": 0.5},
+            "train": {"steps": 2000, "batch_size": 1},
+            "log": {"grid_size": 4},
+        },
+    ),
     # CTGAN (Xu et al. 2019) as its authors ship it — residual G 256-256 and PacGAN D 256-256 (pac 10,
     # dropout 0.5), WGAN-GP, Adam betas (0.5, 0.9), batches of 500, a 128-d latent — with two changes that
     # reach ctgan's 300-epoch quality in a fifth of its steps on adult (BENCHMARKS.md): sampling from a

@@ -26,7 +26,7 @@ from typing import Any, Literal, Optional
 import yaml
 
 Activation = Literal["relu", "leaky_relu", "tanh", "sigmoid", "gelu", "silu", "elu"]
-Norm = Literal["none", "batch", "layer", "spectral"]  # spectral: Miyato et al. 2018 (dcgan)
+Norm = Literal["none", "batch", "layer", "spectral", "instance"]  # spectral: Miyato et al. 2018 (dcgan); instance: unet/resnet/patchgan
 OutputActivation = Literal["tanh", "sigmoid", "none"]
 Precision = Literal["fp32", "bf16", "fp16"]
 Schedule = Literal["constant", "linear", "cosine"]
@@ -107,6 +107,8 @@ class DataConfig:
                                           "{age: integer, zip: categorical, id: ignore}")
     max_categories: Optional[int] = setting(None, "table task: pool the rarest categories of a column beyond this "
                                                   "many into one (drawn back by frequency when sampling)")
+    direction: Literal["AtoB", "BtoA"] = setting("AtoB", "pix2pix/cyclegan: translate A -> B or B -> A (A: the left "
+                                                          "half of side-by-side images, or folder A/)")
 
 
 @dataclass
@@ -121,7 +123,7 @@ class GeneratorConfig:
     output: OutputActivation = setting("tanh", "output activation; also the data range: tanh [-1,1], sigmoid [0,1]")
     channels: list[int] = setting([128, 64], "dcgan: feature maps per stage, coarse to fine")
     kernel_size: int = setting(4, "dcgan: convolution kernel size")
-    blocks: int = setting(16, "srresnet: residual blocks")
+    blocks: int = setting(16, "srresnet, resnet: residual blocks; unet: levels (7 for 128-pixel crops, 8 for 256)")
     scale: int = setting(4, "srresnet: upscaling factor 2, 3, 4 or 8 (the superres task shrinks its images by it)")
     lr: float = free(2e-4, "Adam learning rate")
     betas: tuple[float, float] = free((0.5, 0.999), "Adam betas")
@@ -186,6 +188,22 @@ class SRConfig:
     adv_weight: float = free(1e-3, "weight of the adversarial loss added to the content loss from sr.pretrain on")
     pretrain: int = free(0, "steps of the PSNR stage (content loss only) before D and the adversarial loss start")
     tile: int = free(128, "gankit upscale: input tile side (pixels); tiles overlap by the network's reach")
+
+
+@dataclass
+class TranslateConfig:
+    """The pix2pix and cyclegan tasks (gankit/tasks/pix2pix.py, cyclegan.py)."""
+
+    size: int = setting(128, "training crop side (pixels): a multiple of 2^generator.blocks (unet) or of 4 (resnet)")
+    load: int = setting(0, "training images are resized so their shorter side is this, then cropped at random to "
+                           "translate.size (jitter); 0 = translate.size")
+    flip: bool = free(True, "random horizontal flips of the training images")
+    l1_weight: float = free(100.0, "pix2pix: weight of the L1 term |G(a) - b|")
+    cycle_weight: float = free(10.0, "cyclegan: weight of each cycle-consistency term")
+    identity: float = free(0.5, "cyclegan: identity term weight as a multiple of translate.cycle_weight (0 = off)")
+    pool: int = setting(50, "cyclegan: buffer of past fakes D sees half the time once full (0 = off)")
+    decay_start: float = free(0.5, "share of the run at the full learning rate before schedule=linear decays it "
+                                   "to 0 (the papers: half)")
 
 
 @dataclass
@@ -259,6 +277,7 @@ class Config:
     log: LogConfig = section(LogConfig, "what a run writes, and how often")
     eval: EvalConfig = section(EvalConfig, "evaluation during training")
     sr: SRConfig = section(SRConfig, "super-resolution (task=superres)")
+    translate: TranslateConfig = section(TranslateConfig, "image-to-image translation (task=pix2pix, cyclegan)")
     version: int = free(SCHEMA_VERSION, "config file format, set by gankit")
 
 

@@ -108,6 +108,22 @@ def _check_log_data_eval(cfg: Config) -> None:
     need(sr.adv_weight >= 0, "sr.adv_weight", f"must be >= 0, got {sr.adv_weight}")
     need(sr.pretrain >= 0, "sr.pretrain", f"must be >= 0, got {sr.pretrain}")
     need(sr.tile >= 8, "sr.tile", f"must be >= 8, got {sr.tile}")
+    _check_translate(cfg)
+
+
+def _check_translate(cfg: Config) -> None:
+    t = cfg.translate
+    need(t.size >= 16, "translate.size", f"must be >= 16, got {t.size}")
+    need(t.load == 0 or t.load >= t.size, "translate.load", f"must be 0 or >= translate.size={t.size}, got {t.load}")
+    need(t.l1_weight >= 0, "translate.l1_weight", f"must be >= 0, got {t.l1_weight}")
+    need(t.cycle_weight >= 0, "translate.cycle_weight", f"must be >= 0, got {t.cycle_weight}")
+    need(t.identity >= 0, "translate.identity", f"must be >= 0, got {t.identity}")
+    need(t.pool >= 0, "translate.pool", f"must be >= 0, got {t.pool}")
+    need(0 <= t.decay_start < 1, "translate.decay_start", f"must be in [0, 1), got {t.decay_start}")
+    if cfg.task in ("pix2pix", "cyclegan") and cfg.generator.arch in ("unet", "resnet"):
+        m = 2 ** cfg.generator.blocks if cfg.generator.arch == "unet" else 4
+        need(t.size % m == 0, "translate.size", f"must be a multiple of {m} for generator.arch={cfg.generator.arch} "
+             f"with generator.blocks={cfg.generator.blocks}, got {t.size}")
 
 
 def settle_auto(cfg: Config) -> Config:

@@ -164,6 +164,40 @@ def _srgan_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
     return SRGANDiscriminator(image_channels(shape, "discriminator"), list(c.channels), c.negative_slope)
 
 
+I2I_NORMS = ("batch", "instance", "none")
+UNET_G_KEYS = ("channels", "blocks", "norm", "dropout")
+RESNET_G_KEYS = ("channels", "blocks", "norm", "dropout")
+PATCH_D_KEYS = ("channels", "norm", "negative_slope")
+
+
+def _unet_levels(c: Any) -> int:
+    return 2 ** c.blocks
+
+
+@_net(GENERATORS, "unet", "pix2pix's U-Net: generator.blocks levels with skips, dropout as noise (Isola et al. "
+      "2017); input: an image", UNET_G_KEYS, I2I_NORMS, multiple=_unet_levels)
+def _unet_g(c: GeneratorConfig, shape: tuple[int, ...]) -> nn.Module:
+    from gankit.models.translation import UNetGenerator, image_channels
+
+    return UNetGenerator(image_channels(shape, "generator"), _sr_width(c, "generator"), c.blocks, c.norm, c.dropout)
+
+
+@_net(GENERATORS, "resnet", "CycleGAN's ResNet generator: 2 downsamplings, generator.blocks residual blocks (Zhu et "
+      "al. 2017); input: an image", RESNET_G_KEYS, I2I_NORMS, multiple=lambda c: 4)
+def _resnet_g(c: GeneratorConfig, shape: tuple[int, ...]) -> nn.Module:
+    from gankit.models.translation import ResnetGenerator, image_channels
+
+    return ResnetGenerator(image_channels(shape, "generator"), _sr_width(c, "generator"), c.blocks, c.norm, c.dropout)
+
+
+@_net(DISCRIMINATORS, "patchgan", "PatchGAN: one logit per overlapping patch; [64, 128, 256, 512] is the 70x70 "
+      "one (Isola et al. 2017)", PATCH_D_KEYS, I2I_NORMS)
+def _patchgan_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
+    from gankit.models.translation import PatchGAN, image_channels
+
+    return PatchGAN(image_channels(shape, "discriminator"), list(c.channels), c.norm, c.negative_slope)
+
+
 # ----------------------------------------------------------------------------- building
 
 

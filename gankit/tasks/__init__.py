@@ -29,12 +29,28 @@ def _superres():
     return SuperResolution
 
 
+def _pix2pix():
+    from gankit.tasks.pix2pix import Pix2Pix
+
+    return Pix2Pix
+
+
+def _cyclegan():
+    from gankit.tasks.cyclegan import CycleGAN
+
+    return CycleGAN
+
+
 # built-in entries import their module (and torch) only when used: the config checks names without it
 TASKS.register("noise", "noise -> G -> D: unconditional or class-conditional GAN (Goodfellow et al. 2014)")(_noise)
 TASKS.register("table", "mixed-type tables (numbers, categories, dates, missing cells): CTGAN (Xu et al. 2019)")(
     _table)
 TASKS.register("superres", "super-resolution: SRResNet's pixel stage, then SRGAN's adversarial stage (Ledig et al. "
                "2017)")(_superres)
+TASKS.register("pix2pix", "paired image-to-image translation: U-Net G, PatchGAN D on (input, output) pairs, L1 "
+               "(Isola et al. 2017)")(_pix2pix)
+TASKS.register("cyclegan", "unpaired translation / style transfer: two ResNet Gs, two PatchGANs, cycle and identity "
+               "terms (Zhu et al. 2017)")(_cyclegan)
 
 
 def get_task(name: str):

@@ -56,6 +56,7 @@ class OptimizerSetting:
     lr: float
     betas: tuple[float, float]
     schedule: Schedule = "constant"
+    hold: float = 0.0  # share of the run at the full rate before the schedule's decay starts
 
 
 @dataclass

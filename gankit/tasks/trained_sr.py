@@ -77,47 +77,62 @@ class TrainedUpscaler(Trained):
 
     def upscale(self, img, tile: int | None = None):
         """A PIL image or an (H, W[, C]) array, ``scale`` times larger, of the same kind and value range."""
-        from PIL import Image
-
-        pil = isinstance(img, Image.Image)
-        a = np.asarray(img.convert("L" if img.mode in ("1", "L", "I", "I;16", "F", "LA") else "RGB") if pil else img)
-        if a.ndim not in (2, 3) or a.size == 0 or (a.ndim == 3 and a.shape[2] not in (1, 3, 4)):
-            raise GankitError(f"upscale takes an (H, W) or (H, W, 1|3|4) image, got an array of shape {a.shape}")
-        is_u8 = a.dtype == np.uint8
-        f = a.astype(np.float32) / 255.0 if is_u8 else a.astype(np.float32)
-        grey_in = f.ndim == 2
-        f = f[..., None] if grey_in else f[..., :3]
-        x = torch.from_numpy(np.ascontiguousarray(f.transpose(2, 0, 1)))[None]  # (1, C, h, w)
-        if self.channels == 3 and x.shape[1] == 1:
-            y = self.upscale_tensor(x.expand(1, 3, *x.shape[2:]), tile).mean(1, keepdim=True)
-        elif self.channels == 1 and x.shape[1] == 3:
-            y = self.upscale_tensor(x.transpose(0, 1), tile).transpose(0, 1)
-        else:
-            y = self.upscale_tensor(x, tile)
-        out = y[0].cpu().numpy().transpose(1, 2, 0)
-        if grey_in:
-            out = out[..., 0]
-        if is_u8 or pil:
-            out = np.round(out * 255.0).astype(np.uint8)
-        return Image.fromarray(out) if pil else out
+        return apply_to_image(img, self.channels, lambda x: self.upscale_tensor(x, tile), "upscale")
 
     def upscale_file(self, src: Path, out: Path, tile: int | None = None) -> Path:
         """Read an image file, upscale it, write it (format from ``out``'s suffix)."""
-        from PIL import Image, ImageOps, UnidentifiedImageError
+        return write_image(self.upscale(read_image(src), tile), out)
 
-        try:
-            with Image.open(src) as im:
-                im.load()
-                im = ImageOps.exif_transpose(im)
-        except (UnidentifiedImageError, OSError, ValueError) as e:
-            raise GankitError(f"{src}: cannot read image ({e})") from None
-        big = self.upscale(im, tile)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            big.save(out)
-        except (OSError, ValueError) as e:
-            raise GankitError(f"cannot write {out} ({e})") from None
-        return out
+
+def apply_to_image(img, channels: int, fn, what: str):
+    """``fn`` ((1, C, h, w) in [0, 1] -> (1, C, H, W) in [0, 1], for a model of ``channels`` channels) on a
+    PIL image or an (H, W[, C]) array (uint8, or floats in [0, 1]); the result of the same kind and range.
+    Greyscale into a colour model goes in as three equal channels and comes back greyscale (their mean);
+    colour into a greyscale model goes channel by channel."""
+    from PIL import Image
+
+    pil = isinstance(img, Image.Image)
+    a = np.asarray(img.convert("L" if img.mode in ("1", "L", "I", "I;16", "F", "LA") else "RGB") if pil else img)
+    if a.ndim not in (2, 3) or a.size == 0 or (a.ndim == 3 and a.shape[2] not in (1, 3, 4)):
+        raise GankitError(f"{what} takes an (H, W) or (H, W, 1|3|4) image, got an array of shape {a.shape}")
+    is_u8 = a.dtype == np.uint8
+    f = a.astype(np.float32) / 255.0 if is_u8 else a.astype(np.float32)
+    grey_in = f.ndim == 2
+    f = f[..., None] if grey_in else f[..., :3]
+    x = torch.from_numpy(np.ascontiguousarray(f.transpose(2, 0, 1)))[None]  # (1, C, h, w)
+    if channels == 3 and x.shape[1] == 1:
+        y = fn(x.expand(1, 3, *x.shape[2:])).mean(1, keepdim=True)
+    elif channels == 1 and x.shape[1] == 3:
+        y = torch.cat([fn(x[:, i:i + 1]) for i in range(3)], 1)
+    else:
+        y = fn(x)
+    out = y[0].cpu().numpy().transpose(1, 2, 0)
+    if grey_in:
+        out = out[..., 0]
+    if is_u8 or pil:
+        out = np.round(out * 255.0).astype(np.uint8)
+    return Image.fromarray(out) if pil else out
+
+
+def read_image(src: Path):
+    """An image file as a PIL image (EXIF orientation applied); a one-line error when it cannot be read."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(src) as im:
+            im.load()
+            return ImageOps.exif_transpose(im)
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise GankitError(f"{src}: cannot read image ({e})") from None
+
+
+def write_image(img, out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        img.save(out)
+    except (OSError, ValueError) as e:
+        raise GankitError(f"cannot write {out} ({e})") from None
+    return out
 
 
 def build_upscaler_net(meta: dict) -> nn.Module:

@@ -34,8 +34,12 @@ def _has_conv(*models: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.conv._ConvNd) for model in models for m in model.modules())
 
 
-def schedule_factor(schedule: str, step: int, total: int) -> float:
-    """Learning-rate multiplier at ``step`` of ``total``: constant, linear decay to 0, or cosine to 0."""
+def schedule_factor(schedule: str, step: int, total: int, hold: float = 0.0) -> float:
+    """Learning-rate multiplier at ``step`` of ``total``: constant, linear decay to 0, or cosine to 0;
+    ``hold``: the share of the run at the full rate before the decay starts (CycleGAN/pix2pix: half)."""
+    if hold > 0 and schedule != "constant":
+        start = int(hold * total)
+        return 1.0 if step < start else schedule_factor(schedule, step - start, total - start)
     if schedule == "linear":
         return max(0.0, 1.0 - step / max(1, total))
     if schedule == "cosine":
@@ -161,7 +165,7 @@ class Stepper:
         for name, s in self.task.optimizers.items():
             lr = s.lr * self.lr_scale
             if s.schedule != "constant":
-                lr = lr * schedule_factor(s.schedule, self.step, self.total)
+                lr = lr * schedule_factor(s.schedule, self.step, self.total, s.hold)
             for group in self.opts[name].param_groups:
                 group["lr"] = lr
                 group["betas"] = tuple(s.betas)
