@@ -17,6 +17,11 @@ def resolve(cfg: Config) -> Config:
     key-only ``auto`` values are settled by :func:`gankit.config.validate.settle_auto`)."""
     from gankit.data.guess import resolve as resolve_data
     from gankit.models import image_multiple
+    from gankit.tasks import TRANSLATION_TASKS
 
+    if cfg.task in TRANSLATION_TASKS:  # two image domains, read and resized by the task (gankit.data.pairs)
+        if cfg.data.name == "auto" and cfg.data.path is not None:
+            cfg.data.name = "images"
+        return cfg
     resolve_data(cfg.data, image_multiple(cfg.generator, cfg.discriminator))
     return cfg

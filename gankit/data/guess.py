@@ -79,9 +79,9 @@ def _guess_folder(p: Path) -> str:
         return "mnist"
     subs = {q.name for q in p.iterdir() if q.is_dir()}
     if any(pair <= subs for pair in PAIRED):
-        raise GankitError(f"{p} has A/ and B/ sub-folders (an image-to-image translation set); paired/unpaired "
-                          f"translation comes in a later version of gankit; to train on them as two classes "
-                          f"set data.name=images")
+        raise GankitError(f"{p} has A/ and B/ sub-folders (an image-to-image translation set): train on it with "
+                          f"task=pix2pix (paired, e.g. gankit train facades-pix2pix data.path={p}) or task=cyclegan; "
+                          f"to train on them as two classes set data.name=images")
     seen = []
     for q in p.rglob("*"):  # stop at the first image: a large folder is not listed twice
         if q.suffix.lower() in IMAGES:

@@ -9,6 +9,9 @@ from __future__ import annotations
 from gankit.registry import Registry
 
 TASKS: Registry = Registry("task")
+#: tasks whose own loader reads data.path as two image domains (side-by-side A|B images or folders A/ B/):
+#: the config's data guessing and image resizing leave such a path alone (gankit.config.resolve)
+TRANSLATION_TASKS = ("pix2pix", "cyclegan")
 
 
 def _noise():

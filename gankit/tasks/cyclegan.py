@@ -37,15 +37,19 @@ class CycleGAN(Translation):
     paired = False
 
     def __init__(self, cfg, data, device) -> None:
-        from gankit.models import build_discriminator, build_generator
-
         self.setup(cfg, data, device)
-        shape = (data.shape[0], cfg.translate.size, cfg.translate.size)
-        self.nets = {n: build_generator(cfg.generator, shape).to(device) for n in G_NETS}
-        self.nets |= {n: build_discriminator(cfg.discriminator, shape).to(device) for n in D_NETS}
+        self.nets = {k: v.to(device) for k, v in self.build_nets(cfg, data.shape[0]).items()}
         self.optimizers = self.settings(cfg, G_NETS, D_NETS)
         seed = cfg.train.seed
         self.pools = {"a": ImagePool(cfg.translate.pool, seed + 11), "b": ImagePool(cfg.translate.pool, seed + 13)}
+
+    @staticmethod
+    def build_nets(cfg, channels: int) -> dict[str, nn.Module]:
+        from gankit.models import build_discriminator, build_generator
+
+        shape = (channels, cfg.translate.size, cfg.translate.size)
+        return {**{n: build_generator(cfg.generator, shape) for n in G_NETS},
+                **{n: build_discriminator(cfg.discriminator, shape) for n in D_NETS}}
 
     @classmethod
     def from_config(cls, cfg, data, device) -> "CycleGAN":

@@ -32,14 +32,19 @@ class Pix2Pix(Translation):
     paired = True
 
     def __init__(self, cfg, data, device) -> None:
+        self.setup(cfg, data, device)
+        self.nets = {k: v.to(device) for k, v in self.build_nets(cfg, data.shape[0]).items()}
+        self.G, self.D = self.nets["G"], self.nets["D"]
+        self.optimizers = self.settings(cfg, ("G",), ("D",))
+
+    @staticmethod
+    def build_nets(cfg, channels: int) -> dict[str, nn.Module]:
+        """G on ``channels``-channel images, D on (input, output) pairs stacked as channels."""
         from gankit.models import build_discriminator, build_generator
 
-        self.setup(cfg, data, device)
-        c = data.shape[0]
-        self.G = build_generator(cfg.generator, (c, cfg.translate.size, cfg.translate.size)).to(device)
-        self.D = build_discriminator(cfg.discriminator, (2 * c, cfg.translate.size, cfg.translate.size)).to(device)
-        self.nets = {"G": self.G, "D": self.D}
-        self.optimizers = self.settings(cfg, ("G",), ("D",))
+        s = cfg.translate.size
+        return {"G": build_generator(cfg.generator, (channels, s, s)),
+                "D": build_discriminator(cfg.discriminator, (2 * channels, s, s))}
 
     @classmethod
     def from_config(cls, cfg, data, device) -> "Pix2Pix":

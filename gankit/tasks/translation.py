@@ -52,7 +52,7 @@ class UnpairedBatches:
         self.parts = {"a": FlipCropBatches({"a": a}, size, batch_size, seed, shard, flip),
                       "b": FlipCropBatches({"b": b}, size, batch_size, seed + 7919, shard, flip)}
         self.lead = self.parts["a" if len(a) >= len(b) else "b"]  # the larger domain counts the epochs
-        self.per_epoch = self.lead.per_epoch
+        self.per_epoch, self.items = self.lead.per_epoch, max(len(a), len(b))  # items: what a resume checks
 
     @property
     def epoch(self) -> int:
@@ -62,7 +62,7 @@ class UnpairedBatches:
         return {k: p.next()[k] for k, p in self.parts.items()}
 
     def state_dict(self) -> dict:
-        return {k: p.state_dict() for k, p in self.parts.items()}
+        return {"items": self.items, **{k: p.state_dict() for k, p in self.parts.items()}}
 
     def load_state_dict(self, s: dict) -> None:
         for k, p in self.parts.items():
@@ -210,11 +210,20 @@ class Translation(Task):
         return torch.stack(rows, 1).flatten(0, 1).cpu().numpy(), len(rows)
 
     def summary(self) -> str:
+        return self.tables(self.nets, self.data.shape[0], self.t.size)
+
+    @classmethod
+    def tables(cls, nets: dict, c: int, s: int) -> str:
         from gankit.models.summary import summary
 
-        c, s = self.data.shape[0], self.t.size
         parts = []
-        for name, net in self.nets.items():
-            cin = c * (2 if name.startswith("D") and self.paired else 1)
+        for name, net in nets.items():
+            cin = c * (2 if name.startswith("D") and cls.paired else 1)
             parts.append(summary(net, torch.zeros(2, cin, s, s), f"{name} (input: {cin} x {s} x {s})"))
         return "\n\n".join(parts)
+
+    @classmethod
+    def summarize(cls, cfg) -> str:
+        """Model tables of a config without its data (images of data.channels, by default 3)."""
+        c = cfg.data.channels or 3
+        return cls.tables(cls.build_nets(cfg, c), c, cfg.translate.size)

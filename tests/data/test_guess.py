@@ -177,7 +177,7 @@ def test_what_is_not_supported_yet_is_named(tmp_path):
     for sub in ("A", "B"):
         shapes(pairs / sub, n=1, classes=("x",))
     msg = _one_line(lambda: guess_name(DataConfig(path=str(pairs))))
-    assert "paired/unpaired translation comes in a later version" in msg and "data.name=images" in msg
+    assert "task=pix2pix" in msg and "data.name=images" in msg
     assert load_data(DataConfig(name="images", path=str(pairs))).classes == ["A", "B"]  # asked for: classes
     one = shapes(tmp_path / "pics", n=1) / "circle" / "0.png"
     assert "give the folder" in _one_line(lambda: guess_name(DataConfig(path=str(one))))
