@@ -196,7 +196,8 @@ PRESETS: dict[str, tuple[str, dict]] = {
     # pix2pix (Isola et al. 2017) on facades, labels -> photo (the release's images are photo|labels, so
     # BtoA), sized for a 2-core CPU: 128-pixel crops of images resized to 143 (the paper's 286 -> 256 jitter,
     # halved), a 7-level U-Net and a 70x70 PatchGAN with 32 base filters (the paper: 64), batch 1, L1 x 100,
-    # Adam 2e-4 (0.5, 0.999), constant then linear decay over the second half.
+    # Adam 2e-4 (0.5, 0.999), constant then linear decay over the second half. 30-step smoke at train.threads=1
+    # on the busy 2-core machine: 0.14 s a step, so 10,000 steps (25 epochs) in about 24 minutes; no quality run yet.
     "facades-pix2pix": (
         "paired translation (pix2pix) on facades, label maps -> photos: data.path=FOLDER of side-by-side A|B "
         "images or folders A/ B/; gankit translate RUN labels.png --out photo.png",
@@ -210,13 +211,15 @@ PRESETS: dict[str, tuple[str, dict]] = {
                               "negative_slope": 0.2, "lr": 2e-4, "betas": [0.5, 0.999], "schedule": "linear"},
             "loss": "bce",
             "translate": {"size": 128, "load": 143, "flip": True, "l1_weight": 100.0, "decay_start": 0.5},
-            "train": {"steps": 4000, "batch_size": 1},
+            "train": {"steps": 10000, "batch_size": 1},
             "log": {"grid_size": 4},
         },
     ),
     # CycleGAN (Zhu et al. 2017) on facades with the pairs ignored (A and B drawn independently): two ResNet
     # generators with 6 residual blocks (the paper's for 128 px) and 32 base filters (the paper: 64), two
     # 70x70 PatchGANs with instance norm, least squares, cycle 10, identity 0.5, a pool of 50 fakes, batch 1.
+    # 20-step smoke at train.threads=1 on the busy 2-core machine: 1.4 s a step, so 1,200 steps in about 28
+    # minutes (3 epochs: far shorter than the paper's 200); no quality run yet.
     "facades-cyclegan": (
         "unpaired translation (CycleGAN) on facades, label maps <-> photos: data.path=FOLDER with A/ and B/ "
         "(or side-by-side images); gankit translate RUN photo.png --to A --out labels.png",
@@ -231,7 +234,7 @@ PRESETS: dict[str, tuple[str, dict]] = {
             "loss": "lsgan",
             "translate": {"size": 128, "load": 143, "flip": True, "cycle_weight": 10.0, "identity": 0.5,
                           "pool": 50, "decay_start": 0.5},
-            "train": {"steps": 2000, "batch_size": 1},
+            "train": {"steps": 1200, "batch_size": 1},
             "log": {"grid_size": 4},
         },
     ),

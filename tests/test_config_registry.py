@@ -82,8 +82,8 @@ def test_unregistered_after_unregister(registered):
 
 def test_registry_names_match_the_built_ins():
     assert LOSSES.names() == ["bce", "minimax", "mse", "lsgan", "wgan-gp", "hinge"]
-    assert GENERATORS.names() == ["mlp", "dcgan", "ctgan", "srresnet"]
-    assert DISCRIMINATORS.names() == ["mlp", "dcgan", "ctgan", "srgan"]
+    assert GENERATORS.names() == ["mlp", "dcgan", "ctgan", "srresnet", "unet", "resnet"]
+    assert DISCRIMINATORS.names() == ["mlp", "dcgan", "ctgan", "srgan", "patchgan"]
     assert DATASETS.names() == ["digits", "mnist", "fashion-mnist", "gaussian-1d", "ring", "grid", "images", "table"]
 
 
@@ -142,6 +142,7 @@ FREE = {
                            "progress", "tensorboard")),
     *(f"eval.{k}" for k in ("every", "metrics", "n", "extractor", "best_metric", "patience", "seed", "target")),
     "sr.content", "sr.adv_weight", "sr.pretrain", "sr.tile",
+    *(f"translate.{k}" for k in ("flip", "l1_weight", "cycle_weight", "identity", "decay_start")),
 }
 
 
