@@ -79,6 +79,7 @@ DATASETS = {
     },
 }
 CTGAN_DEFAULT_EPOCHS = 300
+GANKIT_PATH: list[str] = []  # --gankit-path: a gankit checkout to use instead of this one (put first on sys.path)
 
 
 # ----------------------------------------------------------------------------------------- data
@@ -162,7 +163,7 @@ def _threads_env(threads: int) -> dict:
     env = dict(os.environ)
     for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "LOKY_MAX_CPU_COUNT"):
         env[k] = str(threads)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = os.pathsep.join([*GANKIT_PATH, str(ROOT), env.get("PYTHONPATH", "")])
     return env
 
 
@@ -216,6 +217,7 @@ def ctgan_worker(a) -> int:
 
     np.random.seed(a.seed)
     torch.manual_seed(a.seed)
+    c0 = time.process_time()
     t0 = time.perf_counter()
     df, cont, cat = read_for_ctgan(Path(a.train), a.dataset)
     t_read = time.perf_counter() - t0
@@ -228,6 +230,7 @@ def ctgan_worker(a) -> int:
         f"threads {torch.get_num_threads()}")
     model.fit(df, discrete_columns=cat)
     fit_s = time.perf_counter() - t0
+    fit_cpu_s = time.process_time() - c0
     prep_s = (clock.loop_start or time.perf_counter()) - t0
     n = a.sample_n or len(df)
     t1 = time.perf_counter()
@@ -236,7 +239,7 @@ def ctgan_worker(a) -> int:
     syn.to_csv(run / "synthetic.csv", index=False)
     result = {
         "tool": "ctgan", "dataset": a.dataset, "seed": a.seed, "threads": a.threads, "budget_s": a.budget,
-        "epochs_asked": a.epochs, "epochs": len(clock.epoch_s), "fit_s": fit_s, "read_s": t_read,
+        "epochs_asked": a.epochs, "epochs": len(clock.epoch_s), "fit_s": fit_s, "fit_cpu_s": fit_cpu_s, "read_s": t_read,
         "preprocess_s": prep_s, "train_s": fit_s - prep_s, "epoch_s_mean": (sum(clock.epoch_s) / max(1, len(clock.epoch_s))),
         "epoch_s": clock.epoch_s, "sample_s": sample_s, "sample_rows": n,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -249,27 +252,404 @@ def ctgan_worker(a) -> int:
     return 0
 
 
+# -------------------------------------------------------------------------------- gankit worker
+
+#: PROVISIONAL (gankit's table API is being written): the preset and the key that gives it a wall-clock
+#: budget in seconds. Adapt here when the API lands.
+GANKIT_PRESET = "table"
+GANKIT_BUDGET_KEY = "train.time_budget"
+
+
+def gankit_fit_sample(train: Path, run: Path, seed: int, threads: int, budget: float | None, n: int):
+    """ADAPTER (provisional API): train gankit's table preset on ``train`` and sample ``n`` rows.
+
+    Returns ``(frame, fit_s, sample_s, info)``; fit time includes reading and preprocessing the CSV
+    (``gankit.train`` does both)."""
+    import gankit
+
+    overrides = [f"data.path={train}", f"train.seed={seed}", f"train.threads={threads}"]
+    if budget is not None:
+        overrides.append(f"{GANKIT_BUDGET_KEY}={budget}")
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    result = gankit.train(GANKIT_PRESET, *overrides, out=str(run / "gankit-run"))
+    fit_s = time.perf_counter() - t0
+    fit_cpu_s = time.process_time() - c0
+    model = gankit.load(result)
+    t1 = time.perf_counter()
+    frame = model.sample(n)
+    sample_s = time.perf_counter() - t1
+    return frame, fit_s, sample_s, {"overrides": overrides, "run": str(getattr(result, "path", result)),
+                                    "fit_cpu_s": fit_cpu_s}
+
+
+def gankit_worker(a) -> int:
+    import torch
+
+    torch.set_num_threads(a.threads)
+    run = Path(a.run)
+    run.mkdir(parents=True, exist_ok=True)
+    n = a.sample_n or sum(1 for _ in open(a.train)) - 1
+    frame, fit_s, sample_s, info = gankit_fit_sample(Path(a.train), run, a.seed, a.threads, a.budget, n)
+    frame.to_csv(run / "synthetic.csv", index=False)
+    import gankit
+
+    result = {"tool": "gankit", "dataset": a.dataset, "seed": a.seed, "threads": a.threads, "budget_s": a.budget,
+              "fit_s": fit_s, "sample_s": sample_s, "sample_rows": n,
+              "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+              "versions": {"gankit": gankit.__version__, "torch": torch.__version__}, **info,
+              "finished": datetime.now().isoformat(timespec="seconds"), "loadavg_end": list(os.getloadavg())}
+    (run / "fit.json").write_text(json.dumps(result, indent=1))
+    print(f"done: fit {fit_s:.1f} s, sample {sample_s:.2f} s, peak {result['peak_rss_mib']:.0f} MiB", flush=True)
+    return 0
+
+
+# ------------------------------------------------------------------------- the mixture transform
+
+
+def gankit_transform(path: Path) -> dict:
+    """ADAPTER (provisional names): gankit's read + mixture transform of one CSV, timed in parts."""
+    from gankit.tables.convert import to_values
+    from gankit.tables.infer import infer_schema
+    from gankit.tables.read import read_frame
+    from gankit.tables.transform import fit_transform
+
+    t0 = time.perf_counter()
+    frame = read_frame(path)
+    schema = infer_schema(frame)
+    values = to_values(frame, schema)
+    t1 = time.perf_counter()
+    out = fit_transform(values, schema, seed=0)
+    t2 = time.perf_counter()
+    shape = getattr(out, "shape", None) or getattr(getattr(out, "data", None), "shape", None)
+    return {"read_s": t1 - t0, "transform_s": t2 - t1, "total_s": t2 - t0, "shape": list(shape or [])}
+
+
+def ctgan_transform(path: Path, name: str) -> dict:
+    """ctgan's ``DataTransformer().fit`` + ``.transform`` (its mixture transform) of one CSV, timed."""
+    from ctgan.data_transformer import DataTransformer
+
+    t0 = time.perf_counter()
+    df, cont, cat = read_for_ctgan(path, name)
+    t1 = time.perf_counter()
+    tr = DataTransformer()
+    tr.fit(df, cat)
+    t2 = time.perf_counter()
+    x = tr.transform(df)
+    t3 = time.perf_counter()
+    return {"read_s": t1 - t0, "fit_s": t2 - t1, "apply_s": t3 - t2, "transform_s": t3 - t1, "total_s": t3 - t0,
+            "shape": list(x.shape)}
+
+
+def transform_worker(a) -> int:
+    import torch
+
+    torch.set_num_threads(a.threads)
+    path = Path(a.train)
+    out = {"tool": a.tool, "dataset": a.dataset, "threads": a.threads}
+    try:
+        out.update(ctgan_transform(path, a.dataset) if a.tool == "ctgan" else gankit_transform(path))
+    except ImportError as e:
+        out["error"] = f"{type(e).__name__}: {e}"
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    out["cpu_s"] = ru.ru_utime + ru.ru_stime  # the whole process, imports included
+    out["peak_rss_mib"] = ru.ru_maxrss / 1024
+    print(json.dumps(out), flush=True)
+    return 0
+
+
+# ----------------------------------------------------------------------------------- evaluation
+
+
+def gankit_scores(train: Path, holdout: Path, synthetic: Path, target: str, seed: int = 0) -> dict:
+    """ADAPTER (provisional names): gankit's table metrics of one synthetic table.
+
+    Every table is read by gankit's reader and put in the column space of the schema gankit infers
+    from the real training rows; a synthetic or held-out category never seen in training counts as
+    missing."""
+    from gankit.metrics.table_privacy import privacy
+    from gankit.metrics.table_utility import utility
+    from gankit.metrics.tables import fidelity
+    from gankit.tables.convert import to_values
+    from gankit.tables.infer import infer_schema
+    from gankit.tables.read import read_frame
+
+    real = read_frame(train)
+    schema = infer_schema(real)
+    tr = to_values(real, schema)
+    ho = to_values(read_frame(holdout), schema, unseen="missing")
+    fk = to_values(read_frame(synthetic), schema, unseen="missing")
+    fid = fidelity(tr, fk, schema)
+    return {"quality": fid["quality"], "column_shapes": fid["column_shapes"],
+            "column_pair_trends": fid["column_pair_trends"],
+            "utility": utility(fk, tr, ho, schema, target, seed=seed),
+            "privacy": privacy(fk, tr, ho, schema),
+            "kinds": {c.name: c.kind for c in schema.used}}
+
+
+def sdmetrics_scores(train: Path, synthetic: Path, name: str) -> dict:
+    """sdmetrics' own ``QualityReport`` (score and its two properties), column types as gankit's."""
+    import warnings
+
+    import pandas as pd
+
+    with warnings.catch_warnings():  # 0.32 calls the single-table report deprecated; its scores are the same
+        warnings.simplefilter("ignore", FutureWarning)
+        from sdmetrics.reports.single_table import QualityReport
+
+    real = normalise(pd.read_csv(train, skipinitialspace=True), name)
+    fake = normalise(pd.read_csv(synthetic, skipinitialspace=True), name)[list(real.columns)]
+    cont, cat = column_types(name, real)
+    meta = {"columns": {c: {"sdtype": "numerical" if c in cont else "categorical"} for c in real.columns}}
+    rep = QualityReport()
+    rep.generate(real, fake, meta, verbose=False)
+    props = rep.get_properties().set_index("Property")["Score"].to_dict()
+    return {"quality": float(rep.get_score()), "column_shapes": float(props.get("Column Shapes", float("nan"))),
+            "column_pair_trends": float(props.get("Column Pair Trends", float("nan"))),
+            "version": __import__("sdmetrics").__version__}
+
+
+def evaluate(run: Path, name: str, out: Path) -> dict:
+    """Scores of ``run/synthetic.csv``, merged with ``run/fit.json`` into ``run/result.json``."""
+    train, held = make_split(out, name)
+    syn = run / "synthetic.csv"
+    res = json.loads((run / "fit.json").read_text())
+    t0 = time.perf_counter()
+    try:
+        res["gankit_metrics"] = gankit_scores(train, held, syn, DATASETS[name]["target"])
+    except Exception as e:  # the metrics are being written: keep the run, say why they are missing
+        res["gankit_metrics"] = {"error": f"{type(e).__name__}: {e}"}
+    try:
+        res["sdmetrics"] = sdmetrics_scores(train, syn, name)
+    except Exception as e:
+        res["sdmetrics"] = {"error": f"{type(e).__name__}: {e}"}
+    res["eval_s"] = time.perf_counter() - t0
+    (run / "result.json").write_text(json.dumps(res, indent=1))
+    return res
+
+
+# --------------------------------------------------------------------------------- orchestration
+
+
+def _run_worker(kind: str, args: list[str], run: Path, threads: int, python: str) -> int:
+    run.mkdir(parents=True, exist_ok=True)
+    cmd = [python, "-m", "benchmarks.tables", kind, *args]
+    with open(run / "log.txt", "a") as log:
+        log.write(f"$ {' '.join(cmd)}\n")
+        log.flush()
+        proc = subprocess.run(cmd, cwd=ROOT, env=_threads_env(threads), stdout=log, stderr=subprocess.STDOUT)
+    return proc.returncode
+
+
+def run_dir(out: Path, tool: str, name: str, seed: int, budget: float | None) -> Path:
+    if budget is None:
+        return out / tool / f"{name}-{'300' if tool == 'ctgan' else 'default'}"  # the reference runs
+    return out / "runs" / f"{tool}-{name}-seed{seed}-{budget:g}s"
+
+
+def one_run(tool: str, name: str, seed: int, budget: float | None, a) -> dict | None:
+    out = Path(a.out)
+    run = run_dir(out, tool, name, seed, budget)
+    if (run / "result.json").exists():
+        done = json.loads((run / "result.json").read_text())
+        if not (a.rescore and "error" in done.get("gankit_metrics", {})):
+            print(f"  {run.name}: done before (result.json)", flush=True)
+            return done
+    train, _ = make_split(out, name)
+    if not (run / "fit.json").exists():
+        args = ["--dataset", name, "--train", str(train), "--run", str(run), "--seed", str(seed),
+                "--threads", str(a.threads)]
+        if tool == "ctgan":
+            args += ["--budget", str(budget)] if budget is not None else ["--epochs", str(CTGAN_DEFAULT_EPOCHS)]
+            python = sys.executable
+        else:
+            args += ["--budget", str(budget)] if budget is not None else []
+            python = a.gankit_python
+        print(f"  {run.name}: training ({tool}, {a.threads} thread(s)) ...", flush=True)
+        rc = _run_worker(f"_{tool}", args, run, a.threads, python)
+        if rc != 0 or not (run / "fit.json").exists():
+            print(f"  {run.name}: FAILED (exit {rc}); see {run / 'log.txt'}", flush=True)
+            return None
+    print(f"  {run.name}: scoring ...", flush=True)
+    return evaluate(run, name, out)
+
+
+def transform_timing(a) -> dict:
+    out = Path(a.out)
+    train, _ = make_split(out, "adult")
+    res = {}
+    for tool, python in (("ctgan", sys.executable), ("gankit", a.gankit_python)):
+        cmd = [python, "-m", "benchmarks.tables", "_transform", "--tool", tool, "--dataset", "adult",
+               "--train", str(train), "--threads", str(a.threads)]
+        tries = []
+        for _ in range(a.repeat):  # each in a fresh process; the median try is the figure
+            p = subprocess.run(cmd, cwd=ROOT, env=_threads_env(a.threads), capture_output=True, text=True)
+            lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+            tries.append(json.loads(lines[-1]) if lines else {"error": (p.stderr or p.stdout)[-2000:]})
+            print(f"  transform {tool}: {tries[-1]}", flush=True)
+            if "error" in tries[-1]:
+                break
+        ok = sorted((t for t in tries if "transform_s" in t), key=lambda t: t["transform_s"])
+        res[tool] = dict(ok[len(ok) // 2], tries_s=[t["transform_s"] for t in ok]) if ok else tries[-1]
+    if "transform_s" in res.get("gankit", {}) and "transform_s" in res.get("ctgan", {}):
+        res["speedup"] = res["ctgan"]["transform_s"] / res["gankit"]["transform_s"]
+    (out / "transform.json").write_text(json.dumps(res, indent=1))
+    return res
+
+
+# --------------------------------------------------------------------------------------- report
+
+
+def _get(d: dict, path: str):
+    for k in path.split("."):
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+def _stats(vals):
+    v = [x for x in vals if isinstance(x, (int, float))]
+    if not v:
+        return None, None
+    return statistics.fmean(v), (statistics.stdev(v) if len(v) > 1 else 0.0)
+
+
+def _fmt(mean, sd, digits=3):
+    if mean is None:
+        return "-"
+    return f"{mean:.{digits}f}" + (f" ± {sd:.{digits}f}" if sd else "")
+
+
+COLUMNS = [  # (header, result path, digits)
+    ("quality", "gankit_metrics.quality", 3), ("shapes", "gankit_metrics.column_shapes", 3),
+    ("pair trends", "gankit_metrics.column_pair_trends", 3), ("sdmetrics quality", "sdmetrics.quality", 3),
+]
+UTILITY = {"classification": [("F1 syn", "gankit_metrics.utility.synthetic.f1"), ("F1 real", "gankit_metrics.utility.real.f1"),
+                              ("AUC syn", "gankit_metrics.utility.synthetic.roc_auc"),
+                              ("AUC real", "gankit_metrics.utility.real.roc_auc")],
+           "regression": [("R² syn", "gankit_metrics.utility.synthetic.r2"), ("R² real", "gankit_metrics.utility.real.r2")]}
+TAIL = [("DCR syn→train", "gankit_metrics.privacy.dcr_synthetic", 4), ("DCR holdout→train", "gankit_metrics.privacy.dcr_holdout", 4),
+        ("exact copies", "gankit_metrics.privacy.exact_copies", 1), ("epochs", "epochs", 0), ("fit s", "fit_s", 1),
+        ("sample s", "sample_s", 2), ("peak MiB", "peak_rss_mib", 0)]
+
+
+def render(results: list[dict], transform: dict | None) -> str:
+    lines = []
+    by = {}
+    for r in results:
+        label = f"{r['tool']} " + (f"{r['budget_s']:g} s" if r.get("budget_s") else
+                                   ("300 epochs" if r["tool"] == "ctgan" else "default"))
+        by.setdefault(r["dataset"], {}).setdefault(label, []).append(r)
+    for name, groups in by.items():
+        util = UTILITY[DATASETS[name]["task"]]
+        cols = [(h, p, 3) for h, p, *_ in COLUMNS] + [(h, p, 3) for h, p in util] + TAIL
+        lines += [f"### {name} (target `{DATASETS[name]['target']}`)", "",
+                  "| run | seeds | " + " | ".join(h for h, _, _ in cols) + " |",
+                  "|---|---|" + "---|" * len(cols)]
+        for label, rs in groups.items():
+            cells = [_fmt(*_stats([_get(r, p) for r in rs]), d) for _, p, d in cols]
+            lines.append(f"| {label} | {','.join(str(r['seed']) for r in rs)} | " + " | ".join(cells) + " |")
+        errs = {r.get("gankit_metrics", {}).get("error") for rs in groups.values() for r in rs} - {None}
+        if errs:
+            lines.append("")
+            lines += [f"gankit metrics not available: {e}" for e in errs]
+        lines.append("")
+    if transform:
+        lines.append("### Mixture transform of adult's training rows (fit + transform, "
+                     f"{transform.get('ctgan', {}).get('threads', '?')} thread(s))")
+        lines.append("")
+        for tool in ("ctgan", "gankit"):
+            t = transform.get(tool, {})
+            lines.append(f"* {tool}: " + (f"{t['transform_s']:.2f} s (read {t['read_s']:.2f} s), output {t.get('shape')}"
+                                         if "transform_s" in t else f"not measured ({str(t.get('error', ''))[-200:]})"))
+        if "speedup" in transform:
+            lines.append(f"* gankit is {transform['speedup']:.1f}x faster (target >= 10x)")
+    return "\n".join(lines) + "\n"
+
+
+def collect(out: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(list((out / "runs").glob("*/result.json")) +
+                                                       list((out / "ctgan").glob("*/result.json")) +
+                                                       list((out / "gankit").glob("*/result.json")))]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.tables", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd")
-    w = sub.add_parser("_ctgan", help="(internal) one ctgan run in this process")
-    w.add_argument("--dataset", required=True)
-    w.add_argument("--train", required=True)
-    w.add_argument("--run", required=True)
-    w.add_argument("--seed", type=int, default=0)
-    w.add_argument("--threads", type=int, default=1)
-    w.add_argument("--epochs", type=int, default=0)
-    w.add_argument("--budget", type=float, default=None)
-    w.add_argument("--sample-n", type=int, default=0)
-    sp = sub.add_parser("_split", help="(internal) write the splits")
-    sp.add_argument("--out", default=str(DEFAULT_OUT))
+    for kind in ("_ctgan", "_gankit"):
+        w = sub.add_parser(kind, help=f"(internal) one {kind[1:]} run in this process")
+        w.add_argument("--dataset", required=True)
+        w.add_argument("--train", required=True)
+        w.add_argument("--run", required=True)
+        w.add_argument("--seed", type=int, default=0)
+        w.add_argument("--threads", type=int, default=1)
+        w.add_argument("--epochs", type=int, default=0)
+        w.add_argument("--budget", type=float, default=None)
+        w.add_argument("--sample-n", type=int, default=0)
+    t = sub.add_parser("_transform", help="(internal) time one tool's mixture transform")
+    t.add_argument("--tool", choices=("ctgan", "gankit"), required=True)
+    t.add_argument("--dataset", default="adult")
+    t.add_argument("--train", required=True)
+    t.add_argument("--threads", type=int, default=1)
+    p.add_argument("--datasets", default="adult,insurance")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--budget", type=float, default=300.0, help="wall-clock seconds per fit, both tools")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--out", default=str(DEFAULT_OUT))
+    p.add_argument("--skip-gankit", action="store_true")
+    p.add_argument("--skip-ctgan", action="store_true")
+    p.add_argument("--reference-only", action="store_true",
+                   help="only the references: ctgan's default 300 epochs and gankit's default preset, seed 0")
+    p.add_argument("--reference", action="store_true", help="the references too")
+    p.add_argument("--transform-only", action="store_true", help="only time the mixture transform of adult")
+    p.add_argument("--repeat", type=int, default=3, help="tries of each transform timing (median kept)")
+    p.add_argument("--gankit-python", default=sys.executable, help="the interpreter that trains gankit")
+    p.add_argument("--gankit-path", default="", help="a gankit source folder to import instead of this checkout's")
+    p.add_argument("--rescore", action="store_true", help="score again the runs whose gankit metrics failed")
+    p.add_argument("--report-only", action="store_true", help="re-table what OUT holds")
     a = p.parse_args(argv)
     if a.cmd == "_ctgan":
         return ctgan_worker(a)
-    if a.cmd == "_split":
-        for name in DATASETS:
-            print(make_split(Path(a.out), name))
-        return 0
+    if a.cmd == "_gankit":
+        return gankit_worker(a)
+    if a.cmd == "_transform":
+        return transform_worker(a)
+
+    if a.gankit_path:
+        GANKIT_PATH.append(str(Path(a.gankit_path).resolve()))
+        sys.path.insert(0, GANKIT_PATH[0])
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    names = [n for n in a.datasets.split(",") if n]
+    seeds = [int(s) for s in a.seeds.split(",") if s]
+    tools = [t for t in ("gankit", "ctgan") if not getattr(a, f"skip_{t}")]
+    transform = None
+    if not a.report_only:
+        if a.transform_only:
+            transform = transform_timing(a)
+        else:
+            for name in names:
+                print(f"{name}:", flush=True)
+                if not a.reference_only:
+                    for seed in seeds:
+                        for tool in tools:
+                            one_run(tool, name, seed, a.budget, a)
+                if a.reference_only or a.reference:
+                    for tool in tools:
+                        one_run(tool, name, 0, None, a)
+    if transform is None and (out / "transform.json").exists():
+        transform = json.loads((out / "transform.json").read_text())
+    results = [r for r in collect(out) if r["dataset"] in names]
+    md = (f"Measured {datetime.now().isoformat(timespec='minutes')} with `python -m benchmarks.tables "
+          f"{' '.join(argv if argv is not None else sys.argv[1:])}`. Machine: {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores, load average {[round(x, 2) for x in os.getloadavg()]} at the end.\n\n"
+          + render(results, transform))
+    (out / "tables.md").write_text(md)
+    (out / "tables.json").write_text(json.dumps({"results": results, "transform": transform,
+                                                 "elapsed_s": time.time() - started}, indent=1))
+    print(md)
     return 0
 
 
