@@ -536,6 +536,35 @@ TAIL = [("DCR syn→train", "gankit_metrics.privacy.dcr_synthetic", 4), ("DCR ho
         ("sample s", "sample_s", 2), ("peak MiB", "peak_rss_mib", 0)]
 
 
+def _targets(name: str, groups: dict) -> list[str]:
+    """The issue's targets, where both tools' runs are at hand."""
+    out = []
+    keys = [("quality", "gankit_metrics.quality")] + [(h.replace(" syn", ""), p) for h, p in UTILITY[DATASETS[name]["task"]]
+                                                       if h.endswith("syn")]
+    for label, rs in groups.items():
+        if not label.startswith("gankit ") or label == "gankit default":
+            continue
+        other = groups.get("ctgan " + label[len("gankit "):])
+        if not other:
+            continue
+        for k, path in keys:
+            g = [_get(r, path) for r in rs]
+            c = [_get(r, path) for r in other]
+            if None in g or None in c:
+                continue
+            gm, cm = statistics.fmean(g), statistics.fmean(c)
+            ok = gm >= cm and min(g) >= cm - 0.005
+            out.append(f"* {label[len('gankit '):]}, {k}: gankit mean {gm:.3f} (worst seed {min(g):.3f}) vs ctgan mean "
+                       f"{cm:.3f}: {'met' if ok else 'NOT met'} (mean >= ctgan's, no seed below ctgan's mean - 0.005)")
+    ref, dft = groups.get("ctgan 300 epochs"), groups.get("gankit default")
+    if ref and dft and _get(ref[0], "gankit_metrics.quality") is not None and _get(dft[0], "gankit_metrics.quality") is not None:
+        q, qr = _get(dft[0], "gankit_metrics.quality"), _get(ref[0], "gankit_metrics.quality")
+        out.append(f"* default `gankit train table`: quality {q:.3f} in {dft[0]['fit_s']:.0f} s vs ctgan 300 epochs "
+                   f"{qr:.3f} in {ref[0]['fit_s']:.0f} s: {'met' if q >= qr else 'NOT met'}"
+                   + (f"; within 5 minutes: {'yes' if dft[0]['fit_s'] <= 300 else 'NO'}" if name == "adult" else ""))
+    return ["", "Targets:", ""] + out if out else []
+
+
 def render(results: list[dict], transform: dict | None) -> str:
     lines = []
     by = {}
@@ -552,6 +581,13 @@ def render(results: list[dict], transform: dict | None) -> str:
         for label, rs in groups.items():
             cells = [_fmt(*_stats([_get(r, p) for r in rs]), d) for _, p, d in cols]
             lines.append(f"| {label} | {','.join(str(r['seed']) for r in rs)} | " + " | ".join(cells) + " |")
+        diffs = [abs(_get(r, "gankit_metrics.quality") - _get(r, "sdmetrics.quality")) for rs in groups.values()
+                 for r in rs if isinstance(_get(r, "gankit_metrics.quality"), float)
+                 and isinstance(_get(r, "sdmetrics.quality"), float)]
+        if diffs:
+            lines += ["", f"gankit's quality vs sdmetrics' QualityReport on the same tables: largest |difference| "
+                          f"{max(diffs):.2g} over {len(diffs)} tables (target <= 0.01: {'met' if max(diffs) <= 0.01 else 'NOT met'})."]
+        lines += _targets(name, groups)
         errs = {r.get("gankit_metrics", {}).get("error") for rs in groups.values() for r in rs} - {None}
         if errs:
             lines.append("")
