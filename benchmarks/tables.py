@@ -530,11 +530,12 @@ COLUMNS = [  # (header, result path, digits)
     ("pair trends", "gankit_metrics.column_pair_trends", 3), ("sdmetrics quality", "sdmetrics.quality", 3),
 ]
 UTILITY = {"classification": [("F1 syn", "gankit_metrics.utility.synthetic.f1"), ("F1 real", "gankit_metrics.utility.real.f1"),
-                              ("AUC syn", "gankit_metrics.utility.synthetic.roc_auc"),
-                              ("AUC real", "gankit_metrics.utility.real.roc_auc")],
+                              ("AUC syn", "gankit_metrics.utility.synthetic.auc"),
+                              ("AUC real", "gankit_metrics.utility.real.auc")],
            "regression": [("R² syn", "gankit_metrics.utility.synthetic.r2"), ("R² real", "gankit_metrics.utility.real.r2")]}
 TAIL = [("DCR syn→train", "gankit_metrics.privacy.dcr_synthetic", 4), ("DCR holdout→train", "gankit_metrics.privacy.dcr_holdout", 4),
-        ("exact copies", "gankit_metrics.privacy.exact_copies", 1), ("epochs", "epochs", 0), ("fit s", "fit_s", 1),
+        ("closer to train", "gankit_metrics.privacy.closer_to_training", 3),
+        ("exact copies", "gankit_metrics.privacy.exact_copies", 1), ("epochs", "epochs", 0), ("fit s", "fit_s", 1), ("fit CPU s", "fit_cpu_s", 1),
         ("sample s", "sample_s", 2), ("peak MiB", "peak_rss_mib", 0)]
 
 
