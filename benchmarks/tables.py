@@ -572,7 +572,7 @@ def render(results: list[dict], transform: dict | None) -> str:
     lines = []
     by = {}
     for r in results:
-        label = f"{r['tool']} " + (f"{r['budget_s']:g} s" if r.get("budget_s") else
+        label = f"{r['tool']} " + (f"{r['budget_s']:g} s" + (" CPU" if r.get("clock") == "cpu" else "") if r.get("budget_s") else
                                    ("300 epochs" if r["tool"] == "ctgan" else "default"))
         by.setdefault(r["dataset"], {}).setdefault(label, []).append(r)
     for name, groups in by.items():
