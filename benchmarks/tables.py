@@ -258,7 +258,7 @@ def ctgan_worker(a) -> int:
 #: PROVISIONAL (gankit's table API is being written): the preset and the key that gives it a wall-clock
 #: budget in seconds. Adapt here when the API lands.
 GANKIT_PRESET = "table"
-GANKIT_BUDGET_KEY = "train.time_budget"
+GANKIT_BUDGET_KEY = "train.time_budget"  # wall seconds; with --clock cpu gankit needs a CPU-seconds budget too (not wired)
 
 
 def gankit_fit_sample(train: Path, run: Path, seed: int, threads: int, budget: float | None, n: int):
