@@ -150,7 +150,7 @@ def normalise(df, name: str):
         s = df[c]
         if pd.api.types.is_float_dtype(s) and s.dropna().eq(s.dropna().round()).all():
             s = s.astype("Int64")  # a small-integer category written as 1.0 by a tool
-        df[c] = s.astype(str).str.strip()
+        df[c] = s.astype("string").str.strip().astype(object).where(s.notna(), None)  # missing stays missing
     for c in cont:
         df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
     return df
@@ -399,8 +399,9 @@ def sdmetrics_scores(train: Path, synthetic: Path, name: str) -> dict:
         warnings.simplefilter("ignore", FutureWarning)
         from sdmetrics.reports.single_table import QualityReport
 
-    real = normalise(pd.read_csv(train, skipinitialspace=True), name)
-    fake = normalise(pd.read_csv(synthetic, skipinitialspace=True), name)[list(real.columns)]
+    # adult's "?" is a missing cell, as gankit reads it (not a category): NaN for sdmetrics too
+    real = normalise(pd.read_csv(train, skipinitialspace=True, na_values=["?"]), name)
+    fake = normalise(pd.read_csv(synthetic, skipinitialspace=True, na_values=["?"]), name)[list(real.columns)]
     cont, cat = column_types(name, real)
     meta = {"columns": {c: {"sdtype": "numerical" if c in cont else "categorical"} for c in real.columns}}
     rep = QualityReport()
@@ -454,11 +455,13 @@ def one_run(tool: str, name: str, seed: int, budget: float | None, a) -> dict | 
     run = run_dir(out, tool, name, seed, budget, a.clock)
     if (run / "result.json").exists():
         done = json.loads((run / "result.json").read_text())
-        if not (a.rescore and "error" in done.get("gankit_metrics", {})):
+        if not a.rescore:
             print(f"  {run.name}: done before (result.json)", flush=True)
             return done
     train, _ = make_split(out, name)
     if not (run / "fit.json").exists():
+        if a.rescore:
+            return None
         args = ["--dataset", name, "--train", str(train), "--run", str(run), "--seed", str(seed),
                 "--threads", str(a.threads)]
         args += ["--clock", a.clock]
@@ -653,7 +656,7 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=3, help="tries of each transform timing (median kept)")
     p.add_argument("--gankit-python", default=sys.executable, help="the interpreter that trains gankit")
     p.add_argument("--gankit-path", default="", help="a gankit source folder to import instead of this checkout's")
-    p.add_argument("--rescore", action="store_true", help="score again the runs whose gankit metrics failed")
+    p.add_argument("--rescore", action="store_true", help="score every finished run again (after a metric changed); trains nothing")
     p.add_argument("--report-only", action="store_true", help="re-table what OUT holds")
     a = p.parse_args(argv)
     if a.cmd == "_ctgan":
