@@ -312,7 +312,10 @@ def gankit_worker(a) -> int:
 
 
 def gankit_transform(path: Path) -> dict:
-    """gankit's read + mixture transform of one CSV, timed in parts."""
+    """gankit's read + mixture transform of one CSV, timed in parts (imports before the clock starts, as for
+    ctgan's: gankit imports scikit-learn's mixture only when it fits one)."""
+    import sklearn.mixture  # noqa: F401
+
     from gankit.tables.read import infer_schema, read_frame, to_values
     from gankit.tables.transform import MixedCodec
 
