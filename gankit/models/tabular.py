@@ -43,11 +43,22 @@ class TableGenerator(nn.Module):
         self.latent_dim = latent_dim
 
     def forward(self, z: Tensor) -> Tensor:  # (N, latent) -> (N, D)
-        raw = self.out(self.body(z))
+        return self.activate(self.out(self.body(z)), gumbel=True)
+
+    def probabilities(self, z: Tensor) -> Tensor:
+        """The output without the Gumbel noise: tanh scalars as ``forward``, each one-hot block as the
+        probabilities softmax(logits) its Gumbel-softmax draws from (the argmax of ``forward``'s block is a
+        draw from them); deterministic, what ``gankit export`` writes."""
+        return self.activate(self.out(self.body(z)), gumbel=False)
+
+    def activate(self, raw: Tensor, gumbel: bool = True) -> Tensor:
         parts, at = [], 0
         for h in self.heads:
             block = raw[:, at : at + h.size]
-            parts.append(torch.tanh(block) if h.kind == "continuous" else F.gumbel_softmax(block, tau=GUMBEL_TAU))
+            if h.kind == "continuous":
+                parts.append(torch.tanh(block))
+            else:
+                parts.append(F.gumbel_softmax(block, tau=GUMBEL_TAU) if gumbel else torch.softmax(block, dim=1))
             at += h.size
         return torch.cat(parts, dim=1)
 

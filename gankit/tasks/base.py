@@ -185,6 +185,24 @@ class Task:
         return ""
 
 
+@dataclass
+class Exportable:
+    """What ``gankit export`` writes for a trained model (:meth:`Trained.exportable`).
+
+    ``module`` is a deterministic network in inference mode; ``inputs`` are example inputs by name, in
+    the order ``module`` takes them; ``dynamic`` names each input's free axes: ``{axis: (name, multiple,
+    least)}`` (the axis is ``multiple * k`` for ``k >= least``; the batch axis is ``("batch", 1, 1)``);
+    ``outputs`` names what it returns; ``describe`` is the JSON written beside the file (what each input
+    is, how to turn the output into data, what differs from gankit's own sampling).
+    """
+
+    module: nn.Module
+    inputs: dict[str, Tensor]
+    dynamic: dict[str, dict[int, tuple[str, int, int]]]
+    outputs: tuple[str, ...]
+    describe: dict
+
+
 class Trained:
     """A trained model on its own: what :func:`gankit.load` returns and ``gankit sample`` uses."""
 
@@ -204,6 +222,19 @@ class Trained:
     def class_names_for(self, n: int, label=None) -> list[str] | None:
         """The class of each of ``sample(n, label=label)``'s outputs (None: not class-conditional)."""
         return None
+
+    def exportable(self, **options) -> Exportable:
+        """The network ``gankit export`` writes, with example inputs and its description."""
+        from gankit.errors import GankitError
+
+        raise GankitError(f"{type(self).__name__} cannot be exported")
+
+    def interpolate(self, z0, z1, steps: int, *, label=None):
+        """Outputs along the spherical path from latent code ``z0`` to ``z1`` (runs with a latent input)."""
+        from gankit.errors import GankitError
+
+        raise GankitError("this run has no latent input to walk (latent walks are for generators that start from "
+                          "noise: images and numeric tables)")
 
     def save(self, x, out, *, nrow: int | None = None, labels: list[str] | None = None,
              label_position: int | None = None):

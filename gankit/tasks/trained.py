@@ -16,7 +16,8 @@ import torch
 from gankit.data.tabular import parse_number
 from gankit.errors import GankitError, arg
 from gankit.modalities import get_modality
-from gankit.tasks.base import Trained
+from gankit.tasks.base import Exportable, Trained
+from gankit.tasks.latent import draw, walk
 
 
 def balanced_classes(n: int, num_classes: int) -> torch.Tensor | None:
@@ -83,7 +84,8 @@ class TrainedGenerator(Trained):
         """The class name of each of the n samples ``sample(n, label=label)`` makes (None: unconditional)."""
         return class_names(self.labels_for(n, label), self.classes, self.num_classes)
 
-    def sample(self, n: int, *, seed: int | None = None, label: int | str | None = None, batch_size: int = 1024):
+    def sample(self, n: int, *, seed: int | None = None, label: int | str | None = None, batch_size: int = 1024,
+               truncation: float | None = None):
         """``n`` new samples in the data's own space: images as a numpy array (n, C, H, W) float32 in
         [0, 1]; a table as a pandas DataFrame with the file's columns in their order (the label column of
         a conditional run in its place). Arguments as :meth:`samples`.
@@ -94,13 +96,14 @@ class TrainedGenerator(Trained):
             df = g.sample(1000, seed=0)                     # a DataFrame: the file's columns
             df.to_csv("synthetic.csv", index=False)
         """
-        x = self.samples(n, seed=seed, label=label, batch_size=batch_size)
-        if self.kind != "table":
-            return x
+        x = self.samples(n, seed=seed, label=label, batch_size=batch_size, truncation=truncation)
+        return self.as_frame(x, self.class_names_for(n, label)) if self.kind == "table" else x
+
+    def as_frame(self, x: np.ndarray, names: list[str] | None):
+        """A numeric table's samples (n, D) as a DataFrame, with the class names in the label column's place."""
         import pandas as pd
 
         df = pd.DataFrame(x.reshape(len(x), -1), columns=self.columns or [f"x{j}" for j in range(x.shape[1])])
-        names = self.class_names_for(n, label)
         if names is not None:  # where the file had it (runs before gankit 0.2 did not record it: last)
             at = self.meta["data"].get("label_position")
             df.insert(len(df.columns) if at is None else min(int(at), len(df.columns)), self.label_name, names)
@@ -117,7 +120,7 @@ class TrainedGenerator(Trained):
 
     @torch.inference_mode()
     def samples(self, n: int, *, seed: int | None = None, label: int | str | None = None,
-                batch_size: int = 1024) -> np.ndarray:
+                batch_size: int = 1024, truncation: float | None = None) -> np.ndarray:
         """``n`` new samples as a numpy array in the data's own space: images (n, C, H, W) float32 in
         [0, 1]; tables (n, D) in the original units (columns in ``self.columns``).
 
@@ -125,7 +128,9 @@ class TrainedGenerator(Trained):
         * ``label``: class-conditional runs only: every sample of this class, given by name
           (``"Sneaker"``, ``"virginica"``) or index (``7``); without it the classes are balanced, in
           sorted blocks (``class_names_for(n)`` says which sample is which);
-        * ``batch_size``: how many samples go through the generator at once (memory, not results).
+        * ``batch_size``: how many samples go through the generator at once (memory, not results);
+        * ``truncation``: BigGAN's truncation trick: every latent component beyond ``±truncation`` is
+          drawn again until it lies inside (e.g. 0.7: more typical, less varied samples).
 
         Examples::
 
@@ -140,10 +145,62 @@ class TrainedGenerator(Trained):
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         out = []
         for i in range(0, n, batch_size):
-            z = torch.randn(min(batch_size, n - i), self.latent_dim, generator=gen).to(self.device)
+            z = draw(min(batch_size, n - i), self.latent_dim, gen, truncation).to(self.device)
             x = self.G(z) if labels is None else self.G(z, labels[i : i + len(z)].to(self.device))
             out.append(self.codec.decode(x.float()).cpu())
         return torch.cat(out).numpy()
+
+    def latent(self, n: int, *, seed: int | None = None, truncation: float | None = None) -> torch.Tensor:
+        """(n, latent_dim) codes as :meth:`samples` draws them: ``latent(1, seed=s)`` is the code of
+        ``sample(1, seed=s)``."""
+        return draw(n, self.latent_dim, torch.Generator().manual_seed(seed) if seed is not None else None, truncation)
+
+    @torch.inference_mode()
+    def interpolate(self, z0, z1, steps: int, *, label: int | str | None = None) -> np.ndarray:
+        """Outputs along the spherical path (:func:`gankit.tasks.latent.slerp`) from code ``z0`` to ``z1``
+        ((latent_dim,) each, or (k, latent_dim) for k walks at once), ``steps`` points, endpoints included:
+        (steps, [k,] *shape) in the data's own space. A class-conditional run renders every point in every
+        class, the same code across classes: (steps, [k,] num_classes, *shape); ``label`` keeps one class.
+
+        Example::
+
+            g = gankit.load("runs/digits-20261122-120000")
+            walk = g.interpolate(g.latent(1, seed=1)[0], g.latent(1, seed=2)[0], 8)   # (8, 1, 8, 8)
+        """
+        z = walk(torch.as_tensor(z0, dtype=torch.float32), torch.as_tensor(z1, dtype=torch.float32), steps)
+        lead = z.shape[:-1]
+        flat = z.reshape(-1, self.latent_dim).to(self.device)
+        if self.num_classes == 0:
+            x = self.codec.decode(self.G(flat).float()).cpu().numpy()
+            return x.reshape(*lead, *x.shape[1:])
+        classes = [self.class_index(label)] if label is not None else list(range(self.num_classes))
+        y = torch.tensor(classes, device=self.device).repeat(len(flat))
+        x = self.codec.decode(self.G(flat.repeat_interleave(len(classes), 0), y).float()).cpu().numpy()
+        item = x.shape[1:]
+        return x.reshape(*lead, *item) if label is not None else x.reshape(*lead, len(classes), *item)
+
+    def exportable(self, **options) -> Exportable:
+        """G itself in evaluation mode: codes ``z`` (n, latent_dim) standard normal [and class indices
+        ``label`` (n,) int64] in, G's output (its training space) out; the JSON says how to decode it."""
+        import copy
+
+        G = copy.deepcopy(self.G).cpu().eval()
+        inputs = {"z": torch.randn(2, self.latent_dim)}
+        describe = {"inputs": {"z": {"shape": ["batch", self.latent_dim], "dtype": "float32",
+                                     "draw": "standard normal (truncation t: redraw components beyond ±t)"}},
+                    "output": {"name": "x", "shape": ["batch", *self.shape], "space": "the generator's training space"}}
+        if self.num_classes:
+            inputs["label"] = torch.arange(2) % self.num_classes
+            describe["inputs"]["label"] = {"shape": ["batch"], "dtype": "int64", "classes": self.class_list()}
+        describe["decode"] = {**self.codec.to_dict(), "clamp": self.codec.clamp, "rule": "x * scale + offset, then clamp to [min, max] "
+                              "(images: [0, 1]) and round to decimals where given (numeric tables)"}
+        if self.kind == "table":
+            describe["columns"] = self.columns
+        dynamic = {name: {0: ("batch", 1, 1)} for name in inputs}
+        return Exportable(G, inputs, dynamic, ("x",), describe)
+
+    def class_list(self) -> list[str]:
+        return [str(c) for c in (self.classes or range(self.num_classes))]
 
     def __repr__(self) -> str:
         return f"TrainedGenerator(kind={self.kind!r}, shape={self.shape}, latent_dim={self.latent_dim})"

@@ -75,6 +75,24 @@ class TrainedUpscaler(Trained):
                 out[:, :, top * s:b1 * s, left * s:r1 * s] = piece[:, :, dt:dt + (b1 - top) * s, dl:dl + (r1 - left) * s]
         return out
 
+    def exportable(self, **options):
+        """G itself (evaluation mode, the whole image at once): (n, C, h, w) in the network's space in,
+        (n, C, h * scale, w * scale) out, any h and w."""
+        import copy
+
+        from gankit.tasks.base import Exportable
+
+        describe = {"inputs": {"x": {"shape": ["batch", self.channels, "height", "width"], "dtype": "float32",
+                                     "encode": "(x01 - offset) / scale, x01 the image in [0, 1]"}},
+                    "output": {"name": "y", "shape": ["batch", self.channels, f"height*{self.scale}",
+                                                      f"width*{self.scale}"]},
+                    "decode": {"offset": self.offset, "scale": self.span, "rule": "clip(y * scale + offset, 0, 1)"},
+                    "upscale": self.scale, "notes": "batch norm in evaluation mode, as gankit upscale; gankit "
+                    "upscales in tiles with margins, which gives the same pixels as this whole-image network"}
+        x = torch.rand(2, self.channels, 12, 10)
+        dims = {0: ("batch", 1, 1), 2: ("height", 1, 4), 3: ("width", 1, 4)}
+        return Exportable(copy.deepcopy(self.G).cpu().eval(), {"x": x}, {"x": dims}, ("y",), describe)
+
     def upscale(self, img, tile: int | None = None):
         """A PIL image or an (H, W[, C]) array, ``scale`` times larger, of the same kind and value range."""
         return apply_to_image(img, self.channels, lambda x: self.upscale_tensor(x, tile), "upscale")

@@ -70,6 +70,28 @@ class TrainedTable(Trained):
                 out.append(self.codec.decode(rows.float()))
         return torch.cat(out).numpy()
 
+    def network(self):
+        """The generator without its Gumbel noise, as ``gankit export`` writes it
+        (:class:`gankit.tasks.table_export.TableNetwork`): (z, cond) -> rows in the generator's space."""
+        import copy
+
+        from gankit.tasks.table_export import TableNetwork
+
+        spans = [self.codec.one_hot_span(c) for c in self.conditions.columns]
+        return TableNetwork(copy.deepcopy(self.G).cpu().eval(), self.codec.width, spans)
+
+    def exportable(self, **options):
+        """:meth:`network` with example inputs, and the JSON that says how to decode its output."""
+        from gankit.tasks.base import Exportable
+        from gankit.tasks.table_export import describe
+
+        gen = torch.Generator().manual_seed(0)
+        inputs = {"z": torch.randn(2, self.latent_dim, generator=gen)}
+        if self.conditions.columns:  # a table of numbers only has no conditional vector
+            inputs["cond"] = self.conditions.sample_free(2, gen)[0]
+        return Exportable(self.network(), inputs, {k: {0: ("batch", 1, 1)} for k in inputs}, ("rows",),
+                          describe(self.codec, self.conditions, self.latent_dim))
+
     def sample(self, n: int, *, seed: int | None = None, label=None, where: dict | None = None):
         """``n`` synthetic rows as a pandas DataFrame: the training table's columns in their order and
         kinds (integers as integers, numbers in the observed range with the source's decimals,
