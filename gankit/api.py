@@ -137,6 +137,18 @@ def load(run, device: str = "cpu", checkpoint: str | None = None):
     return _load(run, device, checkpoint=checkpoint)
 
 
+def best_run(run) -> Path:
+    """A run's best/ folder (kept when training with eval.every=K), or a one-line error saying how to get one."""
+    from gankit.errors import GankitError
+    from gankit.run.folder import BEST
+
+    best = Path(run) / BEST
+    if not (best / "generator.json").exists():
+        raise GankitError(f"{run}: no best generator ({best} is missing); it is kept when training with "
+                          f"eval.every=K (e.g. gankit train ... eval.every=500)")
+    return best
+
+
 def upscale(run, src, out, *, tile: int | None = None, device: str = "cpu") -> list:
     """``gankit upscale RUN IN --out OUT``: an image file (or every image of a folder) made ``scale`` times
     larger by a super-resolution run; returns the files written. ``OUT`` is a file for one image, a
@@ -162,6 +174,43 @@ def translate(run, src, out, *, to: str | None = None, seed: int = 0, device: st
                           f"gankit train facades-pix2pix or facades-cyclegan")
     g.generator(to)  # a domain it does not have fails before any file is read
     return _each_image(src, out, lambda f, o: g.translate_file(f, o, to, seed))
+
+
+def export(run, format: str = "onnx", out=None, *, to: str | None = None) -> dict:
+    """``gankit export RUN --format onnx|pt2|torchscript --out FILE``: the run's generator as a file that runs
+    without gankit, and FILE.json beside it (inputs, decoding, the read-back check); returns that JSON.
+
+    Example::
+
+        doc = gankit.export("runs/digits-20261122-120000", "onnx", "digits.onnx")
+        doc["check"]["max_abs_diff"]            # onnxruntime against gankit's network, e.g. 1e-7
+    """
+    from gankit.export import SUFFIX, export_run
+
+    return export_run(run, format, out if out is not None else Path(str(run)).name + SUFFIX.get(format, ""), to=to)
+
+
+def walk(run, steps: int, out, *, n: int = 4, seed: int | None = None, to_seed: int | None = None,
+         truncation: float | None = None, label=None, device: str = "cpu", checkpoint: str | None = None):
+    """``gankit sample RUN --interpolate STEPS --out walk.png|.gif|.npy|.csv``: latent walks
+    (:mod:`gankit.walks`); returns (path, shape of the walk array)."""
+    from gankit.walks import write_walk
+
+    return write_walk(load(run, device, checkpoint), steps, out, n=n, seed=seed, to_seed=to_seed, truncation=truncation,
+                      label=label)
+
+
+def parse_where(items: list[str]) -> dict[str, str]:
+    """``gankit sample --where``: ``["sex=Female", "a=b=c"]`` -> {"sex": "Female", "a": "b=c"} (at the first =)."""
+    from gankit.errors import GankitError
+
+    out = {}
+    for item in items:
+        column, sep, value = item.partition("=")
+        if not sep or not column.strip():
+            raise GankitError(f"--where {item!r} is not COLUMN=VALUE (e.g. --where sex=Female)")
+        out[column.strip()] = value
+    return out
 
 
 def _each_image(src, out, fn) -> list:

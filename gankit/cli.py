@@ -72,9 +72,14 @@ def _sample_parser(sub) -> None:
     s.add_argument("--checkpoint", metavar="latest|STEP|PATH", help="sample a training checkpoint instead of the "
                    "final generator: the newest (latest; works while the run is still training), a step, or a "
                    "checkpoint file (its sampling generator: the EMA copy when ema.decay is on)")
-    s.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
+    s.add_argument("--n", type=int, default=None, help="number of samples (default 64; walks: 4)")
     s.add_argument("--out", required=True, help="x.npy | x.png | x.csv | folder/")
     s.add_argument("--seed", type=int, default=None, help="random seed for reproducible samples")
+    s.add_argument("--truncation", type=float, default=None, metavar="T", help="truncation trick: latent components "
+                   "beyond ±T are drawn again (e.g. 0.7: more typical, less varied samples)")
+    s.add_argument("--interpolate", type=int, default=None, metavar="STEPS", help="latent walks of STEPS points "
+                   "(spherical): --n walks between random codes, or --seed A --to-seed B; .png grid, .gif, .npy, .csv")
+    s.add_argument("--to-seed", type=int, default=None, metavar="B", help="--interpolate: walk to the code of seed B")
     s.add_argument("--device", default="cpu", help="cpu (default), cuda, ...")
     s.add_argument("--label", help="class-conditional runs: only this class (index or name); without it "
                    "the classes are balanced and a .png grid has one row per class")
@@ -114,6 +119,15 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--to", default=None, help="domain to translate into, A or B (default: the run's data.direction)")
     t.add_argument("--seed", type=int, default=0, help="pix2pix: seed of the dropout noise (default 0)")
     t.add_argument("--device", default="cpu", help="cpu (default), cuda, ...")
+
+    x = sub.add_parser("export", help="write a run's generator as ONNX, torch.export (.pt2) or TorchScript",
+                       description="Write the run's generator as a file that runs without gankit (ONNX: onnxruntime "
+                       "alone), and FILE.json beside it: inputs, how to decode the output, a read-back check.")
+    x.add_argument("run", help="run folder")
+    x.add_argument("--format", choices=["onnx", "pt2", "torchscript"], default="onnx", help="onnx (default; needs "
+                   "pip install 'gankit[export]'), pt2 (torch.export, PyTorch's recommended), torchscript (deprecated)")
+    x.add_argument("--out", required=True, help="output file, e.g. generator.onnx")
+    x.add_argument("--to", default=None, help="translation runs: the domain it translates into, A or B")
 
     m = sub.add_parser("summary", help="print Keras-style model tables",
                        description="Print layer / output shape / parameter tables for G, D and the "
@@ -175,16 +189,15 @@ def cmd_presets(_args) -> int:
     rows = describe()
     width = max(len(n) for n, _ in rows)
     for name, desc in rows:
-        mark = " (default)" if name == DEFAULT_PRESET else ""
-        print(f"{name:<{width}}  {desc}{mark}")
+        print(f"{name:<{width}}  {desc}" + (" (default)" if name == DEFAULT_PRESET else ""))
     return 0
 
 
 def cmd_train(args) -> int:
-    from gankit.config import dump
+    from gankit.config import dump, keys_text
 
     if args.keys:
-        print_keys()
+        print(keys_text())
         return 0
     source, overrides = args.source, list(args.overrides)
     if source is not None and "=" in source:  # `gankit train train.steps=10`: no preset given
@@ -203,36 +216,23 @@ def cmd_train(args) -> int:
     return 0
 
 
-def print_keys() -> None:
-    """``key = value  # what it does``, aligned; values as typed on the command line (YAML)."""
-    from gankit.config import describe_keys
-
-    rows = describe_keys()
-    kw = max(len(k) for k, _, _ in rows)
-    vw = min(16, max(len(v) for _, v, _ in rows))
-    for key, value, help in rows:
-        print(f"{key:<{kw}} = {value:<{vw}}  # {help}" if help else f"{key:<{kw}} = {value}")
-
-
 def cmd_sample(args) -> int:
-    from gankit.api import load
+    from gankit.api import best_run, load, parse_where
 
-    run = args.run
     if args.best and args.checkpoint is not None:
         raise GankitError("--best and --checkpoint each choose a generator; give one of them")
-    if args.best:
-        from gankit.run.folder import BEST
-
-        run = Path(args.run) / BEST
-        if not (run / "generator.json").exists():
-            raise GankitError(f"{args.run}: no best generator ({run} is missing); it is kept when training with "
-                              f"eval.every=K (e.g. gankit train ... eval.every=500)")
+    run = best_run(args.run) if args.best else args.run
+    if args.interpolate is not None:
+        return _walk(run, args)
+    if args.to_seed is not None:
+        raise GankitError("--to-seed is for walks: add --interpolate STEPS")
     g = load(run, device=args.device, checkpoint=args.checkpoint)
-    where = parse_where(args.where)
+    args.n = 64 if args.n is None else args.n
+    where, extra = parse_where(args.where), {"truncation": args.truncation} if args.truncation is not None else {}
     if where and not hasattr(g, "where_of"):
         raise GankitError(f"--where is for table runs (gankit train table ...); {args.run} is not one"
                           + ("; use --label CLASS" if g.num_classes else ""))
-    x = g.sample(args.n, seed=args.seed, label=args.label, **({"where": where} if where else {}))
+    x = g.sample(args.n, seed=args.seed, label=args.label, **({"where": where} if where else {}), **extra)
     per_class = g.num_classes > 0 and args.label is None and args.n % g.num_classes == 0
     out = g.save(x, args.out, nrow=args.n // g.num_classes if per_class else None,
                  labels=g.class_names_for(args.n, args.label))
@@ -242,15 +242,24 @@ def cmd_sample(args) -> int:
     return 0
 
 
-def parse_where(items: list[str]) -> dict[str, str]:
-    """``["sex=Female", "a=b=c"]`` -> {"sex": "Female", "a": "b=c"} (split at the first =)."""
-    out = {}
-    for item in items:
-        column, sep, value = item.partition("=")
-        if not sep or not column.strip():
-            raise GankitError(f"--where {item!r} is not COLUMN=VALUE (e.g. --where sex=Female)")
-        out[column.strip()] = value
-    return out
+def _walk(run, args) -> int:
+    from gankit.api import walk
+
+    out, shape = walk(run, args.interpolate, args.out, n=4 if args.n is None else args.n, seed=args.seed,
+                      to_seed=args.to_seed, truncation=args.truncation, label=args.label, device=args.device,
+                      checkpoint=args.checkpoint)
+    print(f"wrote walks of {args.interpolate} steps (array {tuple(shape)}) to {out}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from gankit.api import export
+
+    doc = export(args.run, args.format, args.out, to=args.to)
+    c = doc["check"]
+    said = f"{c['runtime']}: max |difference| {c['max_abs_diff']:.1e} vs gankit" if "runtime" in c else c["skipped"]
+    print(f"wrote {args.out} ({args.format}) and {doc['sidecar']}; {said}")
+    return 0
 
 
 def cmd_upscale(args) -> int:
@@ -337,7 +346,7 @@ def _own_error() -> bool:
 
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "upscale": cmd_upscale, "translate": cmd_translate,
-            "summary": cmd_summary, "presets": cmd_presets,
+            "summary": cmd_summary, "presets": cmd_presets, "export": cmd_export,
             "eval": cmd_eval, "evaluator": cmd_evaluator, "report": cmd_report}
 
 

@@ -34,6 +34,7 @@ from gankit.config.schema import (
     TrainConfig,
     all_keys,
     describe_keys,
+    keys_text,
     key_help,
     parse_policy,
     resume_policy,
@@ -45,6 +46,6 @@ __all__ = [
     "AUGMENTATIONS", "FREE", "LOCKED", "SCHEMA_VERSION", "Activation", "AugmentConfig", "ConditionalConfig",
     "Config", "DataConfig", "DiscriminatorConfig", "EMAConfig", "EvalConfig", "GeneratorConfig", "LogConfig",
     "Norm", "OutputActivation", "PenaltyConfig", "Precision", "TrainConfig", "all_keys", "apply_overrides",
-    "describe_keys", "dump", "fingerprint", "free_keys", "from_dict", "key_help", "load", "locked_changes",
+    "describe_keys", "keys_text", "dump", "fingerprint", "free_keys", "from_dict", "key_help", "load", "locked_changes",
     "locked_keys", "merge_dict", "parse_policy", "read_yaml", "resume_policy", "to_dict", "validate",
 ]

@@ -350,3 +350,12 @@ def describe_keys() -> list[tuple[str, str, str]]:
     """(key, default as YAML text, help) for every key of the schema, in schema order."""
     defaults = to_dict(Config())
     return [(key, yaml_text(lookup(defaults, key)), key_help(key)) for key in all_keys()]
+
+
+def keys_text() -> str:
+    """``gankit train --keys``: ``key = value  # what it does``, aligned; values as typed on the command line."""
+    rows = describe_keys()
+    kw = max(len(k) for k, _, _ in rows)
+    vw = min(16, max(len(v) for _, v, _ in rows))
+    return "\n".join(f"{key:<{kw}} = {value:<{vw}}  # {help}" if help else f"{key:<{kw}} = {value}"
+                     for key, value, help in rows)

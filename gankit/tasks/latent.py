@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gankit.errors import GankitError
+from gankit.errors import GankitError, arg
 
 
 def draw(n: int, dim: int, gen: torch.Generator | None = None, truncation: float | None = None) -> Tensor:
@@ -25,7 +25,7 @@ def draw(n: int, dim: int, gen: torch.Generator | None = None, truncation: float
     if truncation is None:
         return z
     if not truncation > 0:
-        raise GankitError(f"truncation must be > 0 (e.g. 0.7), got {truncation}")
+        raise GankitError(f"{arg('truncation')} must be > 0 (e.g. 0.7), got {truncation}")
     outside = z.abs() > truncation
     while outside.any():  # P(|z| <= t) >= 0.08 for t >= 0.1: a few rounds
         z[outside] = torch.randn(int(outside.sum()), generator=gen)

@@ -40,7 +40,7 @@ class TrainedUpscaler(Trained):
     def device(self) -> torch.device:
         return next(self.G.parameters()).device
 
-    def sample(self, n: int, *, seed: int | None = None, label=None):
+    def sample(self, n: int, *, seed: int | None = None, label=None, **_):
         raise GankitError("a super-resolution run upscales images instead of sampling: gankit upscale RUN IN --out OUT "
                           "(Python: gankit.load(run).upscale(img))")
 

@@ -20,6 +20,7 @@ import torch
 from gankit.errors import GankitError, arg
 from gankit.tables.condition import Conditions
 from gankit.tasks.base import Trained
+from gankit.tasks.latent import draw
 
 
 class TrainedTable(Trained):
@@ -50,7 +51,7 @@ class TrainedTable(Trained):
 
     @torch.inference_mode()
     def samples(self, n: int, *, seed: int | None = None, label=None, where: dict | None = None,
-                batch_size: int = 4096) -> np.ndarray:
+                batch_size: int = 4096, truncation: float | None = None) -> np.ndarray:
         """(n, C) rows in column space (numbers, category indices, NaN where missing), for evaluation."""
         if n < 1:
             raise GankitError(f"{arg('n')} must be >= 1, got {n}")
@@ -63,7 +64,7 @@ class TrainedTable(Trained):
             torch.manual_seed(int(torch.randint(2**62, (1,), generator=gen)))  # the Gumbel-softmax draws
             for i in range(0, n, batch_size):
                 m = min(batch_size, n - i)
-                z = torch.randn(m, self.latent_dim, generator=gen)
+                z = draw(m, self.latent_dim, gen, truncation)
                 cond, mask = self.conditions.where(m, given) if given else self.conditions.sample_free(m, gen)
                 z, cond, mask = z.to(self.device), cond.to(self.device), mask.to(self.device)
                 rows = self.conditions.enforce(self.G(torch.cat([z, cond], 1)), cond, mask)
@@ -92,7 +93,12 @@ class TrainedTable(Trained):
         return Exportable(self.network(), inputs, {k: {0: ("batch", 1, 1)} for k in inputs}, ("rows",),
                           describe(self.codec, self.conditions, self.latent_dim))
 
-    def sample(self, n: int, *, seed: int | None = None, label=None, where: dict | None = None):
+    def interpolate(self, z0, z1, steps: int, *, label=None):
+        raise GankitError("latent walks are for generators that start from noise alone (images, numeric tables); "
+                          "a table run's rows also depend on its conditional vector: sample rows with --seed, --where")
+
+    def sample(self, n: int, *, seed: int | None = None, label=None, where: dict | None = None,
+               truncation: float | None = None):
         """``n`` synthetic rows as a pandas DataFrame: the training table's columns in their order and
         kinds (integers as integers, numbers in the observed range with the source's decimals,
         categories only as seen in training, dates, missing cells at the real rate).
@@ -100,11 +106,12 @@ class TrainedTable(Trained):
         * ``seed``: the same seed gives the same rows;
         * ``where``: ``{"column": "value", ...}``: every row has exactly these values (categorical
           columns), and the other columns follow them as in the data;
-        * ``label``: for a run with ``data.label_column``, the same as ``where={label_column: label}``.
+        * ``label``: for a run with ``data.label_column``, the same as ``where={label_column: label}``;
+        * ``truncation``: noise components beyond ``±truncation`` drawn again (BigGAN's truncation trick).
         """
         from gankit.tables.read import to_frame
 
-        values = self.samples(n, seed=seed, label=label, where=where)
+        values = self.samples(n, seed=seed, label=label, where=where, truncation=truncation)
         df = to_frame(values, self.schema, rng=np.random.default_rng(seed))
         for name, value in self.where_of(label, where).items():
             col = self.schema.column(name)

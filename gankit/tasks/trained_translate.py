@@ -86,7 +86,7 @@ class TrainedTranslator(Trained):
         self.noise = meta.get("task") == "pix2pix"
         self.default_to = "B" if meta.get("direction", "AtoB") == "AtoB" else "A"
 
-    def sample(self, n: int, *, seed: int | None = None, label=None):
+    def sample(self, n: int, *, seed: int | None = None, label=None, **_):
         raise GankitError("a translation run translates images instead of sampling: gankit translate RUN IN --out OUT "
                           "(Python: gankit.load(run).translate(img))")
 
