@@ -185,7 +185,7 @@ def export(run, format: str = "onnx", out=None, *, to: str | None = None) -> dic
         doc = gankit.export("runs/digits-20261122-120000", "onnx", "digits.onnx")
         doc["check"]["max_abs_diff"]            # onnxruntime against gankit's network, e.g. 1e-7
     """
-    from gankit.export import SUFFIX, export_run
+    from gankit.run.export import SUFFIX, export_run
 
     return export_run(run, format, out if out is not None else Path(str(run)).name + SUFFIX.get(format, ""), to=to)
 
