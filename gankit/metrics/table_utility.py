@@ -114,7 +114,18 @@ def utility(fake: np.ndarray, train: np.ndarray, holdout: np.ndarray, schema: Ta
     """Train-on-synthetic / train-on-real scores of every model in :data:`MODELS` on ``holdout``.
 
     Returns ``{"task", "target", "minority" (classification), "models": {model: {"synthetic": {...},
-    "real": {...}}}, "synthetic": {...}, "real": {...}}``, the last two the means over the models."""
+    "real": {...}}}, "synthetic": {...}, "real": {...}}``, the last two the means over the models.
+
+    The models fit on one thread: scikit-learn's OpenMP threads spin for cores that training (or
+    anything else) holds, which made a 5-second fit take minutes on a busy 2-core machine."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _utility(fake, train, holdout, schema, target, seed)
+
+
+def _utility(fake: np.ndarray, train: np.ndarray, holdout: np.ndarray, schema: TableSchema, target: str,
+             seed: int) -> dict:
     t = schema.index(target)
     col = schema.used[t]
     classify = not numeric_columns(schema)[t]

@@ -70,7 +70,10 @@ def fit_mixture(x: np.ndarray, seed: int) -> tuple[list[float], list[float], lis
 
     from sklearn.exceptions import ConvergenceWarning
 
-    with warnings.catch_warnings():
+    from threadpoolctl import threadpool_limits
+
+    # one thread: a 1-D fit gains nothing from more, and BLAS threads spin for cores others hold
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore", ConvergenceWarning)  # 100 iterations is CTGAN's budget too
         gm.fit(x.reshape(-1, 1))
     keep = gm.weights_ > WEIGHT_THRESHOLD
