@@ -117,12 +117,13 @@ def read_set(path: str, scale: int, channels: int | None) -> tuple[list, list, l
     return hr, lr, names, False, ch
 
 
-def check_sizes(hr: list, names: list[str], patch: int, where: str) -> None:
-    small = [(n, a.shape) for n, a in zip(names, hr) if min(a.shape[1:]) < patch]
+def check_sizes(images: list, names: list[str], patch: int, where: str, key: str = "sr.patch") -> None:
+    """Refuse images smaller than the training patch (or crop) that ``key`` sets, naming one of them."""
+    small = [(n, a.shape) for n, a in zip(names, images) if min(a.shape[1:]) < patch]
     if small:
         n, s = small[0]
-        raise GankitError(f"{where}: {len(small)} image(s) smaller than the training patch sr.patch={patch} (e.g. {n}: "
-                          f"{s[2]}x{s[1]}); lower sr.patch or remove them")
+        raise GankitError(f"{where}: {len(small)} image(s) smaller than the training patch {key}={patch} (e.g. {n}: "
+                          f"{s[2]}x{s[1]}); lower {key} or remove them")
 
 
 def load_image_set(cfg, *, path: str | None = None, seed: int = 0, where: str = "data.path") -> ImageSet:

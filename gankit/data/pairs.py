@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from gankit.data import Data
+from gankit.data.imageset import check_sizes
 from gankit.errors import GankitError
 
 FOLDER_PAIRS = (("a", "b"), ("traina", "trainb"), ("testa", "testb"))
@@ -110,14 +111,6 @@ def resized(im, short: int, size: tuple[int, int] | None = None):
     return im if im.size == size else im.resize(size, Image.BICUBIC)
 
 
-def check_sizes(items: list, names: list[str], size: int, where: str) -> None:
-    small = [(n, a.shape) for n, a in zip(names, items) if min(a.shape[1:]) < size]
-    if small:
-        n, s = small[0]
-        raise GankitError(f"{where}: {len(small)} image(s) smaller than the training crop translate.size={size} "
-                          f"(e.g. {n}: {s[2]}x{s[1]})")
-
-
 def read_translation(path: str, paired: bool, short: int, channels: int | None) -> TranslationSet:
     """The images of ``path`` as uint8 tensors, resized to shorter side ``short`` (no codec yet)."""
     from gankit.data.imageset import _channels, to_uint8
@@ -158,8 +151,8 @@ def load_translation_set(cfg, *, paired: bool, path: str | None = None, where: s
     if cfg.data.limit is not None:
         k = cfg.data.limit
         data = replace(data, a=data.a[:k], b=data.b[:k], names_a=data.names_a[:k], names_b=data.names_b[:k])
-    check_sizes(data.a, data.names_a, t.size, where)
-    check_sizes(data.b, data.names_b, t.size, where)
+    check_sizes(data.a, data.names_a, t.size, where, "translate.size")
+    check_sizes(data.b, data.names_b, t.size, where, "translate.size")
     data.codec = codec_of(cfg.generator.output)
     data.x = training_view(data, t.size)
     if cfg.data.holdout > 0 and path == cfg.data.path:

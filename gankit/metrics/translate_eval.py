@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit.metrics.sr import psnr_y, ssim_y
+from gankit.metrics.sr_eval import hwc
 
 
 class RandomConvFeatures(nn.Module):
@@ -74,11 +75,6 @@ def reference_pairs(cfg, paired: bool):
     if data.heldout is not None:
         return data.heldout, f"holdout {cfg.data.holdout}"
     return data, "train"
-
-
-def hwc(t) -> np.ndarray:
-    a = np.asarray(t)
-    return a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
 
 
 def pair_scores(outs: list, targets: list) -> dict[str, list[float]]:
