@@ -157,14 +157,9 @@ def centre(a: np.ndarray, size: int) -> np.ndarray:
 
 def split(data: ImageSet, fraction: float, seed: int) -> ImageSet:
     """The training images, the held-out ones as ``.heldout`` (drawn as gankit.data.split does)."""
-    import hashlib
+    from gankit.data.split import holdout_indices
 
-    n = len(data.hr)
-    if n < 2:
-        raise GankitError(f"data.holdout={fraction} needs at least 2 images to split, but the data has {n}")
-    k = min(n - 1, max(1, round(fraction * n)))
-    held = np.sort(np.random.default_rng(seed).permutation(n)[:k])
-    keep = np.setdiff1d(np.arange(n), held)
+    keep, held, info = holdout_indices(len(data.hr), fraction, seed, "images")
 
     def take(idx) -> ImageSet:
         return replace(data, x=data.x[torch.from_numpy(idx)], hr=[data.hr[i] for i in idx],
@@ -172,6 +167,5 @@ def split(data: ImageSet, fraction: float, seed: int) -> ImageSet:
 
     out = take(keep)
     out.heldout = take(held)
-    out.split = {"holdout": fraction, "seed": seed, "items": n, "held_out": int(k),
-                 "indices_sha256": hashlib.sha256(held.astype("<i8").tobytes()).hexdigest()}
+    out.split = info
     return out

@@ -169,13 +169,10 @@ def training_view(data: TranslationSet, size: int) -> torch.Tensor:
 
 def split(data: TranslationSet, fraction: float, seed: int) -> TranslationSet:
     """The training pairs, the held-out ones as ``.heldout`` (unpaired sets: each domain split alike)."""
-    import hashlib
+    from gankit.data.split import holdout_indices
 
-    n = min(len(data.a), len(data.b))
-    if n < 2:
-        raise GankitError(f"data.holdout={fraction} needs at least 2 images per domain to split, but one has {n}")
-    k = min(n - 1, max(1, round(fraction * n)))
-    held = np.sort(np.random.default_rng(seed).permutation(n)[:k])
+    _, held, info = holdout_indices(min(len(data.a), len(data.b)), fraction, seed, "images per domain")
+    k = len(held)
 
     def take(idx, items):
         return [items[i] for i in idx]
@@ -186,6 +183,5 @@ def split(data: TranslationSet, fraction: float, seed: int) -> TranslationSet:
     out.x = data.x[: max(len(out.a), len(out.b))]
     out.heldout = replace(data, a=take(held, data.a), b=take(held, data.b), names_a=take(held, data.names_a),
                           names_b=take(held, data.names_b), x=data.x[:k])
-    out.split = {"holdout": fraction, "seed": seed, "items": n, "held_out": int(k),
-                 "indices_sha256": hashlib.sha256(held.astype("<i8").tobytes()).hexdigest()}
+    out.split = info
     return out

@@ -47,21 +47,23 @@ TEST_SPLITS.register("fashion-mnist", "the t10k files beside the training files"
 
 
 def split_holdout(raw: "Raw", fraction: float, seed: int) -> tuple["Raw", "Raw", dict]:
-    """(training part, held-out part, what was held out) of loaded data; items keep their order.
+    """(training part, held-out part, what was held out) of loaded data; items keep their order."""
+    keep, held, info = holdout_indices(len(raw.x), fraction, seed)
+    return _take(raw, keep), _take(raw, held), info
 
-    ``round(fraction * N)`` items (at least 1, leaving at least 1) are drawn with ``seed``.
-    """
+
+def holdout_indices(n: int, fraction: float, seed: int, what: str = "items"):
+    """(kept indices, held-out indices, what was held out) of ``n`` items, both sorted: ``round(fraction * n)``
+    items (at least 1, leaving at least 1) drawn with ``seed``; the record carries a sha256 of the indices."""
     import numpy as np
 
-    n = len(raw.x)
     if n < 2:
-        raise GankitError(f"data.holdout={fraction} needs at least 2 items to split, but the data has {n}")
+        raise GankitError(f"data.holdout={fraction} needs at least 2 {what} to split, but the data has {n}")
     k = min(n - 1, max(1, round(fraction * n)))
     held = np.sort(np.random.default_rng(seed).permutation(n)[:k])
-    keep = np.setdiff1d(np.arange(n), held)
     info = {"holdout": fraction, "seed": seed, "items": n, "held_out": int(k),
             "indices_sha256": hashlib.sha256(held.astype("<i8").tobytes()).hexdigest()}
-    return _take(raw, keep), _take(raw, held), info
+    return np.setdiff1d(np.arange(n), held), held, info
 
 
 def _take(raw: "Raw", index) -> "Raw":
