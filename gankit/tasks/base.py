@@ -135,6 +135,15 @@ class Task:
         and :func:`gankit.load` read back."""
         raise NotImplementedError
 
+    def model_meta(self, step: int, data: dict, **extra) -> dict:
+        """The JSON every exported model starts with: gankit's version, the task, the generator's
+        settings, what the data is (``data``), the step and preset; then the task's ``extra``."""
+        from gankit import __version__
+
+        meta = getattr(self, "meta", {})
+        return {"gankit_version": __version__, "task": self.name, "generator": meta.get("generator"), "data": data,
+                "step": step, "preset": meta.get("preset"), **extra}
+
     @classmethod
     def trained_from_checkpoint(cls, train: dict, model: dict, source: str, device: str = "cpu"):
         """The model :meth:`export` described at a training checkpoint, from the checkpoint alone.

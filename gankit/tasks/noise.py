@@ -209,15 +209,11 @@ class NoiseGAN(Task):
             self.noise_gen.set_state(state["noise"])
 
     def export(self, nets: dict[str, nn.Module], step: int) -> tuple[str, dict[str, Tensor], dict]:
-        from gankit import __version__
-
         d = self.data
-        meta = {"gankit_version": __version__, "task": self.name, "generator": self.meta.get("generator"),
-                "data": {"name": d.name, "kind": d.kind, "shape": list(d.shape), **d.codec.to_dict(),
-                         "classes": d.classes, "columns": d.columns, "label_name": d.label_name,
-                         **({"label_position": d.label_position} if d.label_position is not None else {})},
-                "step": step, "preset": self.meta.get("preset"), "num_classes": self.num_classes,
-                "ema": bool(self.ema)}
+        data = {"name": d.name, "kind": d.kind, "shape": list(d.shape), **d.codec.to_dict(), "classes": d.classes,
+                "columns": d.columns, "label_name": d.label_name,
+                **({"label_position": d.label_position} if d.label_position is not None else {})}
+        meta = self.model_meta(step, data, num_classes=self.num_classes, ema=bool(self.ema))
         return "generator", {"G": nets["G"].state_dict()}, meta
 
     def usage(self, run) -> str:

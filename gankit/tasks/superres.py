@@ -135,12 +135,9 @@ class SuperResolution(Task):
     # ------------------------------------------------------------------ use
 
     def export(self, nets: dict[str, nn.Module], step: int) -> tuple[str, dict[str, Tensor], dict]:
-        from gankit import __version__
-
         d = self.data
-        meta = {"gankit_version": __version__, "task": self.name, "generator": self.meta["generator"],
-                "data": {"name": d.name, "kind": d.kind, "shape": list(d.shape), **d.codec.to_dict()},
-                "scale": self.s.scale, "tile": self.meta["tile"], "step": step, "preset": self.meta.get("preset")}
+        meta = self.model_meta(step, {"name": d.name, "kind": d.kind, "shape": list(d.shape), **d.codec.to_dict()},
+                               scale=self.s.scale, tile=self.meta["tile"])
         return "generator", {"G": nets["G"].state_dict()}, meta
 
     @classmethod

@@ -76,8 +76,7 @@ class TableGAN(Task):
                               f"{data.name} is {data.kind} data: use a noise-task preset such as digits-dcgan")
         check_pac(cfg)
         codec = data.codec
-        values = codec.decode(data.x).numpy()  # the categories of every training row, for training-by-sampling
-        conditions = Conditions(codec, values, device)
+        conditions = Conditions(codec, data.values, device)  # the training rows' categories: training-by-sampling
         width = codec.width
         G = build_generator(replace(cfg.generator, latent_dim=cfg.generator.latent_dim + conditions.dim), (width,),
                             heads=codec.heads()).to(device)
@@ -156,12 +155,9 @@ class TableGAN(Task):
             self.noise_gen.set_state(state["noise"])
 
     def export(self, nets: dict[str, nn.Module], step: int) -> tuple[str, dict[str, Tensor], dict]:
-        from gankit import __version__
-
         d = self.data
-        meta = {"gankit_version": __version__, "task": self.name, "generator": self.meta["generator"],
-                "data": {"name": d.name, "kind": d.kind, "shape": list(d.shape), "table": d.codec.to_dict()},
-                "cond_dim": self.cond.dim, "step": step, "preset": self.meta.get("preset")}
+        data = {"name": d.name, "kind": d.kind, "shape": list(d.shape), "table": d.codec.to_dict()}
+        meta = self.model_meta(step, data, cond_dim=self.cond.dim)
         return "generator", {"G": nets["G"].state_dict()}, meta
 
     @classmethod

@@ -58,7 +58,11 @@ class TrainedTable(Trained):
         given = self.where_of(label, where)
         if given and not self.conditions.columns:
             raise GankitError("this table has no categorical column to condition on")
-        gen = torch.Generator().manual_seed(seed if seed is not None else int(torch.seed() % 2**63))
+        gen = torch.Generator()  # fresh noise without a seed; the global RNG is left alone either way
+        if seed is not None:
+            gen.manual_seed(seed)
+        else:
+            gen.seed()
         out = []
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(torch.randint(2**62, (1,), generator=gen)))  # the Gumbel-softmax draws

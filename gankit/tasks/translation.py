@@ -166,14 +166,10 @@ class Translation(Task):
     # ------------------------------------------------------------------ use
 
     def export_meta(self, step: int) -> dict:
-        from gankit import __version__
-
         d = self.data
-        return {"gankit_version": __version__, "task": self.name, "generator": self.meta["generator"],
-                "data": {"name": d.name, "kind": d.kind, "shape": [d.shape[0], self.t.size, self.t.size],
-                         **d.codec.to_dict()},
-                "direction": self.direction, "size": self.t.size, "load": self.t.load or self.t.size,
-                "step": step, "preset": self.meta.get("preset")}
+        data = {"name": d.name, "kind": d.kind, "shape": [d.shape[0], self.t.size, self.t.size], **d.codec.to_dict()}
+        return self.model_meta(step, data, direction=self.direction, size=self.t.size,
+                               load=self.t.load or self.t.size)
 
     @classmethod
     def load_trained(cls, state: dict, meta: dict, source: str, device: str = "cpu"):
