@@ -199,6 +199,8 @@ class TranslateConfig:
                            "translate.size (jitter); 0 = translate.size")
     flip: bool = free(True, "random horizontal flips of the training images")
     l1_weight: float = free(100.0, "pix2pix: weight of the L1 term |G(a) - b|")
+    gan_weight: float = free(1.0, "weight of the adversarial term in G's loss (pix2pix with 0 = L1 only, the "
+                                  "paper's ablation; D still trains, so the step count and its cost stay equal)")
     cycle_weight: float = free(10.0, "cyclegan: weight of each cycle-consistency term")
     identity: float = free(0.5, "cyclegan: identity term weight as a multiple of translate.cycle_weight (0 = off)")
     pool: int = setting(50, "cyclegan: buffer of past fakes D sees half the time once full (0 = off)")

@@ -129,6 +129,7 @@ class Translation(Task):
         self.direction = cfg.data.direction
         self.loss_fn, self.loss_name = LOSSES.get(cfg.loss), cfg.loss
         self.d_weight, self.g_weight = paper_weights(cfg.loss)
+        self.g_weight *= cfg.translate.gan_weight
         self.probability = self.loss_fn.probability
         self.meta = {"generator": to_dict(cfg)["generator"], "preset": cfg.preset}
         self.ema = {}

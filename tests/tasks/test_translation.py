@@ -104,6 +104,15 @@ def test_pix2pix_losses_match_the_paper(tmp_path):
     assert float(d) == pytest.approx(float(expect_d), rel=1e-5)
 
 
+def test_pix2pix_gan_weight_zero_is_the_papers_l1_only_ablation(tmp_path):
+    torch.manual_seed(0)
+    task, _ = _task(Pix2Pix, "facades-pix2pix", [*PIX, "translate.gan_weight=0"], tmp_path)
+    src, dst, fake = torch.randn(2, 3, 16, 16), torch.randn(2, 3, 16, 16), torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        loss, _ = task.g_loss(fake, src, dst, task.D)
+    assert float(loss) == pytest.approx(float(100 * (fake - dst).abs().mean()), rel=1e-6)
+
+
 def test_cyclegan_losses_match_the_paper(tmp_path):
     torch.manual_seed(0)
     task, _ = _task(CycleGAN, "facades-cyclegan", CYC, tmp_path)
