@@ -218,8 +218,8 @@ PRESETS: dict[str, tuple[str, dict]] = {
     # CycleGAN (Zhu et al. 2017) on facades with the pairs ignored (A and B drawn independently): two ResNet
     # generators with 6 residual blocks (the paper's for 128 px) and 32 base filters (the paper: 64), two
     # 70x70 PatchGANs with instance norm, least squares, cycle 10, identity 0.5, a pool of 50 fakes, batch 1.
-    # 20-step smoke at train.threads=1 on the busy 2-core machine: 1.4 s a step, so 1,200 steps in about 28
-    # minutes (3 epochs: far shorter than the paper's 200); no quality run yet.
+    # 1.4-1.6 s a step at train.threads=1 on the busy 2-core machine, so 1,000 steps (2.5 epochs: far shorter
+    # than the paper's 200) in about 25 minutes; measured in BENCHMARKS.md.
     "facades-cyclegan": (
         "unpaired translation (CycleGAN) on facades, label maps <-> photos: data.path=FOLDER with A/ and B/ "
         "(or side-by-side images); gankit translate RUN photo.png --to A --out labels.png",
@@ -234,7 +234,7 @@ PRESETS: dict[str, tuple[str, dict]] = {
             "loss": "lsgan",
             "translate": {"size": 128, "load": 143, "flip": True, "cycle_weight": 10.0, "identity": 0.5,
                           "pool": 50, "decay_start": 0.5},
-            "train": {"steps": 1200, "batch_size": 1},
+            "train": {"steps": 1000, "batch_size": 1},
             "log": {"grid_size": 4},
         },
     ),

@@ -37,6 +37,9 @@ class ImageSet(Data):
     names: list = field(default_factory=list)
     scale: int = 4
     paired: bool = False
+    # files with one channel (PIL mode L, I, ...): in a colour set they are read as three equal channels, and
+    # ``gankit eval`` scores them on their own values, as the SR literature's MATLAB scripts do
+    one_channel: list = field(default_factory=list)
 
 
 def pair_files(path: str) -> tuple[list[Path], list[Path]] | None:
@@ -87,9 +90,9 @@ def _channels(pics: list, forced: int | None) -> int:
     return forced if forced is not None else 3 if any(map(_has_colour, pics)) else 1
 
 
-def read_set(path: str, scale: int, channels: int | None) -> tuple[list, list, list[str], bool, int]:
-    """(HR arrays, LR arrays, names, paired, channels) of a folder in either layout."""
-    from gankit.data.images import sources
+def read_set(path: str, scale: int, channels: int | None) -> tuple[list, list, list[str], bool, int, list[bool]]:
+    """(HR arrays, LR arrays, names, paired, channels, one-channel files) of a folder in either layout."""
+    from gankit.data.images import GRAY_MODES, sources
     from gankit.metrics.sr import matlab_bicubic
 
     pairs = pair_files(path)
@@ -105,7 +108,7 @@ def read_set(path: str, scale: int, channels: int | None) -> tuple[list, list, l
                                   f"{b.shape[2]}x{b.shape[1]}")
             hr.append(a[:, :H, :W])
             lr.append(b)
-        return hr, lr, names, True, ch
+        return hr, lr, names, True, ch, [p.mode in GRAY_MODES for p in hr_pics]
     opened, names, _, _ = sources(path)
     if not opened:
         raise GankitError(f"{path}: no images found")
@@ -114,7 +117,7 @@ def read_set(path: str, scale: int, channels: int | None) -> tuple[list, list, l
     hr = [to_uint8(p, ch) for p in pics]
     hr = [a[:, : a.shape[1] // scale * scale, : a.shape[2] // scale * scale] for a in hr]
     lr = [np.ascontiguousarray(matlab_bicubic(a.transpose(1, 2, 0), 1 / scale).transpose(2, 0, 1)) for a in hr]
-    return hr, lr, names, False, ch
+    return hr, lr, names, False, ch, [p.mode in GRAY_MODES for p in pics]
 
 
 def check_sizes(images: list, names: list[str], patch: int, where: str, key: str = "sr.patch") -> None:
@@ -136,15 +139,16 @@ def load_image_set(cfg, *, path: str | None = None, seed: int = 0, where: str = 
     if path is None:
         raise GankitError("task=superres needs data.path=FOLDER of images (any sizes), or paired HR/ and LR/ folders")
     scale, patch = cfg.generator.scale, cfg.sr.patch
-    hr, lr, names, paired, ch = read_set(path, scale, cfg.data.channels)
+    hr, lr, names, paired, ch, grey = read_set(path, scale, cfg.data.channels)
     if cfg.data.limit is not None:
-        hr, lr, names = hr[: cfg.data.limit], lr[: cfg.data.limit], names[: cfg.data.limit]
+        hr, lr, names, grey = hr[: cfg.data.limit], lr[: cfg.data.limit], names[: cfg.data.limit], grey[: cfg.data.limit]
     check_sizes(hr, names, patch, where)
     lo, hi = output_range(cfg.generator.output)
     codec = Codec(offset=torch.tensor([-lo / (hi - lo)]), scale=torch.tensor([1.0 / (hi - lo)]), clamp=(0.0, 1.0))
     crops = np.stack([centre(a, patch) for a in hr]).astype(np.float32) / 255.0
     data = ImageSet(codec.encode(crops), "image", "images", codec, hr=[torch.from_numpy(a) for a in hr],
-                    lr=[torch.from_numpy(a) for a in lr], names=names, scale=scale, paired=paired)
+                    lr=[torch.from_numpy(a) for a in lr], names=names, scale=scale, paired=paired,
+                    one_channel=grey)
     if cfg.data.holdout > 0 and path == cfg.data.path:
         data = split(data, cfg.data.holdout, seed)
     return data
@@ -163,7 +167,8 @@ def split(data: ImageSet, fraction: float, seed: int) -> ImageSet:
 
     def take(idx) -> ImageSet:
         return replace(data, x=data.x[torch.from_numpy(idx)], hr=[data.hr[i] for i in idx],
-                       lr=[data.lr[i] for i in idx], names=[data.names[i] for i in idx])
+                       lr=[data.lr[i] for i in idx], names=[data.names[i] for i in idx],
+                       one_channel=[data.one_channel[i] for i in idx])
 
     out = take(keep)
     out.heldout = take(held)

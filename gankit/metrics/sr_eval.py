@@ -34,15 +34,23 @@ def hwc(a) -> np.ndarray:
     return a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
 
 
-def score_pairs(g, lrs, hrs, scale: int) -> dict[str, list[float]]:
-    """Per image: the model's and bicubic's PSNR, SSIM and sharpness (outputs rounded to uint8 first)."""
+def score_pairs(g, lrs, hrs, scale: int, one_channel: list[bool] | None = None) -> dict[str, list[float]]:
+    """Per image: the model's and bicubic's PSNR, SSIM and sharpness (outputs rounded to uint8 first).
+
+    A one-channel file read into a colour set (``one_channel``) is scored on its own values, not through
+    RGB -> Y, as the MATLAB scripts of the SR literature do: the model's output is the mean of its three
+    channels (as ``upscale`` returns greyscale), bicubic runs on the one channel."""
     import torch
 
     out = {k: [] for k in ("psnr", "ssim", "sharpness", "psnr_bicubic", "ssim_bicubic", "sharpness_bicubic")}
-    for lr, hr in zip(lrs, hrs):
+    for i, (lr, hr) in enumerate(zip(lrs, hrs)):
         x = torch.as_tensor(np.asarray(lr), dtype=torch.float32)[None] / 255.0
-        sr = np.round(g.upscale_tensor(x)[0].cpu().numpy() * 255.0).astype(np.uint8)
-        bic = matlab_bicubic(hwc(lr), scale, size=tuple(np.asarray(hr).shape[1:]))
+        y = g.upscale_tensor(x)[0]
+        lr, hr = np.asarray(lr), np.asarray(hr)
+        if one_channel and one_channel[i] and hr.shape[0] == 3:
+            y, lr, hr = y.mean(0, keepdim=True), lr[:1], hr[:1]
+        sr = np.round(y.cpu().numpy() * 255.0).astype(np.uint8)
+        bic = matlab_bicubic(hwc(lr), scale, size=tuple(hr.shape[1:]))
         for tag, img in (("", hwc(sr)), ("_bicubic", bic)):
             out["psnr" + tag].append(psnr_y(img, hwc(hr), scale))
             out["ssim" + tag].append(ssim_y(img, hwc(hr), scale))
@@ -53,7 +61,7 @@ def score_pairs(g, lrs, hrs, scale: int) -> dict[str, list[float]]:
 def evaluate_upscaler(run, g, cfg, seed: int = 0) -> dict:
     """The ``scores`` and ``data`` parts of eval.json for a super-resolution run."""
     data, where = reference_images(cfg, run)
-    per = score_pairs(g, data.lr, data.hr, g.scale)
+    per = score_pairs(g, data.lr, data.hr, g.scale, data.one_channel)
     step = g.meta.get("step")
     better = {"psnr": "higher", "ssim": "higher", "sharpness": "closer to 1"}
     scores = {name: {"value": float(np.mean(v)), "better": better[name.split("_")[0]], "n_real": len(v),
@@ -62,5 +70,6 @@ def evaluate_upscaler(run, g, cfg, seed: int = 0) -> dict:
                      "per_image": [round(float(x), 4) for x in v]} for name, v in per.items()}
     info = {"dataset": cfg.data.test_path or cfg.data.path, "kind": "image", "shape": list(data.shape),
             "items": len(data.hr), "reference_split": where, "scale": g.scale,
-            "y_channel": "MATLAB rgb2ycbcr (studio range), border of scale pixels cropped"}
+            "y_channel": "MATLAB rgb2ycbcr (studio range), border of scale pixels cropped; one-channel files on "
+                         "their own values"}
     return {"scores": scores, "data": info}

@@ -175,7 +175,8 @@ class SuperResolution(Task):
         return {"lr": torch.stack(lr).to(device), "hr": torch.stack(hr).to(device)}
 
     def preview(self, nets: dict[str, nn.Module], fixed: dict[str, Tensor]) -> tuple[np.ndarray, int | None]:
-        """Rows of (input enlarged by pixel repetition, output, target) in [0, 1]."""
+        """Rows of (input enlarged by pixel repetition, output, target, then output and target zoomed: their
+        central half enlarged twice by pixel repetition, where fine detail, or its absence, shows) in [0, 1]."""
         G, s = nets["G"], self.s.scale
         was = G.training
         G.eval()
@@ -183,8 +184,9 @@ class SuperResolution(Task):
             out = self.data.codec.decode(G(self.encode(fixed["lr"]))).float()
         G.train(was)
         lr = F.interpolate(fixed["lr"].float() / 255.0, scale_factor=s, mode="nearest")
-        strips = torch.stack([lr, out, fixed["hr"].float() / 255.0], 1).flatten(0, 1)
-        return strips.cpu().numpy(), 3
+        hr = fixed["hr"].float() / 255.0
+        strips = torch.stack([lr, out, hr, zoom(out), zoom(hr)], 1).flatten(0, 1)
+        return strips.cpu().numpy(), 5
 
     def summary(self) -> str:
         from gankit.models.summary import summary
@@ -194,3 +196,11 @@ class SuperResolution(Task):
         return "\n\n".join([summary(self.G, torch.zeros(1, c, p // self.s.scale, p // self.s.scale),
                                     "generator (input: low-resolution crop)"),
                             summary(self.D, torch.zeros(2, c, p, p), "discriminator (input: high-resolution crop)")])
+
+
+def zoom(x: Tensor) -> Tensor:
+    """(N, C, H, W) -> (N, C, H - H % 2, W - W % 2): the central half of each side, enlarged twice by pixel
+    repetition."""
+    h, w = x.shape[2] // 2, x.shape[3] // 2
+    top, left = (x.shape[2] - h) // 2, (x.shape[3] - w) // 2
+    return F.interpolate(x[:, :, top:top + h, left:left + w], scale_factor=2, mode="nearest")

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -93,6 +94,46 @@ def test_train_writes_an_upscaler_and_resume_is_exact(run, tmp_path):
     assert (copy / "generator.safetensors").read_bytes() == (run / "generator.safetensors").read_bytes()
     doc = gankit.evaluate(run)
     assert {"psnr", "ssim", "sharpness", "psnr_bicubic"} <= set(doc["scores"])
+
+
+def test_eval_scores_a_one_channel_file_on_its_own_values(run, tmp_path):
+    """Set14's img_003 case: a greyscale file in a colour test set is scored as the MATLAB scripts score
+    it (its own values, the model's output as upscale returns it), not through RGB -> Y."""
+    from gankit.metrics.sr import matlab_bicubic, psnr_y
+    from gankit.metrics.sr_eval import evaluate_upscaler
+    from gankit.run.folder import load_run_config
+
+    test = _images(tmp_path / "test", sizes=((40, 44),))
+    grey = (np.random.default_rng(2).random((36, 48)) * 255).astype(np.uint8)
+    Image.fromarray(grey).save(test / "grey.png")
+    cfg = load_run_config(run)
+    cfg = replace(cfg, data=replace(cfg.data, test_path=str(test)))
+    g = gankit.load(run)
+    doc = evaluate_upscaler(run, g, cfg)
+    lr = matlab_bicubic(grey, 1 / 4)
+    assert doc["scores"]["psnr"]["per_image"][1] == pytest.approx(psnr_y(g.upscale(lr), grey, 4), abs=1e-3)
+    assert doc["scores"]["psnr_bicubic"]["per_image"][1] == pytest.approx(
+        psnr_y(matlab_bicubic(lr, 4, size=grey.shape), grey, 4), abs=1e-3)
+    assert doc["data"]["y_channel"].endswith("their own values")
+
+
+def test_preview_strips_are_input_output_target_and_zoomed_crops(tmp_path):
+    from gankit.api import load_config
+    from gankit.data.imageset import load_image_set
+    from gankit.tasks.superres import SuperResolution, zoom
+
+    x = torch.arange(16.0).reshape(1, 1, 4, 4)
+    assert torch.equal(zoom(x)[0, 0], torch.tensor([[5.0, 5, 6, 6], [5, 5, 6, 6], [9, 9, 10, 10], [9, 9, 10, 10]]))
+    cfg = load_config("sr-t91", f"data.path={_images(tmp_path / 'imgs')}", *TINY)
+    task = SuperResolution.from_config(cfg, load_image_set(cfg), "cpu")
+    fixed = task.fixed_inputs(4, 0)
+    strips, per_row = task.preview(task.nets, fixed)
+    p = cfg.sr.patch
+    assert per_row == 5 and strips.shape == (4 * 5, 3, p, p)
+    hr = fixed["hr"].float().numpy() / 255
+    np.testing.assert_allclose(strips[2::5], hr)
+    np.testing.assert_allclose(strips[4::5], zoom(torch.from_numpy(hr)).numpy())
+    np.testing.assert_allclose(strips[3::5], zoom(torch.from_numpy(strips[1::5].copy())).numpy())
 
 
 def test_cli_upscale_grey_and_rgb_of_odd_size(run, tmp_path, capsys):

@@ -1,0 +1,169 @@
+"""Image-to-image benchmark, part 2 (issue 14, "Measured"): pix2pix and CycleGAN on CMP facades.
+
+Three runs at one thread (``train.threads=1``), each the shipped preset at its own length:
+
+* ``pix2pix`` — ``facades-pix2pix`` as shipped (L1 x 100 + the adversarial term);
+* ``pix2pix-l1`` — the same with ``translate.gan_weight=0``: the paper's L1-only ablation (Isola et al.
+  2017, table 1 and fig. 4), D still trained so that the cost per step is the same;
+* ``cyclegan`` — ``facades-cyclegan``: trained *unpaired* (the task draws A and B independently, so the
+  pairs are never seen), scored on the paired test split against the true counterpart.
+
+Each is scored as ``gankit eval`` scores it (``gankit.metrics.translate_eval``: labels -> photo on the
+106 test pairs, each resized to a 128-pixel shorter side; L1 in [0, 1] units, PSNR / SSIM on Y, the
+sharpness ratio, KID in the offline randconv-v1 feature space), beside the identity and mean-target
+baselines. The KID sanity row scores, against the same test photos and in the same space: other real
+photos (the training split's), the test photos Gaussian-blurred (radius 2 px), and the L1-only model's
+outputs; it must read real < blurred < L1-only.
+
+    python -m benchmarks.facades              # the presets as shipped (~75 min at 1 thread)
+    python -m benchmarks.facades --quick      # smoke: 30 steps each
+
+Resumable: a finished run is not retrained (an unfinished one resumes from its newest checkpoint);
+``--rescore`` scores again. Results: ``benchmarks/out/facades/facades.{json,md}`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "facades"
+OUT = ROOT / "benchmarks" / "out" / "facades"
+RUNS = {"pix2pix": ("facades-pix2pix", []), "pix2pix-l1": ("facades-pix2pix", ["translate.gan_weight=0"]),
+        "cyclegan": ("facades-cyclegan", [])}
+BLUR_RADIUS = 2.0
+
+
+def finished(run: Path) -> bool:
+    return (run / "generator.json").is_file()
+
+
+def train(name: str, a) -> dict:
+    """Train (or resume, or skip) one run; its wall time and steps from metrics.csv."""
+    import gankit
+
+    preset, extra = RUNS[name]
+    run = a.out / name
+    if not finished(run):
+        over = [f"data.path={a.root / 'train'}", f"data.test_path={a.root / 'test'}", f"train.threads={a.threads}",
+                "log.checkpoint_every=500", *extra] + (["train.steps=30", "log.checkpoint_every=10"] if a.quick else [])
+        resume = (run / "checkpoints").is_dir() and any((run / "checkpoints").iterdir())
+        print(f"training {name} ({preset} {' '.join(extra)}) into {run}" + (" (resumed)" if resume else ""), flush=True)
+        if resume:
+            gankit.train(resume=run, quiet=True)
+        else:
+            gankit.train(preset, *over, out=run, quiet=True)
+    rows = (run / "metrics.csv").read_text().splitlines()
+    head = rows[0].split(",")
+    last = dict(zip(head, rows[-1].split(",")))
+    return {"steps": int(last["step"]), "minutes": float(last["seconds"]) / 60,
+            "preset": preset, "overrides": extra}
+
+
+def kid_sanity(a, l1_run: Path, seed: int = 0) -> dict:
+    """KID against the test photos of: training photos, blurred test photos, the L1-only model's outputs."""
+    from PIL import Image, ImageFilter
+
+    import gankit
+    from gankit.data.pairs import load_translation_set
+    from gankit.metrics.translate_eval import RandomConvFeatures, kid_of, reference_pairs, to_u8
+    from gankit.run.folder import load_run_config
+
+    g = gankit.load(l1_run)
+    cfg = load_run_config(l1_run)
+    test, _ = reference_pairs(cfg, paired=True)
+    train_set = load_translation_set(cfg, paired=True, short=cfg.translate.size)
+    targets = [np.asarray(t) for t in test.a]  # BtoA: photos are side A
+    blurred = [np.asarray(Image.fromarray(t.transpose(1, 2, 0)).filter(ImageFilter.GaussianBlur(BLUR_RADIUS)))
+               .transpose(2, 0, 1).copy() for t in targets]
+    outs = [to_u8(g.translate_tensor(t[None].float() / 255.0, g.default_to, seed)[0]) for t in test.b]
+    ext = RandomConvFeatures()
+    return {"real (training photos)": kid_of(ext, [np.asarray(t) for t in train_set.a], targets, seed),
+            f"test photos blurred ({BLUR_RADIUS:g} px)": kid_of(ext, blurred, targets, seed),
+            "L1-only pix2pix outputs": kid_of(ext, outs, targets, seed),
+            "extractor": ext.name, "extractor_sha256": ext.sha256, "n_test": len(targets),
+            "n_train": len(train_set.a)}
+
+
+def render(doc: dict) -> str:
+    cols = ("l1", "psnr", "ssim", "sharpness", "kid")
+    lines = ["| method | " + " | ".join(("L1", "PSNR (dB)", "SSIM", "sharpness", "KID ×10³")) + " | steps | minutes |",
+             "|---|" + "---:|" * 7]
+
+    def row(label, sc, tag="", t=None):
+        vals = [sc.get(c + tag, {}).get("value") for c in cols]
+        txt = [("—" if v is None else f"{v * 1e3:.2f}" if c == "kid" else f"{v:.4f}" if c in ("l1", "ssim")
+                else f"{v:.3f}" if c == "sharpness" else f"{v:.2f}") for c, v in zip(cols, vals)]
+        extra = [str(t["steps"]), f"{t['minutes']:.1f}"] if t else ["", ""]
+        lines.append(f"| {label} | " + " | ".join(txt + extra) + " |")
+
+    ev = doc.get("eval", {})
+    if "pix2pix" in ev:
+        row("identity (the label map itself)", ev["pix2pix"], "_identity")
+        row("mean test photo", ev["pix2pix"], "_mean")
+    for name, label in (("pix2pix-l1", "pix2pix, L1 only"), ("pix2pix", "pix2pix, L1 + GAN (shipped)"),
+                        ("cyclegan", "CycleGAN, unpaired (shipped)")):
+        if name in ev:
+            row(label, ev[name], "", doc["train"].get(name))
+    out = ["\n".join(lines)]
+    if "kid_sanity" in doc:
+        k = doc["kid_sanity"]
+        vals = [(n, v) for n, v in k.items() if isinstance(v, float)]
+        ok = all(vals[i][1] < vals[i + 1][1] for i in range(len(vals) - 1))
+        out.append("KID sanity row (×10³, against the test photos, randconv-v1): "
+                   + " < ".join(f"{n} {v * 1e3:.2f}" for n, v in vals) + f" — {'holds' if ok else 'DOES NOT hold'}.")
+    return "\n\n".join(out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--root", type=Path, default=SHARED, help="folder with train/ and test/ (side-by-side pairs)")
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--only", nargs="*", choices=list(RUNS), default=list(RUNS))
+    ap.add_argument("--quick", action="store_true", help="smoke run: 30 steps each")
+    ap.add_argument("--rescore", action="store_true")
+    a = ap.parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", str(a.threads))
+    import torch
+
+    import gankit
+
+    torch.set_num_threads(a.threads)
+    if a.quick:
+        a.out = a.out / "quick"
+    a.out.mkdir(parents=True, exist_ok=True)
+    path = a.out / "facades.json"
+    doc = json.loads(path.read_text()) if path.is_file() else {}
+    doc.update({"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__},
+                "threads": a.threads, "quick": a.quick})
+    doc.setdefault("train", {}), doc.setdefault("eval", {})
+
+    def save():
+        path.write_text(json.dumps(doc, indent=1) + "\n")
+        (a.out / "facades.md").write_text(render(doc) + "\n")
+
+    for name in a.only:
+        doc["train"][name] = train(name, a)
+        save()
+        if name not in doc["eval"] or a.rescore:
+            t = time.perf_counter()
+            doc["eval"][name] = gankit.evaluate(a.out / name, write=True)["scores"]
+            print(f"scored {name} in {time.perf_counter() - t:.0f} s", flush=True)
+            save()
+    if "pix2pix-l1" in doc["eval"] and ("kid_sanity" not in doc or a.rescore):
+        doc["kid_sanity"] = kid_sanity(a, a.out / "pix2pix-l1")
+        save()
+    print(render(doc))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
