@@ -84,13 +84,24 @@ def to_uint8(img, channels: int) -> np.ndarray:
     return np.round(to_array(img, channels, None) * 255.0).astype(np.uint8)
 
 
-def _channels(pics: list, forced: int | None) -> int:
-    from gankit.data.images import _has_colour
+def _channels(pics: list, forced: int | None, names: list[str] | None = None, where: str = "data.path") -> int:
+    """``forced`` (data.channels), else 3 when any image has colour, else 1. Files of both kinds (one-channel
+    and colour modes) without ``forced`` are refused: which to train on is the user's choice to make."""
+    from gankit.data.images import GRAY_MODES, _has_colour
 
-    return forced if forced is not None else 3 if any(map(_has_colour, pics)) else 1
+    if forced is not None:
+        return forced
+    grey = [p.mode in GRAY_MODES for p in pics]
+    if any(grey) and not all(grey):
+        shown = ", ".join(n for n, g in zip(names or [], grey) if g)[:120]
+        raise GankitError(f"{where}: {sum(grey)} of {len(pics)} images are one-channel and the rest colour "
+                          f"({shown or 'greyscale files'}); set data.channels=3 to read greyscale as three equal "
+                          "channels, or data.channels=1 to train on luminance")
+    return 3 if any(map(_has_colour, pics)) else 1
 
 
-def read_set(path: str, scale: int, channels: int | None) -> tuple[list, list, list[str], bool, int, list[bool]]:
+def read_set(path: str, scale: int, channels: int | None,
+             where: str = "data.path") -> tuple[list, list, list[str], bool, int, list[bool]]:
     """(HR arrays, LR arrays, names, paired, channels, one-channel files) of a folder in either layout."""
     from gankit.data.images import GRAY_MODES, sources
     from gankit.metrics.sr import matlab_bicubic
@@ -98,8 +109,9 @@ def read_set(path: str, scale: int, channels: int | None) -> tuple[list, list, l
     pairs = pair_files(path)
     if pairs is not None:
         hr_pics, lr_pics = _decode(pairs[0], [str(f) for f in pairs[0]]), _decode(pairs[1], [str(f) for f in pairs[1]])
-        ch = _channels(hr_pics, channels)
-        hr, lr, names = [], [], [str(f) for f in pairs[0]]
+        names = [str(f) for f in pairs[0]]
+        ch = _channels(hr_pics, channels, names, where)
+        hr, lr = [], []
         for h, low, name in zip(hr_pics, lr_pics, names):
             a, b = to_uint8(h, ch), to_uint8(low, ch)
             H, W = b.shape[1] * scale, b.shape[2] * scale
@@ -113,7 +125,7 @@ def read_set(path: str, scale: int, channels: int | None) -> tuple[list, list, l
     if not opened:
         raise GankitError(f"{path}: no images found")
     pics = _decode(opened, names)
-    ch = _channels(pics, channels)
+    ch = _channels(pics, channels, names, where)
     hr = [to_uint8(p, ch) for p in pics]
     hr = [a[:, : a.shape[1] // scale * scale, : a.shape[2] // scale * scale] for a in hr]
     lr = [np.ascontiguousarray(matlab_bicubic(a.transpose(1, 2, 0), 1 / scale).transpose(2, 0, 1)) for a in hr]
@@ -139,7 +151,7 @@ def load_image_set(cfg, *, path: str | None = None, seed: int = 0, where: str = 
     if path is None:
         raise GankitError("task=superres needs data.path=FOLDER of images (any sizes), or paired HR/ and LR/ folders")
     scale, patch = cfg.generator.scale, cfg.sr.patch
-    hr, lr, names, paired, ch, grey = read_set(path, scale, cfg.data.channels)
+    hr, lr, names, paired, ch, grey = read_set(path, scale, cfg.data.channels, where)
     if cfg.data.limit is not None:
         hr, lr, names, grey = hr[: cfg.data.limit], lr[: cfg.data.limit], names[: cfg.data.limit], grey[: cfg.data.limit]
     check_sizes(hr, names, patch, where)

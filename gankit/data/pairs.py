@@ -111,12 +111,13 @@ def resized(im, short: int, size: tuple[int, int] | None = None):
     return im if im.size == size else im.resize(size, Image.BICUBIC)
 
 
-def read_translation(path: str, paired: bool, short: int, channels: int | None) -> TranslationSet:
+def read_translation(path: str, paired: bool, short: int, channels: int | None,
+                     where: str = "data.path") -> TranslationSet:
     """The images of ``path`` as uint8 tensors, resized to shorter side ``short`` (no codec yet)."""
     from gankit.data.imageset import _channels, to_uint8
 
     pa, pb, na, nb, layout = read_domains(path, paired)
-    ch = _channels(pa + pb, channels)
+    ch = _channels(pa + pb, channels, na + nb, where)
     a = [resized(im, short) for im in pa]
     b = [resized(im, short, a[i].size if paired else None) for i, im in enumerate(pb)]
     a = [torch.from_numpy(to_uint8(im, ch)) for im in a]
@@ -147,7 +148,7 @@ def load_translation_set(cfg, *, paired: bool, path: str | None = None, where: s
     if path is None:
         raise GankitError(f"task={cfg.task} needs data.path=FOLDER of side-by-side A|B images, or folders A/ and B/")
     t = cfg.translate
-    data = read_translation(path, paired, short or t.load or t.size, cfg.data.channels)
+    data = read_translation(path, paired, short or t.load or t.size, cfg.data.channels, where)
     if cfg.data.limit is not None:
         k = cfg.data.limit
         data = replace(data, a=data.a[:k], b=data.b[:k], names_a=data.names_a[:k], names_b=data.names_b[:k])

@@ -28,6 +28,14 @@ def reference_images(cfg, run):
     return data, "train"
 
 
+def model_channels(cfg, channels: int):
+    """``cfg`` reading reference images with the model's channel count (a reference set may mix greyscale
+    and colour files, as Set14 does)."""
+    from dataclasses import replace
+
+    return replace(cfg, data=replace(cfg.data, channels=channels))
+
+
 def hwc(a) -> np.ndarray:
     """(C, H, W) -> (H, W) or (H, W, 3) as the metrics read it."""
     a = np.asarray(a)
@@ -60,7 +68,7 @@ def score_pairs(g, lrs, hrs, scale: int, one_channel: list[bool] | None = None) 
 
 def evaluate_upscaler(run, g, cfg, seed: int = 0) -> dict:
     """The ``scores`` and ``data`` parts of eval.json for a super-resolution run."""
-    data, where = reference_images(cfg, run)
+    data, where = reference_images(model_channels(cfg, g.channels), run)
     per = score_pairs(g, data.lr, data.hr, g.scale, data.one_channel)
     step = g.meta.get("step")
     better = {"psnr": "higher", "ssim": "higher", "sharpness": "closer to 1"}

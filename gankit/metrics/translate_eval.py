@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit.metrics.sr import psnr_y, sharpness, ssim_y
-from gankit.metrics.sr_eval import hwc
+from gankit.metrics.sr_eval import hwc, model_channels
 
 
 class RandomConvFeatures(nn.Module):
@@ -111,7 +111,7 @@ def to_u8(x: Tensor) -> np.ndarray:
 
 def evaluate_translator(run, g, cfg, seed: int = 0) -> dict:
     """The ``scores`` and ``data`` parts of eval.json for a translation run."""
-    data, where = reference_pairs(cfg, paired=cfg.task == "pix2pix")
+    data, where = reference_pairs(model_channels(cfg, g.shape[0]), paired=cfg.task == "pix2pix")
     to = g.default_to
     src, dst = (data.a, data.b) if to == "B" else (data.b, data.a)
     outs = [to_u8(g.translate_tensor(t[None].float() / 255.0, to, seed)[0]) for t in src]

@@ -157,3 +157,11 @@ def test_bad_input_exits_2_with_one_line(run, tmp_path, capsys):
     assert main(["train", "sr-t91", f"data.path={small}", *TINY, "--out", str(tmp_path / "r"), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert "smaller than the training patch sr.patch=16" in err and len(err.splitlines()) == 1
+    mixed = _images(tmp_path / "mixed")
+    Image.fromarray(np.full((40, 40), 90, np.uint8)).save(mixed / "grey.png")
+    assert main(["train", "sr-t91", f"data.path={mixed}", *TINY, "--out", str(tmp_path / "m"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "1 of 5 images are one-channel" in err and "grey.png" in err and "data.channels=3" in err
+    assert len(err.splitlines()) == 1
+    assert main(["train", "sr-t91", f"data.path={mixed}", *TINY, "data.channels=3", "train.steps=1",
+                 "--out", str(tmp_path / "m3"), "--quiet"]) == 0

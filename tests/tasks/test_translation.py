@@ -270,8 +270,12 @@ def test_bad_input_exits_2_with_one_line(runs, tmp_path, capsys):
     assert main(["train", "facades-pix2pix", f"data.path={odd}", *PIX, "--out", str(tmp_path / "r1"), "--quiet"]) == 2
     bad = ab_folders(tmp_path / "bad", names_b=("x.png", "y2.png", "z3.png"))
     assert main(["train", "facades-pix2pix", f"data.path={bad}", *PIX, "--out", str(tmp_path / "r2"), "--quiet"]) == 2
+    mixed = ab_folders(tmp_path / "mixed")
+    Image.open(mixed / "B" / "y.png").convert("L").save(mixed / "B" / "y.png")
+    assert main(["train", "facades-pix2pix", f"data.path={mixed}", *PIX, "--out", str(tmp_path / "r3"), "--quiet"]) == 2
     lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
-    assert len(lines) == 5, lines
+    assert len(lines) == 6, lines
+    assert "1 of 6 images are one-channel" in lines[5] and "y.png" in lines[5] and "data.channels" in lines[5]
     assert "no such domain" in lines[0] and "translates only into A" in lines[1]
     assert "not a translation run" in lines[2] and "even width" in lines[3]
     assert "do not pair up by name" in lines[4] and "y.png" in lines[4] and "y2.png" in lines[4]
