@@ -234,16 +234,18 @@ def _each_image(src, out, fn) -> list:
 
 
 def evaluate(run, *, metrics: str | None = None, n: int | None = None, seed: int = 0, target: str | None = None,
-             data=None, write: bool = True, quiet: bool = True) -> dict:
+             data=None, write: bool = True, quiet: bool = True, truncation: list[float] | None = None) -> dict:
     """Score a run's final generator as ``gankit eval RUN`` does; returns the eval.json document
     (``doc["scores"][name]["value"]``) and writes RUN/eval.json (``write=False``: does not).
 
     Table runs: ``target`` is the column the utility metric predicts; ``data`` the DataFrame a run
-    trained on from Python (the run folder keeps no copy of the rows).
+    trained on from Python (the run folder keeps no copy of the rows). ``truncation``: thresholds to
+    score again with truncated latent codes (``doc["truncation"]``).
     """
     from gankit.metrics.evaluate import evaluate_run
 
-    return evaluate_run(run, metrics=metrics, n=n, seed=seed, target=target, data=data, write=write, quiet=quiet)
+    return evaluate_run(run, metrics=metrics, n=n, seed=seed, target=target, data=data, write=write, quiet=quiet,
+                        truncation=truncation)
 
 
 def column_table(cfg, data=None) -> str:

@@ -131,7 +131,7 @@ def cmd_eval(args) -> int:
 
     doc = evaluate_run(args.run, metrics=args.metrics, n=args.n, extractor=args.extractor,
                        inception_weights=args.inception_weights, seed=args.seed, device=args.device,
-                       quiet=args.json, target=args.target)
+                       quiet=args.json, target=args.target, truncation=args.truncation)
     if args.json:
         print(json.dumps(doc, indent=1))
     else:

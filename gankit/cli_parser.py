@@ -35,6 +35,14 @@ examples:
 """
 
 
+def thresholds(text: str) -> list[float]:
+    """``0.5,0.7,1`` -> [0.5, 0.7, 1.0] (argparse type of eval --truncation)."""
+    try:
+        return [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas (e.g. 0.5,0.7,1.0), got {text!r}")
+
+
 def _train_parser(sub) -> None:
     t = sub.add_parser("train", help="train a GAN into a run folder",
                        description="Train a GAN from a preset or YAML config, with key=value overrides.",
@@ -128,6 +136,9 @@ def _eval_parsers(sub) -> None:
                    "classifier for labelled images, standardized columns for tables, raw pixels otherwise)")
     e.add_argument("--inception-weights", metavar="FILE", help="local Inception-v3 weights for --extractor "
                    "inception (or set $GANKIT_INCEPTION_WEIGHTS); never downloaded")
+    e.add_argument("--truncation", type=thresholds, default=None, metavar="T,T,...", help="score again with "
+                   "the latent truncated at each threshold (BigGAN's trick), e.g. 0.5,0.7,1.0: the fidelity/"
+                   "diversity trade, in eval.json's 'truncation'")
     e.add_argument("--seed", type=int, default=0, help="seed for sampling and subsets (default 0)")
     e.add_argument("--device", default="cpu", help="cpu (default), cuda, ...")
     e.add_argument("--json", action="store_true", help="print the eval.json document instead of a table")

@@ -115,3 +115,21 @@ def test_bad_input_exits_2_with_one_line(runs, tmp_path, capsys, args, says):
     assert main(["sample", str(run), *args, "--out", str(tmp_path / "x.png")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and says in err[0]
+
+
+def test_eval_truncation_scores_each_threshold_beside_the_untruncated(runs, tmp_path, capsys):
+    plain = gankit.evaluate(runs["image"], n=200, metrics="prdc", write=False)
+    doc = gankit.evaluate(runs["image"], n=200, metrics="prdc", write=False, truncation=[0.3, 1.5])
+    assert doc["scores"] == plain["scores"]  # the main scores stay those of untruncated codes
+    assert [row["truncation"] for row in doc["truncation"]] == [0.3, 1.5]
+    assert set(doc["truncation"][0]["scores"]) == set(plain["scores"])
+    values = lambda sc: [v["value"] for v in sc.values()]  # noqa: E731
+    assert values(doc["truncation"][0]["scores"]) != values(plain["scores"])
+    assert main(["eval", str(runs["image"]), "--n", "200", "--metrics", "prdc", "--truncation", "0.5,1"]) == 0
+    out = capsys.readouterr().out
+    assert "truncation (fidelity vs diversity" in out and "\n  0.5  " in out
+    assert main(["eval", str(runs["superres"]), "--truncation", "0.5"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "needs a generator with a latent input" in err[0]
+    assert main(["eval", str(runs["image"]), "--truncation", "0,1"]) == 2
+    assert "must be > 0" in capsys.readouterr().err

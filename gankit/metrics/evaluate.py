@@ -40,11 +40,15 @@ def evaluate_run(
     write: bool = True,
     target: str | None = None,
     data=None,
+    truncation: list[float] | None = None,
 ) -> dict:
     """Score the final generator of a run folder; returns the eval.json document (and writes it).
 
     Table runs: ``target`` is the column the utility metric predicts (default: the run's eval.target);
-    ``data``: the DataFrame a run trained from Python on (its rows are not kept in the run folder)."""
+    ``data``: the DataFrame a run trained from Python on (its rows are not kept in the run folder).
+    ``truncation``: the same scores again for samples drawn with each truncation threshold (BigGAN's
+    trade of diversity for fidelity: precision should rise and recall fall as it shrinks), in
+    ``doc["truncation"]``; the main scores stay those of untruncated codes."""
     from gankit import checkpoint
     from gankit.run.folder import load_run_config
     from gankit.sampling import load
@@ -56,6 +60,10 @@ def evaluate_run(
     if write:
         _check_writable(run)
     cfg = load_run_config(run)
+    if truncation and not getattr(g, "latent_dim", 0):
+        raise GankitError(f"{run}: --truncation needs a generator with a latent input; this run's has none")
+    if truncation and any(not t > 0 for t in truncation):
+        raise GankitError(f"--truncation thresholds must be > 0 (e.g. 0.5,0.7,1.0), got {truncation}")
     if hasattr(_task(cfg), "evaluate_run"):  # a task scored its own way (super-resolution: pairs)
         return _write(run, _task(cfg).evaluate_run(run, g, cfg, seed), g, seed, write)
     data = _run_data(run, cfg, data)
@@ -82,6 +90,9 @@ def evaluate_run(
                      "extractor": plan.extractor.name if plan.extractor is not None else None},
         "scores": json_safe(scores),
     }
+    if truncation:
+        doc["truncation"] = [{"truncation": t, "scores": json_safe(plan.score(plan.generate(g, t)[0], requested, step))}
+                             for t in truncation]
     if write:
         checkpoint.atomic_write(run / EVAL_FILE, (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode())
     return doc
@@ -161,6 +172,12 @@ def format_scores(doc: dict) -> str:
         a, b = pair["splits"]
         lines.append(f"real-vs-real: the same metric on {pair['n'][1]} real {b} items in place of the generated "
                      f"ones, against {pair['n'][0]} {a} items" + (" (two halves of the training data)" if a == b else ""))
+    if doc.get("truncation"):
+        names = [k for k, v in doc["truncation"][0]["scores"].items() if isinstance(v.get("value"), (int, float))]
+        lines.append("truncation (fidelity vs diversity; 'none' = the scores above): " + "  ".join(["t", *names]))
+        lines.append("  none  " + "  ".join(_fmt(doc["scores"][k]["value"]) for k in names))
+        for row in doc["truncation"]:
+            lines.append(f"  {row['truncation']:g}  " + "  ".join(_fmt(row["scores"][k]["value"]) for k in names))
     for name, s in doc["scores"].items():
         if "histogram" in s:
             labels = s.get("classes") or [str(i) for i in range(len(s["histogram"]))]

@@ -243,10 +243,12 @@ class Plan:
     def provenance(self) -> dict:
         return self.extractor.provenance() if self.extractor is not None else {"extractor": None}
 
-    def generate(self, g) -> tuple[Tensor, Tensor | None]:
+    def generate(self, g, truncation: float | None = None) -> tuple[Tensor, Tensor | None]:
         """``n`` samples of a :class:`~gankit.tasks.trained.TrainedGenerator` with ``seed`` (data space), and for a
-        conditional one the class each was asked for (balanced classes, as ``labels_for(n)``)."""
-        fake = torch.from_numpy(g.samples(self.n, seed=self.seed))
+        conditional one the class each was asked for (balanced classes, as ``labels_for(n)``); ``truncation``:
+        BigGAN's truncation trick on the latent codes."""
+        extra = {"truncation": truncation} if truncation is not None else {}
+        fake = torch.from_numpy(g.samples(self.n, seed=self.seed, **extra))
         return fake, (g.labels_for(self.n) if g.num_classes > 0 else None)
 
     def score(self, fake: Tensor | np.ndarray, requested: Tensor | np.ndarray | None = None, step: int | None = None,
