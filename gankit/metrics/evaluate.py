@@ -60,10 +60,7 @@ def evaluate_run(
     if write:
         _check_writable(run)
     cfg = load_run_config(run)
-    if truncation and not getattr(g, "latent_dim", 0):
-        raise GankitError(f"{run}: --truncation needs a generator with a latent input; this run's has none")
-    if truncation and any(not t > 0 for t in truncation):
-        raise GankitError(f"--truncation thresholds must be > 0 (e.g. 0.5,0.7,1.0), got {truncation}")
+    _check_truncation(run, g, truncation)
     if hasattr(_task(cfg), "evaluate_run"):  # a task scored its own way (super-resolution: pairs)
         return _write(run, _task(cfg).evaluate_run(run, g, cfg, seed), g, seed, write)
     data = _run_data(run, cfg, data)
@@ -96,6 +93,13 @@ def evaluate_run(
     if write:
         checkpoint.atomic_write(run / EVAL_FILE, (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode())
     return doc
+
+
+def _check_truncation(run: Path, g, truncation: list[float] | None) -> None:
+    if truncation and not getattr(g, "latent_dim", 0):
+        raise GankitError(f"{run}: --truncation needs a generator with a latent input; this run's has none")
+    if truncation and any(not t > 0 for t in truncation):
+        raise GankitError(f"--truncation thresholds must be > 0 (e.g. 0.5,0.7,1.0), got {truncation}")
 
 
 def _task(cfg):
