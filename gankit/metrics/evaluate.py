@@ -49,7 +49,6 @@ def evaluate_run(
     ``truncation``: the same scores again for samples drawn with each truncation threshold (BigGAN's
     trade of diversity for fidelity: precision should rise and recall fall as it shrinks), in
     ``doc["truncation"]``; the main scores stay those of untruncated codes."""
-    from gankit import checkpoint
     from gankit.run.folder import load_run_config
     from gankit.sampling import load
 
@@ -75,24 +74,15 @@ def evaluate_run(
     fake, requested = plan.generate(g)
     step = g.meta.get("step")
     scores = plan.real_vs_real(plan.score(fake, requested, step, progress=not quiet))
-    doc = {
-        "gankit_version": __version__,
-        "created": datetime.now().isoformat(timespec="seconds"),
-        "run": str(run),
-        "checkpoint": {"file": f"{MODEL}.json", "step": step,
-                       "sha256": checkpoint.read_meta(run / f"{MODEL}.json")["sha256"]},
-        "data": {"dataset": plan.dataset, "kind": data.kind, "shape": list(data.shape), "items": len(data),
-                 "reference_split": plan.reference_split, **({"split": data.split} if data.split else {})},
-        "settings": {"metrics": list(plan.metrics), "n": plan.n, "seed": seed,
-                     "extractor": plan.extractor.name if plan.extractor is not None else None},
-        "scores": json_safe(scores),
-    }
+    part = {"data": {"dataset": plan.dataset, "kind": data.kind, "shape": list(data.shape), "items": len(data),
+                     "reference_split": plan.reference_split, **({"split": data.split} if data.split else {})},
+            "settings": {"metrics": list(plan.metrics), "n": plan.n, "seed": seed,
+                         "extractor": plan.extractor.name if plan.extractor is not None else None},
+            "scores": json_safe(scores)}
     if truncation:
-        doc["truncation"] = [{"truncation": t, "scores": json_safe(plan.score(plan.generate(g, t)[0], requested, step))}
-                             for t in truncation]
-    if write:
-        checkpoint.atomic_write(run / EVAL_FILE, (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode())
-    return doc
+        part["truncation"] = [{"truncation": t, "scores": json_safe(plan.score(plan.generate(g, t)[0], requested, step))}
+                              for t in truncation]
+    return _write(run, part, g, seed, write)
 
 
 def _check_truncation(run: Path, g, truncation: list[float] | None) -> None:
@@ -116,7 +106,8 @@ def _write(run: Path, part: dict, g, seed: int, write: bool) -> dict:
     doc = {"gankit_version": __version__, "created": datetime.now().isoformat(timespec="seconds"), "run": str(run),
            "checkpoint": {"file": f"{MODEL}.json", "step": step,
                           "sha256": checkpoint.read_meta(run / f"{MODEL}.json")["sha256"]},
-           "data": part["data"], "settings": {"metrics": list(part["scores"]), "seed": seed}, "scores": part["scores"]}
+           "data": part["data"], "settings": part.get("settings", {"metrics": list(part["scores"]), "seed": seed}),
+           "scores": part["scores"], **({"truncation": part["truncation"]} if "truncation" in part else {})}
     if write:
         checkpoint.atomic_write(run / EVAL_FILE, (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode())
     return doc
