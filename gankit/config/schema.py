@@ -107,6 +107,21 @@ class DataConfig:
                                           "{age: integer, zip: categorical, id: ignore}")
     max_categories: Optional[int] = setting(None, "table task: pool the rarest categories of a column beyond this "
                                                   "many into one (drawn back by frequency when sampling)")
+    # sound folders (gankit/data/sounds.py, gankit/audio/): clips, labels and test split from file names,
+    # and the log-mel spectrogram the networks see (gankit/audio/codec.py)
+    sample_rate: int = setting(8000, "sound: clips are resampled to this rate (Hz)")
+    duration: float = setting(1.0, "sound: clip length (s); shorter clips are centred in silence, longer ones "
+                                   "cut to their loudest window (the start-up line counts both)")
+    label_pattern: Optional[str] = setting(None, "sound: regular expression on file names whose first group is "
+                                                 "the class, e.g. '^(\\d)_' (else sub-folders = classes)")
+    test_pattern: Optional[str] = setting(None, "sound: regular expression on file names; the files it matches are "
+                                                "the held-out test split (FSDD: '_[0-4]\\.wav$')")
+    n_mels: int = setting(64, "sound: mel bands of the spectrogram (its height)")
+    frames: int = setting(64, "sound: STFT frames per clip (the spectrogram's width; hop = samples // (frames - 1))")
+    n_fft: int = setting(256, "sound: STFT window and FFT length (samples)")
+    griffin_lim: int = free(32, "sound: Griffin-Lim iterations when spectrograms are turned into sound")
+    mel_inverse: Literal["pinv", "nnls"] = free("pinv", "sound: mel -> linear magnitudes by the pseudo-inverse "
+                                                        "(clipped at 0) or non-negative least squares")
     direction: Literal["AtoB", "BtoA"] = setting("AtoB", "pix2pix/cyclegan: translate A -> B or B -> A (A: the left "
                                                           "half of side-by-side images, or folder A/)")
 

@@ -23,6 +23,9 @@ class Codec:
     offset: Tensor
     scale: Tensor
     clamp: tuple[float, float] | None = None
+    #: how an exported generator's output becomes data (``gankit export`` writes it into its JSON)
+    rule = ("x * scale + offset, then clamp to [min, max] (images: [0, 1]) and round to decimals where given "
+            "(numeric tables)")
 
     def encode(self, raw: np.ndarray) -> Tensor:  # (N, *shape) -> (N, *shape) float32
         x = torch.from_numpy(np.ascontiguousarray(raw, dtype=np.float32))
@@ -101,13 +104,19 @@ class Modality:
         raise NotImplementedError
 
     def save(self, x: np.ndarray, out: Path, *, columns=None, labels=None, label_name: str = "label",
-             nrow: int | None = None) -> Path:
+             nrow: int | None = None, codec=None) -> Path:
         """Write samples in the form the file name asks for; refuse forms this data has none of.
 
         ``labels`` (class names, one per sample, from a conditional run) go with them in every form:
         ``x.labels.npy`` beside ``x.npy``, a last .csv column, labelled grid rows, class sub-folders.
+        ``codec``: the run's codec, for data that needs more than the numbers to be written (sound: its
+        sample rate).
         """
         raise NotImplementedError
+
+    def example_out(self, stem: str) -> str:
+        """An ``--out`` for the hint that closes a run (``samples.png``; sound: a folder of clips)."""
+        return f"{stem}.png"
 
 
 def is_folder(out: Path) -> bool:

@@ -32,11 +32,11 @@ def digit_folder(root: Path, digits=(0, 1, 2), speakers=("ann", "bob"), takes: i
     return root
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_tone():
     return tone
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_digits():
     return digit_folder
