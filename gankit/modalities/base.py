@@ -76,6 +76,8 @@ class Modality:
     has_domain_classifier = False
     #: items an evaluation draws by default: (``gankit eval``, ``eval.every`` during training)
     eval_items = (2_500, 2_500)
+    #: why this kind of data cannot be scored yet (one line for the user), or None when it can
+    not_scored: str | None = None
 
     def heads(self, data) -> tuple[Head, ...]:
         """The output heads a generator needs for ``data`` (one continuous block for images and

@@ -38,6 +38,8 @@ class SoundModality(Modality):
     clamp = (-1.0, 1.0)
     #: Griffin–Lim runs for every evaluated clip: fewer than the image modality's 10,000
     eval_items = (2_000, 500)
+    not_scored = ("scores for sound (a spoken-digit classifier on the clips gankit sample writes) come in a later "
+                  "version; listen to the clips in report.html, or set eval.every=0 when training")
 
     def fit(self, raw, *, output: str, standardize: bool, seed: int = 0):
         from gankit.audio.codec import SpecCodec, Spectrogram

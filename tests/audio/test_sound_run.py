@@ -90,3 +90,25 @@ def test_the_test_split_is_the_evaluation_reference(trained):
     data = load_data(cfg.data, seed=cfg.train.seed)
     held, source = heldout_data(cfg.data, data)
     assert source == "sound test split" and len(held) == 6 and held.shape == (1, 16, 16)
+
+
+def test_what_sound_runs_cannot_do_yet_is_one_line(trained, tmp_path, capsys):
+    assert main(["eval", str(trained)]) == 2
+    assert "scores for sound" in capsys.readouterr().err
+    rec = json.loads((trained / "run.json").read_text())["data"]["path"]
+    assert main(["train", "fsdd-specgan", f"data.path={rec}", r"data.test_pattern=_0\.wav$", *TINY, "eval.every=2",
+                 "--out", str(tmp_path / "scored")]) == 2
+    assert "set eval.every=0" in capsys.readouterr().err and not (tmp_path / "scored").exists()
+    assert main(["sample", str(trained), "--interpolate", "3", "--out", str(tmp_path / "walk.png")]) == 2
+    assert "a walk over sound data is written as .npy" in capsys.readouterr().err
+    assert main(["sample", str(trained), "--interpolate", "3", "--n", "2", "--out", str(tmp_path / "walk.npy")]) == 0
+    assert np.load(tmp_path / "walk.npy").shape == (3, 2, 3, SAMPLES)  # steps, walks, classes, samples
+
+
+def test_resume_continues_a_sound_run(trained, tmp_path):
+    import shutil
+
+    run = tmp_path / "again"
+    shutil.copytree(trained, run)
+    assert main(["train", "--resume", str(run), "train.steps=6", "--quiet"]) == 0
+    assert json.loads((run / "run.json").read_text())["steps_done"] == 6
