@@ -244,8 +244,10 @@ PRESETS: dict[str, tuple[str, dict]] = {
     # G 128-64-32-16, D 16-32-64-128, kernel 4; the paper: 5 stages of 1024..64, kernel 5, for 128x128), and
     # the class-conditional recipe of mnist-cgan (projection discriminator + AC-GAN head, BCE, Adam 2e-4,
     # EMA) instead of the paper's unconditional WGAN-GP with 5 D steps per G step. Recordings 0-4 of each
-    # speaker and digit are FSDD's test split. Timed at train.threads=1 on the busy 2-core machine: 0.20 s
-    # a step (4,000 steps: about 14 minutes, Griffin-Lim previews included); quality: benchmarks/audio.py.
+    # speaker and digit are FSDD's test split. Timed at train.threads=1 on the shared 2-core machine: 0.20 s a
+    # step with one other busy process, 0.29-0.37 s with five (a 600-step run: 0.29 s a step at first, 0.37 s
+    # after its resume, Griffin-Lim previews included), so 4,000 steps take 14-25 minutes; quality: pending
+    # benchmarks/audio.py.
     "fsdd-specgan": (
         "SpecGAN on spoken digits (FSDD): data.path=FOLDER of audio files (default ../shared/data/fsdd/recordings), "
         "class-conditional; gankit sample RUN --label 7 --n 20 --out sevens/ writes WAV files",
