@@ -76,6 +76,8 @@ class Modality:
     has_domain_classifier = False
     #: items an evaluation draws by default: (``gankit eval``, ``eval.every`` during training)
     eval_items = (2_500, 2_500)
+    #: real items the health monitor decodes for the spread it compares the samples' with
+    spread_items = 512
     #: why this kind of data cannot be scored yet (one line for the user), or None when it can
     not_scored: str | None = None
 

@@ -38,6 +38,9 @@ class SoundModality(Modality):
     clamp = (-1.0, 1.0)
     #: Griffin–Lim runs for every evaluated clip: fewer than the image modality's 10,000
     eval_items = (2_000, 500)
+    #: decoding is Griffin–Lim (~10 ms a clip): the monitor's real spread from 128 clips, not 512 (its samples
+    #: are the preview's 40)
+    spread_items = 128
     not_scored = ("scores for sound (a spoken-digit classifier on the clips gankit sample writes) come in a later "
                   "version; listen to the clips in report.html, or set eval.every=0 when training")
 

@@ -16,7 +16,7 @@ def main_callbacks(cfg, loop, data, quiet: bool) -> list:
     from gankit.monitor import ADVICE_KEYS, HealthMonitor, mean_pairwise_distance, sample_warmup
 
     task = loop.task
-    real_items = data.decode(data.x[:512]).numpy()
+    real_items = data.decode(data.x[: data.modality.spread_items]).numpy()
     flat = to_dict(cfg)
     monitor = HealthMonitor(probability=task.probability, real_spread=mean_pairwise_distance(real_items),
                             warmup=sample_warmup(loop.total, cfg.ema.decay),
