@@ -3,13 +3,13 @@
 Encoding a clip (samples,) at ``sample_rate``:
 
 1. ``|STFT|`` (:mod:`gankit.audio.stft`: Hann window of ``n_fft``, ``frames`` frames over the clip);
-2. mel magnitudes through ``n_mels`` Slaney filters (:mod:`gankit.audio.mel`; the paper keeps the
-   128 linear bins of a 256-point FFT at 16 kHz, the issue asks for mel);
+2. mel magnitudes through ``n_mels`` Slaney filters (:mod:`gankit.audio.mel`; the paper keeps 128
+   linear-frequency bins of a 256-point FFT at 16 kHz, mel bands give speech's low frequencies more rows);
 3. ``log(max(mel, floor))``, the floor 80 dB below the loudest mel value of the training clips (the
    usual ``top_db`` of a dB spectrogram), so that digital silence is one finite value;
-4. each mel band normalised to zero mean and unit variance over the training clips, clipped to 3
-   standard deviations and scaled into the generator's output range ([-1, 1] for tanh), as the paper
-   does per frequency bin.
+4. each mel band normalised to zero mean and unit variance over the training clips' values above the
+   floor (:func:`band_moments`), clipped to 3 standard deviations and scaled into the generator's output
+   range ([-1, 1] for tanh), as the paper does per frequency bin.
 
 The per-band means and standard deviations are kept in the codec (``offset``, ``scale``: the log-mel
 is ``x * scale + offset``), so decoding inverts step 4 exactly, step 3 up to the floor and the 3-sigma
@@ -86,7 +86,7 @@ class SpecCodec(Codec):
     floor: float = 1e-8  # mel magnitudes below it count as it (log of silence)
     centre: float = 0.0  # middle of the generator's output range
     half: float = 1.0  # half its width
-    _filters: Tensor | None = None
+    _filters: Tensor | None = field(default=None, repr=False, compare=False)  # a cache of spec.filters()
     rule = ("x * scale + offset is the natural log of the mel magnitudes (n_mels, frames); exp() it, take it to "
             "linear magnitudes with the pseudo-inverse of the Slaney mel filters (clipped at 0; or NNLS), then "
             "Griffin-Lim (griffin_lim iterations, periodic Hann window of n_fft, hop samples // (frames - 1), "
