@@ -238,6 +238,34 @@ PRESETS: dict[str, tuple[str, dict]] = {
             "log": {"grid_size": 4},
         },
     ),
+    # SpecGAN (Donahue et al. 2019) on the Free Spoken Digit Dataset, class-conditional, sized for a 2-core
+    # CPU: clips at 8 kHz padded or cut to 1 s, 64x64 normalised log-mel spectrograms (gankit/audio/codec.py),
+    # the paper's generator and discriminator made one stage shorter and 8x narrower (4 stages from 4x4:
+    # G 128-64-32-16, D 16-32-64-128, kernel 4; the paper: 5 stages of 1024..64, kernel 5, for 128x128), and
+    # the class-conditional recipe of mnist-cgan (projection discriminator + AC-GAN head, BCE, Adam 2e-4,
+    # EMA) instead of the paper's unconditional WGAN-GP with 5 D steps per G step. Recordings 0-4 of each
+    # speaker and digit are FSDD's test split. Timed at train.threads=1 on the shared 2-core machine: 0.20 s a
+    # step with one other busy process, 0.29-0.37 s with five (a 600-step run: 0.29 s a step at first, 0.37 s
+    # after its resume, Griffin-Lim previews included), so 4,000 steps take 14-25 minutes; quality: pending
+    # benchmarks/audio.py.
+    "fsdd-specgan": (
+        "SpecGAN on spoken digits (FSDD): data.path=FOLDER of audio files (default ../shared/data/fsdd/recordings), "
+        "class-conditional; gankit sample RUN --label 7 --n 20 --out sevens/ writes WAV files",
+        {
+            "data": {"name": "sound", "path": "../shared/data/fsdd/recordings", "label_pattern": r"^(\d)_",
+                     "test_pattern": r"_[0-4]\.wav$", "sample_rate": 8000, "duration": 1.0, "n_mels": 64,
+                     "frames": 64, "n_fft": 256, "griffin_lim": 32},
+            "generator": {"arch": "dcgan", "latent_dim": 100, "channels": [128, 64, 32, 16], "kernel_size": 4,
+                          "norm": "batch", "output": "tanh", "lr": 2e-4, "betas": [0.5, 0.999]},
+            "discriminator": {"arch": "dcgan", "channels": [16, 32, 64, 128], "kernel_size": 4, "norm": "none",
+                              "activation": "leaky_relu", "lr": 2e-4, "betas": [0.5, 0.999]},
+            "loss": "bce",
+            "conditional": {"mode": "projection", "acgan": True},
+            "ema": {"decay": 0.999},
+            "train": {"steps": 4000, "batch_size": 64, "threads": 1},
+            "log": {"grid_size": 40},
+        },
+    ),
     # CTGAN (Xu et al. 2019) as its authors ship it — residual G 256-256 and PacGAN D 256-256 (pac 10,
     # dropout 0.5), WGAN-GP, Adam betas (0.5, 0.9), batches of 500, a 128-d latent — with two changes that
     # reach ctgan's 300-epoch quality in a fifth of its steps on adult (BENCHMARKS.md): sampling from a

@@ -44,7 +44,10 @@ def write_walk(g, steps: int, out, *, n: int = 4, seed: int | None = None, to_se
     if suffix not in (".png", ".jpg", ".jpeg", ".gif", ".npy", ".csv"):
         raise GankitError(f"--out {out}: a walk is written as .png (grid), .gif, .npy or .csv")
     if g.kind != "image" and suffix in (".png", ".jpg", ".jpeg", ".gif"):
-        raise GankitError(f"--out {out}: a walk over a table is written as .csv or .npy")
+        forms = ".csv or .npy" if g.kind == "table" else ".npy"
+        raise GankitError(f"--out {out}: a walk over {g.kind} data is written as {forms}")
+    if g.kind == "sound" and suffix == ".csv":
+        raise GankitError(f"--out {out}: a walk over sound is written as .npy (steps, walks, [classes,] samples)")
     z0, z1 = walk_codes(g, n, seed, to_seed, truncation)
     x = g.interpolate(z0, z1, steps, label=label)  # (steps, walks, [classes,] *item)
     per_class = g.num_classes > 0 and label is None

@@ -245,6 +245,66 @@ def images_mixed_sizes(tmp, _):
     return images(tmp, {"a.png": png((8, 8)), "b.png": png((9, 8))}), ["mixed sizes", "data.image_size"]
 
 
+# ----------------------------------------------------------------------------- data: sound folders
+
+#: a tiny SpecGAN: 0.24 s clips as 16x16 spectrograms, two stages
+SOUND_SMALL = ["data.duration=0.24", "data.n_mels=16", "data.frames=16", "generator.channels=[4,4]", "discriminator.channels=[4,4]",
+               "train.steps=2", "train.batch_size=2", "log.progress=off"]
+
+
+def sound(tmp: Path, files: dict[str, bytes | float], *extra: str) -> list[str]:
+    """A folder of WAVs (a float: a tone of that many seconds; bytes: the file as given)."""
+    from gankit.audio.wav import write_wav
+
+    folder = tmp / "rec"
+    folder.mkdir()
+    for name, what in files.items():
+        if isinstance(what, bytes):
+            (folder / name).write_bytes(what)
+        else:
+            write_wav(folder / name, 0.5 * np.sin(np.arange(int(what * 8000)) * 0.3), 8000)
+    return ["train", "fsdd-specgan", f"data.path={folder}", *SOUND_SMALL, *extra, *out(tmp)]
+
+
+DIGITS = {f"{d}_ann_{i}.wav": 0.5 for d in range(2) for i in (0, 5, 6)}  # take 0: the test split
+
+
+@case
+def sound_folder_without_audio(tmp, _):
+    return sound(tmp, {"readme.txt": b"recordings come later"}), ["rec", "no audio files found", ".wav"]
+
+
+@case
+def sound_label_pattern_matches_nothing(tmp, _):
+    return sound(tmp, DIGITS, "data.label_pattern=^digit(\\d)"), ["data.label_pattern", "matches none of the 6"]
+
+
+@case
+def sound_test_pattern_matches_nothing(tmp, _):
+    return sound(tmp, DIGITS, "data.test_pattern=_9.wav"), ["data.test_pattern", "matches none of the 6"]
+
+
+@case
+def sound_unreadable_file(tmp, _):
+    return sound(tmp, {**DIGITS, "1_ann_9.wav": b"RIFF\x00\x00WAVEnonsense"}), ["1_ann_9.wav", "cannot read audio"]
+
+
+@case
+def sound_zero_length_file(tmp, _):
+    return sound(tmp, {**DIGITS, "1_ann_9.wav": 0.0}), ["1_ann_9.wav", "holds no samples"]
+
+
+@case
+def sound_clips_shorter_than_the_window(tmp, _):
+    return sound(tmp, DIGITS, "data.duration=0.01"), ["data.duration (0.01 s) is 80 samples", "shorter than the STFT window"]
+
+
+@case
+def sound_fft_too_coarse_for_the_bands(tmp, _):
+    return (sound(tmp, DIGITS, "data.sample_rate=16000", "data.n_fft=64", "data.n_mels=32", "data.frames=128"),
+            ["mel bands cover no frequency bin", "data.n_mels"])
+
+
 # ----------------------------------------------------------------------------- config
 
 

@@ -82,9 +82,9 @@ def test_unregistered_after_unregister(registered):
 
 def test_registry_names_match_the_built_ins():
     assert LOSSES.names() == ["bce", "minimax", "mse", "lsgan", "wgan-gp", "hinge"]
-    assert GENERATORS.names() == ["mlp", "dcgan", "ctgan", "srresnet", "unet", "resnet"]
-    assert DISCRIMINATORS.names() == ["mlp", "dcgan", "ctgan", "srgan", "patchgan"]
-    assert DATASETS.names() == ["digits", "mnist", "fashion-mnist", "gaussian-1d", "ring", "grid", "images", "table"]
+    assert GENERATORS.names() == ["mlp", "dcgan", "ctgan", "srresnet", "unet", "resnet", "wavegan"]
+    assert DISCRIMINATORS.names() == ["mlp", "dcgan", "ctgan", "srgan", "patchgan", "wavegan"]
+    assert DATASETS.names() == ["digits", "mnist", "fashion-mnist", "gaussian-1d", "ring", "grid", "images", "table", "sound"]
 
 
 # ----------------------------------------------------------------------------- entries' own settings
@@ -132,7 +132,7 @@ def test_entries_declare_the_keys_they_read():
 
 FREE = {
     "preset", "version", "loss",
-    "data.path", "data.download", "data.cache_dir", "data.test_path",
+    "data.path", "data.download", "data.cache_dir", "data.test_path", "data.griffin_lim", "data.mel_inverse",
     "generator.lr", "generator.betas", "generator.schedule", "discriminator.lr", "discriminator.betas",
     "discriminator.schedule", "penalty.gp_weight", "penalty.r1_gamma", "penalty.r1_interval",
     "conditional.acgan_weight", "ema.decay", "augment.policy",
@@ -142,7 +142,7 @@ FREE = {
                            "progress", "tensorboard")),
     *(f"eval.{k}" for k in ("every", "metrics", "n", "extractor", "best_metric", "patience", "seed", "target")),
     "sr.content", "sr.adv_weight", "sr.pretrain", "sr.tile",
-    *(f"translate.{k}" for k in ("flip", "l1_weight", "cycle_weight", "identity", "decay_start")),
+    *(f"translate.{k}" for k in ("flip", "l1_weight", "gan_weight", "cycle_weight", "identity", "decay_start")),
 }
 
 

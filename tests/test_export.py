@@ -22,7 +22,7 @@ from tasks.test_translation import CYC, PIX, ab_folders, side_by_side
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 FORMATS = ["onnx", "pt2", "torchscript"]
-KINDS = ["image", "conditional", "numeric-table", "table", "superres", "pix2pix", "cyclegan"]
+KINDS = ["image", "conditional", "numeric-table", "table", "superres", "pix2pix", "cyclegan", "sound"]
 TOL = 1e-5
 QUICK = ("train.steps=2", "train.batch_size=8", "train.threads=1")
 
@@ -44,6 +44,17 @@ def _train(kind: str, base: Path) -> Path:
         return gankit.train("table", f"data.path={base / 'people.csv'}", "train.steps=4", *SMALL, out=out, quiet=True)
     if kind == "superres":
         return gankit.train("sr-t91", f"data.path={_images(base / 'imgs')}", *TINY, out=out, quiet=True)
+    if kind == "sound":  # SpecGAN on 0.24 s tones as 16 x 16 spectrograms, conditional on the file name's digit
+        from gankit.audio.wav import write_wav
+
+        rec = base / "rec"
+        rec.mkdir()
+        for d in range(2):
+            for i in range(3):
+                write_wav(rec / f"{d}_a_{i}.wav", 0.5 * np.sin(np.arange(2000) * (0.2 + 0.1 * d)), 8000)
+        return gankit.train("fsdd-specgan", f"data.path={rec}", "data.test_pattern=null", "data.duration=0.24",
+                            "data.n_mels=16", "data.frames=16", "generator.channels=[8,8]",
+                            "discriminator.channels=[8,8]", "train.batch_size=4", "train.steps=2", out=out, quiet=True)
     if kind == "pix2pix":
         return gankit.train("facades-pix2pix", f"data.path={side_by_side(base / 'sbs')}", *PIX, out=out, quiet=True)
     return gankit.train("facades-cyclegan", f"data.path={ab_folders(base / 'ab')}", "data.direction=AtoB", *CYC,
@@ -61,7 +72,7 @@ def runs(tmp_path_factory):
 def own_output(g, kind: str, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
     """gankit's own network output on ``inputs``, through the code gankit samples with."""
     with torch.no_grad():
-        if kind in ("image", "conditional", "numeric-table"):
+        if kind in ("image", "conditional", "numeric-table", "sound"):
             return g.G(*inputs.values())
         if kind == "table":  # gankit's sampling path: the generator, then its conditions written in
             cond = inputs["cond"]
@@ -208,3 +219,12 @@ def test_cli_export_and_missing_packages(runs, tmp_path, capsys, monkeypatch):
     assert not (tmp_path / "x.onnx").exists()
     assert main(["export", str(runs["cyclegan"]), "--out", str(tmp_path / "c.onnx"), "--to", "C"]) == 2
     assert main(["export", str(runs["image"]), "--out", str(tmp_path / "c.json")]) == 2
+
+
+def test_sound_export_says_how_to_make_sound(runs, tmp_path):
+    """The JSON beside an exported SpecGAN generator holds the codec and the way back to a waveform."""
+    doc = gankit.export(runs["sound"], "pt2", tmp_path / "g.pt2")
+    decode = doc["decode"]
+    assert decode["spectrogram"]["sample_rate"] == 8000 and decode["spectrogram"]["samples"] == 1920
+    assert "Griffin-Lim" in decode["rule"] and len(decode["offset"][0]) == 16
+    assert doc["output"]["shape"] == ["batch", 1, 16, 16]

@@ -107,6 +107,21 @@ class DataConfig:
                                           "{age: integer, zip: categorical, id: ignore}")
     max_categories: Optional[int] = setting(None, "table task: pool the rarest categories of a column beyond this "
                                                   "many into one (drawn back by frequency when sampling)")
+    # sound folders (gankit/data/sounds.py, gankit/audio/): clips, labels and test split from file names,
+    # and the log-mel spectrogram the networks see (gankit/audio/codec.py)
+    sample_rate: int = setting(8000, "sound: clips are resampled to this rate (Hz)")
+    duration: float = setting(1.0, "sound: clip length (s); shorter clips are centred in silence, longer ones "
+                                   "cut to their loudest window (the start-up line counts both)")
+    label_pattern: Optional[str] = setting(None, "sound: regular expression on file names whose first group is "
+                                                 "the class, e.g. '^(\\d)_' (else sub-folders = classes)")
+    test_pattern: Optional[str] = setting(None, "sound: regular expression on file names; the files it matches are "
+                                                "the held-out test split (FSDD: '_[0-4]\\.wav$')")
+    n_mels: int = setting(64, "sound: mel bands of the spectrogram (its height)")
+    frames: int = setting(64, "sound: STFT frames per clip (the spectrogram's width; hop = samples // (frames - 1))")
+    n_fft: int = setting(256, "sound: STFT window and FFT length (samples)")
+    griffin_lim: int = free(32, "sound: Griffin-Lim iterations when spectrograms are turned into sound")
+    mel_inverse: Literal["pinv", "nnls"] = free("pinv", "sound: mel -> linear magnitudes by the pseudo-inverse "
+                                                        "(clipped at 0) or non-negative least squares")
     direction: Literal["AtoB", "BtoA"] = setting("AtoB", "pix2pix/cyclegan: translate A -> B or B -> A (A: the left "
                                                           "half of side-by-side images, or folder A/)")
 
@@ -121,8 +136,8 @@ class GeneratorConfig:
     norm: Norm = setting("none", "normalisation after each hidden layer (spectral: dcgan only)")
     dropout: float = setting(0.0, "mlp: dropout after each hidden layer")
     output: OutputActivation = setting("tanh", "output activation; also the data range: tanh [-1,1], sigmoid [0,1]")
-    channels: list[int] = setting([128, 64], "dcgan: feature maps per stage, coarse to fine")
-    kernel_size: int = setting(4, "dcgan: convolution kernel size")
+    channels: list[int] = setting([128, 64], "dcgan, wavegan: feature maps per stage, coarse to fine")
+    kernel_size: int = setting(4, "dcgan, wavegan: convolution kernel size (wavegan: the paper's 25)")
     blocks: int = setting(16, "srresnet, resnet: residual blocks; unet: levels (7 for 128-pixel crops, 8 for 256)")
     scale: int = setting(4, "srresnet: upscaling factor 2, 3, 4 or 8 (the superres task shrinks its images by it)")
     lr: float = free(2e-4, "Adam learning rate")
@@ -139,8 +154,10 @@ class DiscriminatorConfig:
     norm: Norm = setting("none", "normalisation after each hidden layer (spectral: dcgan only)")
     dropout: float = setting(0.0, "dropout after each hidden layer")
     pac: int = setting(1, "ctgan: rows judged together (PacGAN, Lin et al. 2018); the table preset uses 10")
-    channels: list[int] = setting([64, 128], "dcgan: feature maps per stage, fine to coarse")
-    kernel_size: int = setting(4, "dcgan: convolution kernel size")
+    channels: list[int] = setting([64, 128], "dcgan, wavegan: feature maps per stage, fine to coarse")
+    kernel_size: int = setting(4, "dcgan, wavegan: convolution kernel size (wavegan: the paper's 25)")
+    phase_shuffle: int = setting(2, "wavegan: shift D's activations by up to this many samples at random (Donahue "
+                                    "et al. 2019; 0 = off)")
     lr: float = free(2e-4, "Adam learning rate")
     betas: tuple[float, float] = free((0.5, 0.999), "Adam betas")
     schedule: Schedule = free("constant", "learning rate over the run: constant, linear (decay to 0) or cosine")

@@ -108,7 +108,30 @@ def _check_log_data_eval(cfg: Config) -> None:
     need(sr.adv_weight >= 0, "sr.adv_weight", f"must be >= 0, got {sr.adv_weight}")
     need(sr.pretrain >= 0, "sr.pretrain", f"must be >= 0, got {sr.pretrain}")
     need(sr.tile >= 8, "sr.tile", f"must be >= 8, got {sr.tile}")
+    _check_sound(cfg)
     _check_translate(cfg)
+
+
+def _check_sound(cfg: Config) -> None:
+    """The sound keys (gankit/data/sounds.py, gankit/audio/codec.py): a clip must hold an STFT window."""
+    d = cfg.data
+    need(1000 <= d.sample_rate <= 384_000, "data.sample_rate", f"must be in 1000..384000 Hz, got {d.sample_rate}")
+    need(0 < d.duration <= 60, "data.duration", f"must be in (0, 60] seconds, got {d.duration}")
+    need(16 <= d.n_fft <= 8192, "data.n_fft", f"must be in 16..8192 samples, got {d.n_fft}")
+    need(1 <= d.n_mels <= d.n_fft // 2 + 1, "data.n_mels", f"must be in 1..{d.n_fft // 2 + 1} (n_fft // 2 + 1 "
+         f"frequency bins with data.n_fft={d.n_fft}), got {d.n_mels}")
+    need(d.frames >= 2, "data.frames", f"must be >= 2, got {d.frames}")
+    need(d.griffin_lim >= 1, "data.griffin_lim", f"must be >= 1 iteration, got {d.griffin_lim}")
+    samples = round(d.duration * d.sample_rate)
+    need(samples >= d.n_fft, "data.duration", f"({d.duration:g} s) is {samples} samples at {d.sample_rate} Hz, shorter "
+         f"than the STFT window (data.n_fft={d.n_fft}); raise data.duration or lower data.n_fft")
+    need(samples >= d.frames, "data.frames", f"({d.frames}) is more than the {samples} samples of a clip; lower it")
+    hop = samples // (d.frames - 1)  # gankit/audio/stft.py
+    need(hop <= d.n_fft // 2, "data.frames", f"({d.frames}) over {samples} samples is a hop of {hop}, more than half "
+         f"of data.n_fft={d.n_fft}: frames must overlap by half for Griffin-Lim; raise data.frames or data.n_fft "
+         f"(or shorten data.duration)")
+    need(d.test_pattern is None or (d.holdout == 0 and d.test_path is None), "data.test_pattern",
+         "names a test split, and so do data.holdout / data.test_path; set one of them")
 
 
 def _check_translate(cfg: Config) -> None:

@@ -38,6 +38,8 @@ class Raw:
     decimals: Optional[list] = None  # tables: per column, the decimals the file wrote (None: unknown)
     label_position: Optional[int] = None  # tables: where the label column stood among the file's columns
     schema: Optional[object] = None  # mixed tables (gankit.tables): column kinds; x is then the column space
+    notes: Optional[list[str]] = None  # what loading changed, for the start-up line and run.json (sound: clips cut)
+    options: Optional[dict] = None  # settings the modality's codec is fitted with (sound: the spectrogram's)
 
 
 @dataclass
@@ -56,6 +58,7 @@ class Data:
     heldout: Optional["Data"] = None  # data.holdout: the held-out items, in this data's training space
     values: Optional[np.ndarray] = None  # mixed tables: the rows in column space (gankit.tables), for evaluation
     label_position: Optional[int] = None  # numeric tables: the label column's place among the file's columns
+    notes: Optional[list[str]] = None  # what loading changed (sound: clips padded or cut), said at start-up
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -142,6 +145,14 @@ def _table(cfg: DataConfig, seed: int) -> Raw:
     return table(cfg, seed)
 
 
+@DATASETS.register("sound", "a folder of audio files (.wav; .flac/.ogg/.mp3 with gankit[audio]), sub-folders or "
+                   "data.label_pattern = classes, data.path=FOLDER")
+def _sound(cfg: DataConfig, seed: int) -> Raw:
+    from gankit.data.sounds import sound_folder
+
+    return sound_folder(cfg)
+
+
 def guess_name(cfg: DataConfig) -> str:
     """The data set a config reads: ``data.name``, or what ``data.path`` holds when the name is auto or a
     preset's built-in set (a path means the user's own data; :mod:`gankit.data.guess`)."""
@@ -158,7 +169,7 @@ def prepare(raw: Raw, name: str, *, output: str, standardize: bool, seed: int = 
     x, codec = get_modality(raw.kind).fit(raw, output=output, standardize=standardize, seed=seed)
     labels = torch.from_numpy(raw.labels.astype(np.int64)) if raw.labels is not None else None
     return Data(x, raw.kind, name, codec, labels, raw.classes, raw.columns, raw.label_name,
-                values=raw.x if raw.schema is not None else None, label_position=raw.label_position)
+                values=raw.x if raw.schema is not None else None, label_position=raw.label_position, notes=raw.notes)
 
 
 def load_data(cfg: DataConfig, *, output: str = "tanh", seed: int = 0, typed: bool = False, frame=None) -> Data:
@@ -173,6 +184,10 @@ def load_data(cfg: DataConfig, *, output: str = "tanh", seed: int = 0, typed: bo
     if cfg.label_column is not None and name not in ("table", "DataFrame"):
         raise GankitError(f"data.label_column is for tables (.csv/.npy/.npz); {name} brings its own labels "
                           f"(or none), so leave it unset")
+    for key in ("label_pattern", "test_pattern"):
+        if getattr(cfg, key) is not None and name != "sound":
+            raise GankitError(f"data.{key} reads sound folders' file names; {name} is not a sound folder, so leave "
+                              f"it unset")
     if typed:
         from gankit.data.frames import load_table
 

@@ -7,7 +7,8 @@ gives way to what the path holds (``data.name=auto``):
 * a folder of images, or an archive of them (.zip, .tar.gz, .tgz, .tar) -> ``images``
   (class sub-folders = classes), a folder of MNIST IDX files -> ``mnist``;
 * a table (.csv, .tsv, .txt, .npy, .npz, .parquet) -> ``table``;
-* what gankit cannot train on yet is named as such (sound, A/B translation folders).
+* a folder of audio files (.wav, .flac, ...) -> ``sound``;
+* what gankit cannot train on this way is named as such (sound in an archive, A/B translation folders).
 
 :func:`resolve` writes the outcome into the config once, when a new run's config is made (so
 ``--dry-run`` shows the data.name and data.image_size the run will use, and config.yaml keeps them).
@@ -18,12 +19,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gankit.audio import SOUNDS
 from gankit.data import archives
 from gankit.data.archives import IMAGES, one_image
 from gankit.errors import GankitError
 
 TABLES = (".csv", ".tsv", ".txt", ".npy", ".npz", ".parquet")
-SOUNDS = (".wav", ".flac", ".mp3", ".ogg")
 #: built-in sets made in memory or bundled: a data.path means the user's own data instead
 NO_FILES = ("digits", "gaussian-1d", "ring", "grid")
 #: sets read from a folder of IDX files: another path means the user's own data
@@ -34,9 +35,14 @@ PAIRED = ({"A", "B"}, {"trainA", "trainB"})
 MAX_AUTO_SIZE = 64
 
 
-def _sound() -> GankitError:
-    return GankitError("data.path holds sound files; sound comes in a later version of gankit (today: image "
-                       "folders or archives, tables)")
+def _sound_archive(p: Path) -> GankitError:
+    return GankitError(f"{p}: an archive of sound files; gankit reads sound from a folder: unpack it and give "
+                       f"data.path=FOLDER")
+
+
+def _one_sound(p: Path) -> GankitError:
+    return GankitError(f"data.path {str(p)!r} is one audio file; give the folder that holds the clips (one "
+                       f"sub-folder per class, or data.label_pattern for classes in the file names)")
 
 
 def _kind_of_names(names: list[str]) -> str | None:
@@ -59,13 +65,13 @@ def guess_from_path(path: str) -> tuple[str, str]:
             raise GankitError(f"{p}: the archive holds no images ({', '.join(IMAGES)}); give an archive of "
                               f"images, one sub-folder per class")
         if kind == "sound":
-            raise _sound()
+            raise _sound_archive(p)
         return "images", "the archive"
     if p.is_file() or suffix in TABLES:
         if suffix in IMAGES:
             raise one_image(p)
         if suffix in SOUNDS:
-            raise _sound()
+            raise _one_sound(p)
         return "table", "the file"
     if p.is_dir():
         return _guess_folder(p), "the folder"
@@ -88,7 +94,7 @@ def _guess_folder(p: Path) -> str:
             return "images"
         seen.append(q.name)
     if _kind_of_names(seen) == "sound":
-        raise _sound()
+        return "sound"
     return "images"  # the image loader says what it looked for
 
 

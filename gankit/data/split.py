@@ -9,7 +9,8 @@ Three sources, the first that applies wins:
    training, drawn with ``train.seed``; what was held out (fraction, seed, items, and a sha256 of
    the held-out indices) goes into run.json, so a split can be checked and repeated;
 3. a data set's own test split (:data:`TEST_SPLITS`: MNIST's and Fashion-MNIST's ``t10k`` files when
-   they are in the data's folder; they are never downloaded for this).
+   they are in the data's folder; they are never downloaded for this), or a split by file name
+   (``data.test_pattern``, sound folders: the files whose names it matches, left out of training).
 
 Held-out items are encoded with the *training* data's codec, so both share one training space. The
 training loop never sees any of this: :func:`gankit.data.load_data` hands it the training part only.
@@ -46,6 +47,13 @@ TEST_SPLITS.register("mnist", "the t10k files beside the training files")(_idx_t
 TEST_SPLITS.register("fashion-mnist", "the t10k files beside the training files")(_idx_test("fashion-mnist"))
 
 
+@TEST_SPLITS.register("sound", "the files whose names data.test_pattern matches")
+def _sound_test(cfg: DataConfig) -> Optional["Raw"]:
+    from gankit.data.sounds import test_split
+
+    return test_split(cfg)
+
+
 def split_holdout(raw: "Raw", fraction: float, seed: int) -> tuple["Raw", "Raw", dict]:
     """(training part, held-out part, what was held out) of loaded data; items keep their order."""
     keep, held, info = holdout_indices(len(raw.x), fraction, seed)
@@ -79,7 +87,14 @@ def like_training(raw: "Raw", train: "Data", source: str) -> "Data":
     from gankit.data import Data
 
     expected = (train.values.shape[1],) if train.values is not None else tuple(train.shape)  # mixed: column space
-    if raw.kind != train.kind or tuple(raw.x.shape[1:]) != expected:
+    x = None
+    if raw.kind == train.kind and train.values is None:  # compared in training space (sound: clips -> spectrograms)
+        try:
+            x = train.codec.encode(raw.x)
+        except (RuntimeError, ValueError):  # a table of another width: refused below by its own shape
+            x = None
+    got = tuple(raw.x.shape[1:]) if x is None else tuple(x.shape[1:])
+    if raw.kind != train.kind or got != expected:
         raise GankitError(f"{source} holds {raw.kind} items of shape {tuple(raw.x.shape[1:])}, but the training "
                           f"data has {train.kind} items of shape {tuple(train.shape)}; give held-out data of the "
                           f"same kind and size")
@@ -91,7 +106,7 @@ def like_training(raw: "Raw", train: "Data", source: str) -> "Data":
                               f"held-out data must use the training classes ({', '.join(train.classes[:10])})")
         index = np.array([train.classes.index(c) for c in raw.classes], np.int64)
         labels = torch.from_numpy(index[raw.labels])
-    return Data(train.codec.encode(raw.x), train.kind, train.name, train.codec, labels, train.classes, train.columns,
+    return Data(train.codec.encode(raw.x) if x is None else x, train.kind, train.name, train.codec, labels, train.classes, train.columns,
                 train.label_name, values=raw.x if raw.schema is not None else None)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from gankit import __version__
 from gankit.errors import GankitError
-from gankit.metrics.pipeline import GANKIT_EVAL, json_safe, prepare_for_data
+from gankit.metrics.pipeline import GANKIT_EVAL, json_safe, prepare_for_data, refuse_unscored
 from gankit.run.folder import EVAL_JSON as EVAL_FILE
 from gankit.run.folder import MODEL
 
@@ -56,6 +56,7 @@ def evaluate_run(
     if not run.is_dir():
         raise GankitError(f"{run}: no such run folder")
     g = load(run, device=device)  # GankitError when the run has no final generator
+    refuse_unscored(g.kind)
     if write:
         _check_writable(run)
     cfg = load_run_config(run)

@@ -310,6 +310,15 @@ def prepare(real: Tensor | np.ndarray, target: Target, dataset: str, purpose: Pu
     return plan
 
 
+def refuse_unscored(kind: str) -> None:
+    """One line for data whose scores are not there yet (sound), before anything is loaded or sampled."""
+    from gankit.modalities import get_modality
+
+    why = get_modality(kind).not_scored
+    if why:
+        raise GankitError(why)
+
+
 def prepare_for_data(data, data_cfg, purpose: Purpose, *, n: int | None = None, seed: int = 0,
                      real_vs_real: bool = False, table_target: str | None = None, **kw) -> Plan:
     """:func:`prepare` for loaded training ``data`` (made from ``data_cfg``): the real reference is drawn
@@ -317,6 +326,7 @@ def prepare_for_data(data, data_cfg, purpose: Purpose, *, n: int | None = None, 
     data's kind; ``real_vs_real``: also the second real set of :meth:`Plan.real_vs_real`."""
     from gankit.data.split import heldout_data
 
+    refuse_unscored(data.kind)
     n = data.modality.eval_items[purpose.use] if n is None else n
     if n < 1:
         raise GankitError(f"{purpose.n_key} must be >= 1, got {n}")

@@ -23,6 +23,9 @@ class Codec:
     offset: Tensor
     scale: Tensor
     clamp: tuple[float, float] | None = None
+    #: how an exported generator's output becomes data (``gankit export`` writes it into its JSON)
+    rule = ("x * scale + offset, then clamp to [min, max] (images: [0, 1]) and round to decimals where given "
+            "(numeric tables)")
 
     def encode(self, raw: np.ndarray) -> Tensor:  # (N, *shape) -> (N, *shape) float32
         x = torch.from_numpy(np.ascontiguousarray(raw, dtype=np.float32))
@@ -73,6 +76,10 @@ class Modality:
     has_domain_classifier = False
     #: items an evaluation draws by default: (``gankit eval``, ``eval.every`` during training)
     eval_items = (2_500, 2_500)
+    #: real items the health monitor decodes for the spread it compares the samples' with
+    spread_items = 512
+    #: why this kind of data cannot be scored yet (one line for the user), or None when it can
+    not_scored: str | None = None
 
     def heads(self, data) -> tuple[Head, ...]:
         """The output heads a generator needs for ``data`` (one continuous block for images and
@@ -101,13 +108,19 @@ class Modality:
         raise NotImplementedError
 
     def save(self, x: np.ndarray, out: Path, *, columns=None, labels=None, label_name: str = "label",
-             nrow: int | None = None) -> Path:
+             nrow: int | None = None, codec=None) -> Path:
         """Write samples in the form the file name asks for; refuse forms this data has none of.
 
         ``labels`` (class names, one per sample, from a conditional run) go with them in every form:
         ``x.labels.npy`` beside ``x.npy``, a last .csv column, labelled grid rows, class sub-folders.
+        ``codec``: the run's codec, for data that needs more than the numbers to be written (sound: its
+        sample rate).
         """
         raise NotImplementedError
+
+    def example_out(self, stem: str) -> str:
+        """An ``--out`` for the hint that closes a run (``samples.png``; sound: a folder of clips)."""
+        return f"{stem}.png"
 
 
 def is_folder(out: Path) -> bool:

@@ -51,7 +51,7 @@ class ImageModality(Modality):
 
         save_grid(x, path, nrow=nrow, labels=labels)
 
-    def save(self, x, out: Path, *, columns=None, labels=None, label_name="label", nrow=None) -> Path:
+    def save(self, x, out: Path, *, columns=None, labels=None, label_name="label", nrow=None, codec=None) -> Path:
         if is_folder(out):
             save_folder(x, out, labels)
             return out

@@ -131,7 +131,7 @@ class TableModality(Modality):
         table_plot(x, path, real=real, title=title or Path(path).stem, columns=columns)
 
     def save(self, x, out: Path, *, columns=None, labels=None, label_name="label", nrow=None,
-             label_position: int | None = None) -> Path:
+             label_position: int | None = None, codec=None) -> Path:
         if is_folder(out):
             raise GankitError("a folder of files is for images; write tables to .csv or .npy")
         out.parent.mkdir(parents=True, exist_ok=True)

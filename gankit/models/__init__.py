@@ -42,13 +42,16 @@ MLP_NORMS = ("none", "batch", "layer")
 CONV_NORMS = ("none", "batch", "layer", "spectral")  # spectral: Miyato et al. 2018
 
 
-def settings_check(keys: tuple[str, ...], norms: tuple[str, ...] = MLP_NORMS) -> Callable[[Any, str], None]:
-    """An entry's check: the range rule of each key it reads, and the norms it implements."""
+def settings_check(keys: tuple[str, ...], norms: tuple[str, ...] = MLP_NORMS,
+                   rules: dict[str, Callable[[Any, str], None]] | None = None) -> Callable[[Any, str], None]:
+    """An entry's check: the range rule of each key it reads (``rules``: the entry's own, where they differ
+    from the shared ones), and the norms it implements."""
+    rules = {**_RULES, **(rules or {})}
 
     def check(section: Any, who: str) -> None:
         for key in keys:
-            if key in _RULES:
-                _RULES[key](getattr(section, key), f"{who}.{key}")
+            if key in rules:
+                rules[key](getattr(section, key), f"{who}.{key}")
         if "norm" in keys and section.norm not in norms:
             other = " (spectral is for arch=dcgan)" if section.norm == "spectral" else ""
             raise GankitError(f"{who}.norm must be one of {', '.join(norms)} for {who}.arch={section.arch}, "
@@ -58,14 +61,17 @@ def settings_check(keys: tuple[str, ...], norms: tuple[str, ...] = MLP_NORMS) ->
 
 
 def _net(registry: Registry, name: str, help: str, keys: tuple[str, ...], norms: tuple[str, ...] = MLP_NORMS, *,
-         multiple: Callable[[Any], int] = lambda section: 1, heads: tuple[str, ...] = ("continuous",)):
-    """Register a network family with what it declares about itself: the keys it reads and checks, what
-    image sides must divide by for it (``multiple(section)``), and the output-head kinds a generator
-    makes (gankit.modalities.base.Head). A family registered by a user declares the same."""
+         multiple: Callable[[Any], int] = lambda section: 1, heads: tuple[str, ...] = ("continuous",),
+         rules: dict[str, Callable[[Any, str], None]] | None = None, channels_first: bool = False):
+    """Register a network family with what it declares about itself: the keys it reads and checks (with its
+    own ``rules`` where the shared ranges do not fit), what image sides must divide by for it
+    (``multiple(section)``), the output-head kinds a generator makes (gankit.modalities.base.Head), and
+    whether its input is (C, ...) maps (``channels_first``: a class given by concatenation joins as constant
+    channels, not as flat features). A family registered by a user declares the same."""
 
     def deco(builder):
-        builder.multiple, builder.heads = multiple, heads
-        return registry.register(name, help, keys=keys, check=settings_check(keys, norms))(builder)
+        builder.multiple, builder.heads, builder.channels_first = multiple, heads, channels_first
+        return registry.register(name, help, keys=keys, check=settings_check(keys, norms, rules))(builder)
 
     return deco
 
@@ -107,7 +113,7 @@ def _dcgan_g(c: GeneratorConfig, shape: tuple[int, ...]) -> nn.Module:
 
 
 @_net(DISCRIMINATORS, "dcgan", "DCGAN strided-conv discriminator (Radford et al. 2016)", DCGAN_D_KEYS, CONV_NORMS,
-      multiple=_stages)
+      multiple=_stages, channels_first=True)
 def _dcgan_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
     from gankit.models.dcgan import DCGANDiscriminator
 
@@ -198,6 +204,31 @@ def _patchgan_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
     return PatchGAN(image_channels(shape, "discriminator"), list(c.channels), c.norm, c.negative_slope)
 
 
+WAVEGAN_G_KEYS = ("channels", "kernel_size", "norm", "activation", "negative_slope")
+WAVEGAN_D_KEYS = ("channels", "kernel_size", "norm", "activation", "negative_slope", "phase_shuffle")
+#: WaveGAN's filters are long (25 in the paper) and at least the stride (4); phase shuffle n >= 0
+WAVEGAN_RULES = {"kernel_size": lambda v, k: need(4 <= v <= 64, k, f"must be in 4..64 for wavegan (the paper: 25), got {v}"),
+                 "phase_shuffle": lambda v, k: need(0 <= v <= 8, k, f"must be in 0..8 (0 = off; the paper: 2), got {v}")}
+
+
+@_net(GENERATORS, "wavegan", "WaveGAN's 1-D transposed-conv generator, stride 4, kernel 25 (Donahue et al. 2019)",
+      WAVEGAN_G_KEYS, CONV_NORMS, rules=WAVEGAN_RULES)
+def _wavegan_g(c: GeneratorConfig, shape: tuple[int, ...]) -> nn.Module:
+    from gankit.models.wavegan import WaveGANGenerator
+
+    return WaveGANGenerator(c.latent_dim, shape, c.channels, c.kernel_size, c.norm, c.output, c.activation,
+                            c.negative_slope)
+
+
+@_net(DISCRIMINATORS, "wavegan", "WaveGAN's 1-D strided-conv discriminator with phase shuffle (Donahue et al. 2019)",
+      WAVEGAN_D_KEYS, CONV_NORMS, rules=WAVEGAN_RULES, channels_first=True)
+def _wavegan_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
+    from gankit.models.wavegan import WaveGANDiscriminator
+
+    return WaveGANDiscriminator(shape, c.channels, c.kernel_size, c.norm, c.activation, c.negative_slope,
+                                c.phase_shuffle)
+
+
 # ----------------------------------------------------------------------------- building
 
 
@@ -247,7 +278,8 @@ def build_discriminator(c: DiscriminatorConfig, data_shape: tuple[int, ...], num
         return DISCRIMINATORS.get(c.arch)(c, shape)
     from gankit.models.conditional import ConditionalDiscriminator
 
-    if mode == "concat":  # the class enters D's input: extra channels (images) or features (flat)
-        shape = (shape[0] + num_classes, *shape[1:]) if c.arch == "dcgan" else (math.prod(shape) + num_classes,)
+    channels = bool(getattr(DISCRIMINATORS.get(c.arch), "channels_first", False))
+    if mode == "concat":  # the class enters D's input: extra channels (conv nets) or features (flat)
+        shape = (shape[0] + num_classes, *shape[1:]) if channels else (math.prod(shape) + num_classes,)
     base = DISCRIMINATORS.get(c.arch)(c, shape)
-    return ConditionalDiscriminator(base, num_classes, mode, acgan, concat_channels=c.arch == "dcgan")
+    return ConditionalDiscriminator(base, num_classes, mode, acgan, concat_channels=channels)

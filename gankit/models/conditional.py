@@ -61,8 +61,8 @@ class ConditionalDiscriminator(nn.Module):
     def forward(self, x: Tensor, y: Tensor, aux: bool = False):  # (N, ...), (N,) -> (N, 1) [, (N, K)]
         if self.mode == "concat":
             onehot = F.one_hot(y, self.num_classes).to(x.dtype)
-            if self.concat_channels:  # conv D: K constant channels
-                onehot = onehot[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
+            if self.concat_channels:  # conv D: K constant channels over the maps (2-D images, 1-D waveforms)
+                onehot = onehot.reshape(*onehot.shape, *([1] * (x.dim() - 2))).expand(-1, -1, *x.shape[2:])
                 x = torch.cat([x, onehot], 1)
             else:
                 x = torch.cat([x.reshape(x.shape[0], -1), onehot], 1)

@@ -2,7 +2,8 @@
 
 It shows what a person asks of a run: how it went (status, timing, health warnings), how good it is
 (metrics with their provenance from ``eval.json``), what it makes (sample grids over time and an
-animation of the fixed-noise samples; real-vs-generated plots for tables), how it was set up
+animation of the fixed-noise samples; real-vs-generated plots for tables; for sound, the preview
+clips as playable ``<audio>`` elements, :mod:`gankit.report.audio`), how it was set up
 (config, model summaries) and the curves. ``gankit report RUN`` rebuilds it at any time.
 """
 
@@ -84,6 +85,31 @@ def _last_rows(path: Path, n: int = 1) -> list[dict]:
         return []
 
 
+def _samples_section(run: Path) -> list[str]:
+    """The final grid beside real data (and a table's associations), the GIF, and grids over time."""
+    grids = sorted((run / SAMPLES).glob("step_*.png"))
+    if not grids:
+        return []
+    parts = ["<h2>Samples</h2><div class=row>",
+             f"<figure>{_img(grids[-1], 'final samples')}<figcaption>{grids[-1].stem}</figcaption></figure>"]
+    real = run / SAMPLES / REAL
+    if real.exists():
+        parts.append(f"<figure>{_img(real, 'real data')}<figcaption>real data</figcaption></figure>")
+    pairs = run / SAMPLES / CORRELATIONS  # a table run: real and synthetic associations side by side
+    if pairs.exists():
+        parts.append(f"<figure>{_img(pairs, 'associations')}<figcaption>associations between columns, real "
+                     f"and synthetic</figcaption></figure>")
+    gif = samples_gif(run)
+    if gif is not None:
+        parts.append(f"<figure>{_img(gif, 'samples over training', 'image/gif')}"
+                     f"<figcaption>fixed noise over training</figcaption></figure>")
+    parts.append("</div><h3>Over time</h3><div class=row>")
+    pick = grids if len(grids) <= 6 else [grids[int(i * (len(grids) - 1) / 5)] for i in range(6)]
+    parts += [f"<figure class=small>{_img(g, g.stem)}<figcaption>{g.stem}</figcaption></figure>" for g in pick]
+    parts.append("</div>")
+    return parts
+
+
 def build_report(run: str | Path, summary_text: str | None = None) -> Path:
     """Write ``RUN/report.html`` from what the run folder holds; returns its path."""
     run = Path(run)
@@ -112,25 +138,10 @@ def build_report(run: str | Path, summary_text: str | None = None) -> Path:
     else:
         parts.append("<p>No health warnings.</p>")
     parts.append("<h2>Metrics</h2>" + _metrics_table(ev))
-    grids = sorted((run / SAMPLES).glob("step_*.png"))
-    if grids:
-        parts.append("<h2>Samples</h2><div class=row>")
-        parts.append(f"<figure>{_img(grids[-1], 'final samples')}<figcaption>{grids[-1].stem}</figcaption></figure>")
-        real = run / SAMPLES / REAL
-        if real.exists():
-            parts.append(f"<figure>{_img(real, 'real data')}<figcaption>real data</figcaption></figure>")
-        pairs = run / SAMPLES / CORRELATIONS  # a table run: real and synthetic associations side by side
-        if pairs.exists():
-            parts.append(f"<figure>{_img(pairs, 'associations')}<figcaption>associations between columns, real "
-                         f"and synthetic</figcaption></figure>")
-        gif = samples_gif(run)
-        if gif is not None:
-            parts.append(f"<figure>{_img(gif, 'samples over training', 'image/gif')}"
-                         f"<figcaption>fixed noise over training</figcaption></figure>")
-        parts.append("</div><h3>Over time</h3><div class=row>")
-        pick = grids if len(grids) <= 6 else [grids[int(i * (len(grids) - 1) / 5)] for i in range(6)]
-        parts += [f"<figure class=small>{_img(g, g.stem)}<figcaption>{g.stem}</figcaption></figure>" for g in pick]
-        parts.append("</div>")
+    parts += _samples_section(run)
+    from gankit.report.audio import audio_section
+
+    parts.append(audio_section(run, SAMPLES))  # sound runs: the preview clips, playable
     for name, title in ((CURVES, "Curves"), (METRIC_CURVES, "Metric curves")):
         if (run / name).exists():
             parts.append(f"<h2>{title}</h2>{_img(run / name, title)}")
@@ -154,6 +165,7 @@ table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding
 .row{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}
 .small img{width:240px;height:240px;object-fit:contain;background:#eee;image-rendering:pixelated}
 img{max-width:100%;image-rendering:pixelated}
+.audio{overflow-x:auto}.audio audio{width:150px;height:32px}
 </style></head>
 <body data-images-ok="0" data-errors="0">
 {body}
@@ -163,6 +175,20 @@ window.addEventListener('load', () => {
   const imgs = [...document.images];
   document.body.dataset.imagesOk = imgs.filter(i => i.complete && i.naturalWidth > 0).length;
   document.body.dataset.images = imgs.length;
+});
+// sound runs: every <audio> must load its WAV; its duration is recorded for the browser test
+const clips = [...document.querySelectorAll('audio')];
+document.body.dataset.audios = clips.length;
+document.body.dataset.audiosOk = 0;
+document.body.dataset.audioErrors = 0;
+document.body.dataset.audioDurations = '';
+clips.forEach(a => {
+  const ok = () => {
+    document.body.dataset.audiosOk = +document.body.dataset.audiosOk + 1;
+    document.body.dataset.audioDurations += (document.body.dataset.audioDurations ? ',' : '') + a.duration.toFixed(4);
+  };
+  if (a.readyState >= 1) ok(); else a.addEventListener('loadedmetadata', ok, {once: true});
+  a.addEventListener('error', () => { document.body.dataset.audioErrors = +document.body.dataset.audioErrors + 1; });
 });
 </script>
 </body></html>

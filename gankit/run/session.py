@@ -144,7 +144,7 @@ def data_line(cfg, data: Data) -> str:
         left = [c.name for c in schema.columns if not c.used]
         out = f"{len(data)} rows, {len(schema.used)} columns" + (f" ({', '.join(left)} ignored)" if left else "")
         return f"{head} ({'; '.join([*notes, out])})"
-    return f"{head} ({'; '.join([*notes, f'{len(data)} items, shape {tuple(data.shape)}'])})"
+    return f"{head} ({'; '.join([*notes, f'{len(data)} items, shape {tuple(data.shape)}', *(data.notes or [])])})"
 
 
 def make_loop(cfg, folder, data, stepper, batches, total, device, world, quiet) -> Loop:
@@ -209,7 +209,8 @@ def _open_folder(cfg, loop: Loop, data: Data, per_epoch: int, found, *, resuming
     folder, step = loop.folder, loop.stepper.step
     info = {"status": "running", "gankit_version": __version__, "preset": cfg.preset, "task": cfg.task,
             "device": str(loop.device), "data": {"name": data.name, "path": cfg.data.path, "items": len(data),
-                                                 "shape": list(data.shape), **({"split": data.split} if data.split else {})},
+                                                 "shape": list(data.shape), **({"split": data.split} if data.split else {}),
+                                                 **({"notes": data.notes} if data.notes else {})},
             "steps": loop.total, "batches_per_epoch": per_epoch, "started": now()}
     if not loop.world.main:
         loop.info = info

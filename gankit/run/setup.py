@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from gankit.audio import PREVIEW_AUDIO
 from gankit.errors import GankitError
 from gankit.run.folder import CURVES, EVAL_CSV, HEALTH, METRIC_CURVES, METRICS
 from gankit.training.callbacks import Evaluation, Health, MetricsLog, Previews, TensorBoard
@@ -16,7 +17,7 @@ def main_callbacks(cfg, loop, data, quiet: bool) -> list:
     from gankit.monitor import ADVICE_KEYS, HealthMonitor, mean_pairwise_distance, sample_warmup
 
     task = loop.task
-    real_items = data.decode(data.x[:512]).numpy()
+    real_items = data.decode(data.x[: data.modality.spread_items]).numpy()
     flat = to_dict(cfg)
     monitor = HealthMonitor(probability=task.probability, real_spread=mean_pairwise_distance(real_items),
                             warmup=sample_warmup(loop.total, cfg.ema.decay),
@@ -47,6 +48,8 @@ def start_callbacks(loop, step: int, *, resumed: bool) -> None:
     if resumed and step == 0:  # a run restarted before its first checkpoint: nothing of it is kept
         (loop.folder / HEALTH).unlink(missing_ok=True)
         for p in loop.folder.samples.glob("step_*.png"):
+            p.unlink()
+        for p in (loop.folder.samples / PREVIEW_AUDIO).glob("step_*/*.wav"):  # a sound run's preview clips
             p.unlink()
     loop.callbacks.insert(0, MetricsLog(loop, loop.task.columns))
     tb = None

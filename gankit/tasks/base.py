@@ -256,6 +256,7 @@ class Trained:
         extra = {"label_position": label_position} if label_position is not None else {}
         try:
             return get_modality(self.kind).save(x, Path(out), columns=self.columns, labels=labels,
-                                                label_name=self.label_name, nrow=nrow, **extra)
+                                                label_name=self.label_name, nrow=nrow,
+                                                codec=getattr(self, "codec", None), **extra)
         except OSError as e:
             raise GankitError(f"cannot write {out} ({e.strerror})") from None

@@ -219,16 +219,17 @@ class NoiseGAN(Task):
     def usage(self, run) -> str:
         """A conditional run's hint shows ``--label`` with one of its classes: choosing the class is
         what such a model is for."""
-        plain = super().usage(run)
-        if not self.num_classes:
-            return plain
         import shlex
 
+        out = self.data.modality.example_out if self.data is not None else (lambda stem: f"{stem}.png")
+        plain = f"gankit sample {run} --n 64 --out {out('samples')}"
+        if not self.num_classes:
+            return plain
         names = [str(c) for c in (self.data.classes if self.data is not None and self.data.classes
                                   else range(self.num_classes))]
         shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
         return (f"{plain}; one class: gankit sample {run} --label {shlex.quote(names[-1])} "
-                f"--n 64 --out {shlex.quote(names[-1])}.png (classes: {shown})")
+                f"--n 64 --out {shlex.quote(out(names[-1]))} (classes: {shown})")
 
     def fixed_inputs(self, n: int, seed: int) -> dict[str, Tensor]:
         z = torch.randn(n, self.s.latent_dim, generator=torch.Generator().manual_seed(seed))

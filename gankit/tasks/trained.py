@@ -192,8 +192,7 @@ class TrainedGenerator(Trained):
         if self.num_classes:
             inputs["label"] = torch.arange(2) % self.num_classes
             describe["inputs"]["label"] = {"shape": ["batch"], "dtype": "int64", "classes": self.class_list()}
-        describe["decode"] = {**self.codec.to_dict(), "clamp": self.codec.clamp, "rule": "x * scale + offset, then clamp to [min, max] "
-                              "(images: [0, 1]) and round to decimals where given (numeric tables)"}
+        describe["decode"] = {**self.codec.to_dict(), "clamp": self.codec.clamp, "rule": self.codec.rule}
         if self.kind == "table":
             describe["columns"] = self.columns
         dynamic = {name: {0: ("batch", 1, 1)} for name in inputs}

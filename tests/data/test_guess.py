@@ -172,7 +172,13 @@ def test_what_is_not_supported_yet_is_named(tmp_path):
     sound = tmp_path / "sound"
     sound.mkdir()
     (sound / "a.wav").write_bytes(b"RIFF")
-    assert "sound comes in a later version" in _one_line(lambda: guess_name(DataConfig(path=str(sound))))
+    assert guess_name(DataConfig(path=str(sound))) == "sound"  # a sound folder (tests/audio read it)
+    assert "one audio file; give the folder" in _one_line(lambda: guess_name(DataConfig(path=str(sound / "a.wav"))))
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "clips.zip", "w") as z:
+        z.writestr("clips/a.wav", b"RIFF")
+    assert "unpack it" in _one_line(lambda: guess_name(DataConfig(path=str(tmp_path / "clips.zip"))))
     pairs = tmp_path / "horse2zebra"
     for sub in ("A", "B"):
         shapes(pairs / sub, n=1, classes=("x",))
