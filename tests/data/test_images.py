@@ -183,3 +183,19 @@ def test_training_range(tmp_path, output, lo):
     d = load_data(DataConfig(name="images", path=str(tmp_path)), output=output)
     assert d.x.shape == (1, 1, 4, 4)
     assert float(d.x.min()) == lo and float(d.x.max()) == 1.0
+
+
+@pytest.mark.parametrize("channels,size", [(3, None), (1, None), (3, (5, 5)), (1, (7, 4))])
+def test_one_uint8_pass_gives_each_image_its_own_float_pixels(channels, size):
+    """image_folder decodes through one uint8 array and converts it once: bit for bit what a float32
+    conversion per image (to_array, the path before) gives, for colour, grey, palette and RGBA files."""
+    from gankit.data.images import stack_images, to_array
+
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, size=(6, 5, 3), dtype=np.uint8)
+    pics = [Image.fromarray(rgb), Image.fromarray(rgb[..., 0]), Image.fromarray(rgb).convert("P"),
+            Image.fromarray(np.dstack([rgb, rgb[..., :1]]), "RGBA"), Image.fromarray(np.full((6, 5), 255, np.uint8))]
+    got = stack_images(pics, channels, size)
+    want = np.stack([to_array(p, channels, size) for p in pics])
+    assert got.dtype == np.float32 and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
