@@ -82,8 +82,8 @@ def test_unregistered_after_unregister(registered):
 
 def test_registry_names_match_the_built_ins():
     assert LOSSES.names() == ["bce", "minimax", "mse", "lsgan", "wgan-gp", "hinge"]
-    assert GENERATORS.names() == ["mlp", "dcgan", "ctgan", "srresnet", "unet", "resnet", "wavegan"]
-    assert DISCRIMINATORS.names() == ["mlp", "dcgan", "ctgan", "srgan", "patchgan", "wavegan"]
+    assert GENERATORS.names() == ["mlp", "dcgan", "sngan", "ctgan", "srresnet", "unet", "resnet", "wavegan"]
+    assert DISCRIMINATORS.names() == ["mlp", "dcgan", "sngan", "ctgan", "srgan", "patchgan", "wavegan"]
     assert DATASETS.names() == ["digits", "mnist", "fashion-mnist", "gaussian-1d", "ring", "grid", "images", "table", "sound"]
 
 

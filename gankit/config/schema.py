@@ -128,18 +128,27 @@ class DataConfig:
 
 @dataclass
 class GeneratorConfig:
-    arch: str = setting("mlp", "generator family (a registered name): mlp, dcgan, ...")
+    arch: str = setting("mlp", "generator family (a registered name): mlp, dcgan, sngan, ...")
     latent_dim: int = setting(100, "noise size")
     hidden: list[int] = setting([256, 512], "mlp: neurons per hidden layer")
     activation: Activation = setting("relu", "hidden activation")
     negative_slope: float = setting(0.2, "slope of leaky_relu")
-    norm: Norm = setting("none", "normalisation after each hidden layer (spectral: dcgan only)")
+    norm: Norm = setting("none", "normalisation after each hidden layer (spectral: dcgan only; sngan: batch, "
+                                 "class-conditional in a conditional run)")
     dropout: float = setting(0.0, "mlp: dropout after each hidden layer")
     output: OutputActivation = setting("tanh", "output activation; also the data range: tanh [-1,1], sigmoid [0,1]")
-    channels: list[int] = setting([128, 64], "dcgan, wavegan: feature maps per stage, coarse to fine")
+    channels: list[int] = setting([128, 64], "dcgan, wavegan: feature maps per stage, coarse to fine; sngan: the "
+                                             "width entering each up-sampling residual block, coarse to fine (SNGAN "
+                                             "CIFAR: [256,256,256])")
     kernel_size: int = setting(4, "dcgan, wavegan: convolution kernel size (wavegan: the paper's 25)")
     blocks: int = setting(16, "srresnet, resnet: residual blocks; unet: levels (7 for 128-pixel crops, 8 for 256)")
     scale: int = setting(4, "srresnet: upscaling factor 2, 3, 4 or 8 (the superres task shrinks its images by it)")
+    attention: Optional[int] = setting(None, "sngan: self-attention (SAGAN, Zhang et al. 2019) after the block that "
+                                             "makes feature maps of this side, e.g. 16; null = none")
+    shared_dim: int = setting(0, "sngan, class-conditional: a class embedding of this size shared by every batch "
+                                 "norm (BigGAN: 128); 0 = a gain and bias per class in each (SNGAN's projection paper)")
+    hierarchical: bool = setting(False, "sngan: split the latent into one chunk per block and one for the input; each "
+                                        "block's batch norms read its chunk (BigGAN's hierarchical latent)")
     lr: float = free(2e-4, "Adam learning rate")
     betas: tuple[float, float] = free((0.5, 0.999), "Adam betas")
     schedule: Schedule = free("constant", "learning rate over the run: constant, linear (decay to 0) or cosine")
@@ -147,15 +156,22 @@ class GeneratorConfig:
 
 @dataclass
 class DiscriminatorConfig:
-    arch: str = setting("mlp", "discriminator family (a registered name): mlp, dcgan, ...")
+    arch: str = setting("mlp", "discriminator family (a registered name): mlp, dcgan, sngan, ...")
     hidden: list[int] = setting([512, 256], "mlp: neurons per hidden layer")
     activation: Activation = setting("leaky_relu", "hidden activation")
     negative_slope: float = setting(0.2, "slope of leaky_relu")
-    norm: Norm = setting("none", "normalisation after each hidden layer (spectral: dcgan only)")
+    norm: Norm = setting("none", "normalisation after each hidden layer (spectral: dcgan, sngan (its default "
+                                 "in the presets), none)")
     dropout: float = setting(0.0, "dropout after each hidden layer")
     pac: int = setting(1, "ctgan: rows judged together (PacGAN, Lin et al. 2018); the table preset uses 10")
-    channels: list[int] = setting([64, 128], "dcgan, wavegan: feature maps per stage, fine to coarse")
+    channels: list[int] = setting([64, 128], "dcgan, wavegan: feature maps per stage, fine to coarse; sngan: the "
+                                             "width of each down-sampling residual block, fine to coarse (SNGAN "
+                                             "CIFAR: [128,128])")
     kernel_size: int = setting(4, "dcgan, wavegan: convolution kernel size (wavegan: the paper's 25)")
+    blocks: int = setting(2, "sngan: residual blocks after the down-sampling ones, at the coarsest size (SNGAN "
+                             "CIFAR: 2)")
+    attention: Optional[int] = setting(None, "sngan: self-attention (SAGAN) after the block that makes feature maps "
+                                             "of this side, e.g. 16; null = none")
     phase_shuffle: int = setting(2, "wavegan: shift D's activations by up to this many samples at random (Donahue "
                                     "et al. 2019; 0 = off)")
     lr: float = free(2e-4, "Adam learning rate")

@@ -6,6 +6,11 @@ network's own config section and the data's per-item shape, e.g. (1, 28, 28) or 
 The registries are torch-free (the config is validated against them): each entry declares the
 section keys it reads and checks them; its builder imports the network's module (and torch) when
 called. A new family registers a builder ``(section, shape) -> nn.Module`` the same way.
+
+A class-conditional generator is called ``G(z, y)`` (y: (N,) class indices). By default any family is
+made conditional by :class:`gankit.models.conditional.ConditionalGenerator` (the one-hot class joins
+z); a family that uses the class inside its layers (sngan's class-conditional batch norm) declares
+``takes_class=True`` and its builder is called with ``num_classes`` and returns such a G itself.
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ _RULES: dict[str, Callable[[Any, str], None]] = {
     "channels": lambda v, k: need(len(v) >= 1 and all(c > 0 for c in v), k,
                                   f"must be a non-empty list of sizes > 0, got {v}"),
     "kernel_size": lambda v, k: need(2 <= v <= 9, k, f"must be in 2..9, got {v}"),
+    "attention": lambda v, k: need(v is None or (v >= 2 and v % 2 == 0), k,
+                                   f"must be an even feature-map side (e.g. 16) or null, got {v}"),
+    "shared_dim": lambda v, k: need(v >= 0, k, f"must be >= 0 (0 = a gain and bias per class), got {v}"),
 }
 
 MLP_NORMS = ("none", "batch", "layer")
@@ -43,9 +51,11 @@ CONV_NORMS = ("none", "batch", "layer", "spectral")  # spectral: Miyato et al. 2
 
 
 def settings_check(keys: tuple[str, ...], norms: tuple[str, ...] = MLP_NORMS,
-                   rules: dict[str, Callable[[Any, str], None]] | None = None) -> Callable[[Any, str], None]:
+                   rules: dict[str, Callable[[Any, str], None]] | None = None,
+                   extra: Callable[[Any, str], None] | None = None) -> Callable[[Any, str], None]:
     """An entry's check: the range rule of each key it reads (``rules``: the entry's own, where they differ
-    from the shared ones), and the norms it implements."""
+    from the shared ones), the norms it implements, and its own ``extra(section, who)`` check of keys
+    together."""
     rules = {**_RULES, **(rules or {})}
 
     def check(section: Any, who: str) -> None:
@@ -56,22 +66,29 @@ def settings_check(keys: tuple[str, ...], norms: tuple[str, ...] = MLP_NORMS,
             other = " (spectral is for arch=dcgan)" if section.norm == "spectral" else ""
             raise GankitError(f"{who}.norm must be one of {', '.join(norms)} for {who}.arch={section.arch}, "
                               f"got {section.norm!r}{other}")
+        if extra is not None:
+            extra(section, who)
 
     return check
 
 
 def _net(registry: Registry, name: str, help: str, keys: tuple[str, ...], norms: tuple[str, ...] = MLP_NORMS, *,
          multiple: Callable[[Any], int] = lambda section: 1, heads: tuple[str, ...] = ("continuous",),
-         rules: dict[str, Callable[[Any, str], None]] | None = None, channels_first: bool = False):
+         rules: dict[str, Callable[[Any, str], None]] | None = None, channels_first: bool = False,
+         takes_class: bool = False, extra: Callable[[Any, str], None] | None = None):
     """Register a network family with what it declares about itself: the keys it reads and checks (with its
-    own ``rules`` where the shared ranges do not fit), what image sides must divide by for it
-    (``multiple(section)``), the output-head kinds a generator makes (gankit.modalities.base.Head), and
-    whether its input is (C, ...) maps (``channels_first``: a class given by concatenation joins as constant
-    channels, not as flat features). A family registered by a user declares the same."""
+    own ``rules`` where the shared ranges do not fit, and ``extra``, its own check of keys together), what
+    image sides must divide by for it (``multiple(section)``), the output-head kinds a generator makes
+    (gankit.modalities.base.Head), whether its input is (C, ...) maps (``channels_first``: a class given by
+    concatenation joins as constant channels, not as flat features), and whether a generator takes the
+    class itself (``takes_class``: built with ``num_classes``, called ``G(z, y)``). A family registered by a
+    user declares the same."""
 
     def deco(builder):
         builder.multiple, builder.heads, builder.channels_first = multiple, heads, channels_first
-        return registry.register(name, help, keys=keys, check=settings_check(keys, norms, rules))(builder)
+        builder.takes_class = takes_class
+        check = settings_check(keys, norms, rules, extra)
+        return registry.register(name, help, keys=keys, check=check)(builder)
 
     return deco
 
@@ -119,6 +136,39 @@ def _dcgan_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
 
     return DCGANDiscriminator(shape, c.channels, c.kernel_size, c.norm, c.activation, c.negative_slope,
                               c.dropout)
+
+
+SNGAN_G_KEYS = ("channels", "norm", "attention", "shared_dim", "hierarchical")
+SNGAN_D_KEYS = ("channels", "blocks", "norm", "attention")
+#: sngan D's blocks come after its down-sampling ones: none is a valid choice
+SNGAN_D_RULES = {"blocks": lambda v, k: need(v >= 0, k, f"must be >= 0 (residual blocks after the down-sampling "
+                                                        f"ones), got {v}")}
+
+
+def _sngan_g_check(c: Any, who: str) -> None:
+    slots = len(c.channels) + 1
+    need(not c.hierarchical or c.latent_dim % slots == 0, f"{who}.latent_dim",
+         f"must divide by {slots} with {who}.hierarchical=true (one chunk per block of {who}.channels and one "
+         f"for the input), got {c.latent_dim}; e.g. {who}.latent_dim={slots * max(1, round(c.latent_dim / slots))}")
+
+
+@_net(GENERATORS, "sngan", "SNGAN's ResNet generator: up-sampling residual blocks, class-conditional batch norm, "
+      "optional shared class embedding + hierarchical latent (BigGAN) and self-attention (Miyato et al. 2018)",
+      SNGAN_G_KEYS, ("batch",), multiple=_stages, takes_class=True, extra=_sngan_g_check)
+def _sngan_g(c: GeneratorConfig, shape: tuple[int, ...], num_classes: int = 0) -> nn.Module:
+    from gankit.models.sngan import SNGANGenerator
+
+    return SNGANGenerator(c.latent_dim, shape, list(c.channels), num_classes=num_classes, shared_dim=c.shared_dim,
+                          hierarchical=c.hierarchical, attention=c.attention, output=c.output)
+
+
+@_net(DISCRIMINATORS, "sngan", "SNGAN's ResNet discriminator: down-sampling residual blocks, spectral norm, global "
+      "sum pooling; projection conditioning (Miyato et al. 2018, Miyato & Koyama 2018)", SNGAN_D_KEYS,
+      ("spectral", "none"), multiple=_stages, rules=SNGAN_D_RULES, channels_first=True)
+def _sngan_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
+    from gankit.models.sngan import SNGANDiscriminator
+
+    return SNGANDiscriminator(shape, list(c.channels), c.blocks, c.norm, c.attention)
 
 
 TABLE_G_KEYS = ("hidden",)
@@ -262,6 +312,8 @@ def build_generator(c: GeneratorConfig, data_shape: tuple[int, ...], num_classes
     if num_classes <= 0:  # a family making more than continuous outputs builds its heads itself
         extra = {"heads": heads} if set(getattr(builder, "heads", ())) - {"continuous"} else {}
         return builder(c, tuple(data_shape), **extra)
+    if getattr(builder, "takes_class", False):  # G(z, y) with the class inside its layers
+        return builder(c, tuple(data_shape), num_classes=num_classes)
     from dataclasses import replace
 
     from gankit.models.conditional import ConditionalGenerator

@@ -3,7 +3,8 @@
 * Generator: the class enters as a one-hot vector concatenated to the noise (Mirza & Osindero 2014):
   G(z, y) = base(cat(z, onehot(y))).
 * Discriminator, ``mode``:
-  - ``projection`` (Miyato & Koyama 2018): D(x, y) = ψ(φ(x)) + ⟨embed(y), φ(x)⟩;
+  - ``projection`` (Miyato & Koyama 2018): D(x, y) = ψ(φ(x)) + ⟨embed(y), φ(x)⟩ (the embedding
+    spectrally normalised when the base D says ``spectral_embedding``, as sngan's does);
   - ``concat`` (Mirza & Osindero 2014): the one-hot class is concatenated to D's *input* (as extra
     features for MLPs, as constant extra channels for images).
 * ``acgan=True`` adds an auxiliary classifier head on φ(x) (Odena et al. 2017): D then returns
@@ -17,6 +18,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from gankit.models.layers import ortho_sn
 
 
 def split(D: nn.Module) -> tuple[Callable[[Tensor], Tensor], nn.Module]:
@@ -54,7 +57,11 @@ class ConditionalDiscriminator(nn.Module):
         self._features, head = split(base)
         f = feature_dim or head.in_features
         self.embed = nn.Embedding(num_classes, f) if mode == "projection" else None
-        if self.embed is not None:
+        if self.embed is not None and getattr(base, "spectral_embedding", False):
+            # a spectrally normalised D (sngan) normalises the class embedding too, as the projection
+            # paper's code does (SNEmbedID), from orthogonal initial weights
+            self.embed = ortho_sn(self.embed, True)
+        elif self.embed is not None:
             nn.init.normal_(self.embed.weight, 0.0, 0.02)
         self.aux = nn.Linear(f, num_classes) if acgan else None
 

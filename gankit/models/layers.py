@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from torch import nn
+from torch.nn.utils import spectral_norm
 
 from gankit.errors import GankitError
 
@@ -47,3 +48,19 @@ class Reshape(nn.Module):
 
     def extra_repr(self) -> str:
         return f"shape={self.shape}"
+
+
+def orthogonal_init(m: nn.Module) -> None:
+    """Orthogonal weights (Saxe et al. 2014; BigGAN's ``G_init='ortho'``) for convolutions, linear layers
+    and embeddings, zero biases. ``model.apply(orthogonal_init)`` before any spectral norm wraps a layer
+    (the norm's ``weight`` is recomputed from ``weight_orig``): :func:`ortho_sn` does both in order."""
+    if isinstance(m, (nn.Conv2d, nn.Linear, nn.Embedding)):
+        nn.init.orthogonal_(m.weight)
+        if getattr(m, "bias", None) is not None:
+            nn.init.zeros_(m.bias)
+
+
+def ortho_sn(m: nn.Module, spectral: bool) -> nn.Module:
+    """``m`` with orthogonal initial weights, then spectrally normalised (Miyato et al. 2018) when asked."""
+    orthogonal_init(m)
+    return spectral_norm(m) if spectral else m

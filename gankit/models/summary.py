@@ -1,7 +1,9 @@
 """Keras-style ``summary()`` tables: layer (type), output shape, parameter count.
 
 Output shapes are found by running one small batch through the model with forward hooks on the
-leaf modules, so any model family works without extra code.
+leaf modules, so any model family works without extra code. A module that says ``summary_leaf = True``
+(a residual block, an attention layer) is one row, with every parameter inside it: a ResNet then
+reads as its blocks, not as a hundred convolutions.
 """
 
 from __future__ import annotations
@@ -37,14 +39,12 @@ def layer_rows(model: nn.Module, example: torch.Tensor | tuple) -> list[Row]:
     hooks = []
     seen: dict[str, int] = {}
     uncalled: dict[nn.Module, Row] = {}
-    for _, mod in model.named_modules():
-        if any(True for _ in mod.children()):
-            continue
+    for mod in _leaves(model):
         kind = type(mod).__name__
         base = re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", kind).lower()  # BatchNorm1d -> batch_norm1d
         seen[base] = seen.get(base, 0) + 1
         name = base if seen[base] == 1 else f"{base}_{seen[base] - 1}"  # Keras: dense, dense_1, ...
-        n = sum(p.numel() for p in mod.parameters(recurse=False))
+        n = sum(p.numel() for p in mod.parameters(recurse=bool(getattr(mod, "summary_leaf", False))))
         if n:
             uncalled[mod] = Row(name, kind, (), n)
 
@@ -63,6 +63,27 @@ def layer_rows(model: nn.Module, example: torch.Tensor | tuple) -> list[Row]:
         for h in hooks:
             h.remove()
     return rows + list(uncalled.values())
+
+
+def _leaves(model: nn.Module) -> list[nn.Module]:
+    """The modules that get a row: those without children, and those that say ``summary_leaf`` (whose
+    insides get none), each once (a module held under two names, as a wrapper's view of its base's
+    layers, is one row)."""
+    out: list[nn.Module] = []
+    seen: set[int] = set()
+
+    def walk(mod: nn.Module) -> None:
+        if id(mod) in seen:
+            return
+        seen.add(id(mod))
+        if getattr(mod, "summary_leaf", False) or not any(True for _ in mod.children()):
+            out.append(mod)
+            return
+        for child in mod.children():
+            walk(child)
+
+    walk(model)
+    return out
 
 
 def _fmt_shape(shape: tuple[int, ...]) -> str:
