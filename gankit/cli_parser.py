@@ -18,6 +18,7 @@ examples:
   gankit train ring train.seed=3 train.steps=2000
   gankit train --resume runs/mine               # continue from the last checkpoint
   gankit train ring eval.every=500 eval.patience=4   # score during training, keep best/, stop early
+  gankit train cifar10-sngan data.path=cifar10/train.tar.gz   # colour images: a class-conditional ResNet GAN
 
 common keys (see `gankit train --keys` for all):
   train.steps  train.epochs  train.batch_size  train.seed  train.device  train.n_critic
@@ -43,10 +44,25 @@ def thresholds(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"expected numbers separated by commas (e.g. 0.5,0.7,1.0), got {text!r}")
 
 
+def networks_epilog() -> str:
+    """The network families a config may name, from the registries (torch-free: names and one line each)."""
+    import textwrap
+
+    from gankit.models import DISCRIMINATORS, GENERATORS
+
+    lines = ["networks (generator.arch=NAME, discriminator.arch=NAME; `gankit presets` for ready recipes):"]
+    for key, registry in (("generator.arch", GENERATORS), ("discriminator.arch", DISCRIMINATORS)):
+        for name in registry:
+            lines += textwrap.wrap(f"{key}={name}: {registry.help(name)}", 100, initial_indent="  ",
+                                   subsequent_indent="      ")
+    return "\n".join(lines) + "\n"
+
+
 def _train_parser(sub) -> None:
     t = sub.add_parser("train", help="train a GAN into a run folder",
                        description="Train a GAN from a preset or YAML config, with key=value overrides.",
-                       epilog=EPILOG_TRAIN, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog=EPILOG_TRAIN + "\n" + networks_epilog(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument("source", nargs="?", help="preset name (see `gankit presets`) or YAML config file; "
                    "default: digits")
     t.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.epochs=3")

@@ -242,3 +242,17 @@ def test_direct_construction_refuses_sizes_that_do_not_divide():
         SNGANGenerator(16, (4, 32, 32), [8, 8, 8])
     with pytest.raises(GankitError, match="divide by 4"):
         SNGANDiscriminator((3, 30, 30), [8, 8])
+
+
+def test_presets_and_train_help_name_the_family(capsys):
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("cifar10-dcgan", "cifar10-sngan ", "cifar10-sngan-gpu"))
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert "generator.arch=sngan: SNGAN's ResNet generator" in out and "discriminator.arch=sngan" in out
+    gpu = C.load("cifar10-sngan-gpu", ["data.path=null"])  # the paper's recipe, as the preset states it
+    assert (gpu.generator.channels, gpu.discriminator.channels, gpu.train.n_critic, gpu.train.batch_size) == (
+        [256, 256, 256], [128, 128], 5, 64)
+    assert (gpu.generator.lr, gpu.generator.betas, gpu.loss, gpu.train.steps) == (2e-4, (0.0, 0.9), "hinge", 50000)
