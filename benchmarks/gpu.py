@@ -25,9 +25,17 @@ Sections, each written to the JSON as soon as it is done (a run stopped at its t
 4. **DistributedDataParallel**: two processes under torchrun (NCCL) against one, when the machine has two
    GPUs (``--smoke``: two CPU processes with gloo, to test the command).
 
-Method: each figure is the median of ``--reps`` timed blocks after a warm-up (the first steps allocate
-memory and choose kernels); a block is about ``--block`` seconds of steps, the device synchronised before
-and after. Nothing else runs on the GPU meanwhile.
+Method: each figure is the median of 3 timed blocks after a warm-up of 3 calls (the first steps allocate
+memory and choose kernels); a block is about a second of steps, the device synchronised before and after
+(``Plan``). Nothing else runs on the GPU meanwhile. A section that fails is recorded with its error in the
+JSON (``errors``) and the next one runs: one device call brings back whatever worked.
+
+With the device tool (only the session's own checkout travels, and ``../shared`` does not): in the
+checkout's root, once, ``echo /.carry/ >> .git/info/exclude; mkdir -p .carry/cifar10; cp
+../shared/data/cifar10/*.tar.gz .carry/cifar10/`` (19.5 MB), then run ``python3 -m benchmarks.gpu --out
+$OUT --cifar .carry/cifar10`` with ``carry=[".carry"]`` and ``timeout_s=420``: gpu.json and gpu.md come
+back in ``$OUT``; ``--record`` here then is not needed, paste gpu.md between the markers in BENCHMARKS.md
+(or run ``python -m benchmarks.gpu_report FILE.json`` - see that module).
 """
 
 from __future__ import annotations
@@ -52,11 +60,10 @@ if __package__ in (None, ""):  # `python benchmarks/gpu.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import reference_dcgan, reference_sngan  # noqa: E402
+from benchmarks.gpu_report import END, START, markdown, record, write  # noqa: E402,F401  (START, END: tests)
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
-DOC = ROOT / "BENCHMARKS.md"
-START, END = "<!-- gpu-benchmark:start -->", "<!-- gpu-benchmark:end -->"
 SHARED_CIFAR = ROOT.parent / "shared" / "data" / "cifar10"
 SCORE_NOTE = ("scored with gankit's existing small domain classifier (trained on first use), or raw pixels for the "
               "stand-in set; issue 17's CIFAR-10 classifier comes later; not comparable with published "
@@ -276,7 +283,11 @@ def section_train(plan: Plan, res: dict, cifar: Path | None, tmp: Path) -> None:
     # random stand-in pixels have no classes to learn: KID and PRDC on raw pixels, no classifier to train
     # (FID there needs the eigenvalues of a 3072x3072 matrix: 17 s each on a CPU core, for nothing)
     plain = {} if test else {"extractor": "raw", "metrics": "kid,prdc"}
-    doc = evaluate_run(run, n=plan.eval_n, device=plan.device, write=False, **plain)
+    try:
+        doc = evaluate_run(run, n=plan.eval_n, device=plan.device, write=False, **plain)
+    except Exception as e:  # noqa: BLE001 - gankit eval on CUDA is new here: score on the CPU rather than not at all
+        out["eval_error"] = f"{type(e).__name__}: {e}"[:300]
+        doc = evaluate_run(run, n=plan.eval_n, device="cpu", write=False, **plain)
     out["eval_seconds"] = round(time.perf_counter() - t, 1)
     scores = doc.get("scores", {})
     out["scores"] = {k: v.get("value") for k, v in scores.items()}
@@ -325,65 +336,6 @@ def section_ddp(plan: Plan, res: dict, tmp: Path, force: bool) -> None:
     print(f"  DDP: {out}", flush=True)
 
 
-# ----------------------------------------------------------------------------- report
-
-
-def markdown(res: dict) -> str:
-    m = res["meta"]
-    lines = [f"Measured {m['date']} with `{m['command']}` ({m.get('seconds', 0):.0f} s) on {m['device_name']}, "
-             f"torch {m['torch']}, CUDA {m['cuda']}; batch {m['batch']}; data: random pixels of MNIST's and "
-             f"CIFAR-10's shapes for the speeds.", "",
-             "| preset | variant | gankit steps/s | plain loop steps/s | ratio | vs plain fp32 | peak MiB (gankit / plain) |",
-             "|---|---|---|---|---|---|---|"]
-    fp32 = {r["preset"]: r["reference"]["steps_per_s"] for r in res.get("steps", []) if r["variant"] == "fp32"}
-    for r in res.get("steps", []):
-        g, ref = r["gankit"], r["reference"]
-        ratio = f"{g['steps_per_s'] / ref['steps_per_s']:.2f}x" if ref else "-"
-        base = fp32.get(r["preset"])
-        vs = f"{g['steps_per_s'] / base:.2f}x" if base else "-"
-        mem = f"{_f(g['peak_mib'])} / {_f(ref['peak_mib']) if ref else '-'}"
-        plain = f"{ref['steps_per_s']:.2f}" if ref else "-"
-        lines.append(f"| {r['preset']} | {r['variant']} | {g['steps_per_s']:.2f} | {plain} | {ratio} | {vs} | {mem} |")
-    if res.get("sampling"):
-        lines += ["", "| sampling | batch | precision | images/s | peak MiB |", "|---|---|---|---|---|"]
-        lines += [f"| {r['preset']} | {r['batch']} | {r['precision']} | {r['images_per_s']:,.0f} | {_f(r['peak_mib'])} |"
-                  for r in res["sampling"]]
-    t = res.get("train")
-    if t:
-        scores = ", ".join(f"{k} {v:.4g}" for k, v in (t.get("scores") or {}).items() if isinstance(v, (int, float)))
-        lines += ["", f"Short `cifar10-sngan-gpu` training on {t['data']}: {t['steps_done']} G steps in "
-                      f"{t['train_seconds']} s ({t['steps_per_s']:.2f} steps/s, peak {_f(t['peak_mib'])} MiB); "
-                      f"`gankit eval` ({t.get('eval_seconds', '-')} s): {scores or 'not scored'}. Note: {t['note']}."]
-    d = res.get("ddp")
-    if d:
-        lines += ["", f"DDP: {d.get('skipped') or json.dumps({k: v for k, v in d.items() if k != 'gpus'})}"]
-    if res.get("skipped"):
-        lines += ["", "Skipped for time: " + ", ".join(res["skipped"])]
-    return "\n".join(lines) + "\n"
-
-
-def _f(v) -> str:
-    return "-" if v is None else f"{v:,.0f}"
-
-
-def write(res: dict, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    clean = json.loads(json.dumps(res, default=str))
-    (out / "gpu.json").write_text(json.dumps(clean, indent=1))
-    (out / "gpu.md").write_text(markdown(clean))
-
-
-def record(md: str) -> None:
-    text = DOC.read_text() if DOC.exists() else ""
-    block = f"{START}\n{md}{END}"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text += ("\n" if text else "") + "## GPU (python -m benchmarks.gpu)\n\n" + block + "\n"
-    DOC.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.gpu", description=__doc__.splitlines()[0])
     p.add_argument("--smoke", action="store_true", help="tiny sizes on the CPU (or --device), a few seconds")
@@ -402,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.train_seconds is not None:
         plan.train_seconds = a.train_seconds
     if plan.device.startswith("cuda") and not torch.cuda.is_available():
-        print("gpu benchmark: no CUDA device here; run it on a GPU machine, or with --smoke on the CPU", file=sys.stderr)
+        print("gpu benchmark: no CUDA device here; run it on a GPU machine, or with --smoke on the CPU",
+              file=sys.stderr)
         return 2
     if a.cache is not None:
         os.environ["GANKIT_CACHE"] = str(a.cache.resolve())
@@ -424,7 +377,13 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             print(f"{name} ({left:.0f} s of the budget left)", flush=True)
             t = time.perf_counter()
-            sections[name]()
+            try:
+                sections[name]()
+            except Exception as e:  # noqa: BLE001 - one failed section must not lose the others' figures
+                import traceback
+
+                res.setdefault("errors", {})[name] = traceback.format_exception(e)[-3:]
+                print(f"  {name} failed: {type(e).__name__}: {e}", flush=True)
             res["meta"].setdefault("section_seconds", {})[name] = round(time.perf_counter() - t, 1)
             res["meta"]["seconds"] = time.perf_counter() - t0
             write(res, a.out)

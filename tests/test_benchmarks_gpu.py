@@ -11,7 +11,7 @@ import json
 import pytest
 import torch
 
-from benchmarks import gpu
+from benchmarks import gpu, gpu_report
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,8 @@ def smoke(tmp_path_factory):
 
 def test_every_section_runs_and_is_written(smoke):
     res, md = smoke
-    assert res["skipped"] == [] and set(res["meta"]["section_seconds"]) == {"steps", "sampling", "train", "ddp"}
+    assert "errors" not in res and res["skipped"] == []
+    assert set(res["meta"]["section_seconds"]) == {"steps", "sampling", "train", "ddp"}
     steps = {(r["preset"], r["variant"]): r for r in res["steps"]}
     assert set(steps) == {(p, v) for p in gpu.Plan("cpu").presets for v in gpu.VARIANTS}
     assert all(r["gankit"]["steps_per_s"] > 0 for r in steps.values())
@@ -49,7 +50,7 @@ def test_the_section_goes_between_its_markers(smoke, tmp_path, monkeypatch):
     _, md = smoke
     doc = tmp_path / "BENCHMARKS.md"
     doc.write_text(f"# Benchmarks\n\nbefore\n\n{gpu.START}\nold\n{gpu.END}\n\nafter\n")
-    monkeypatch.setattr(gpu, "DOC", doc)
+    monkeypatch.setattr(gpu_report, "DOC", doc)
     gpu.record(md)
     text = doc.read_text()
     assert "old" not in text and md in text and text.startswith("# Benchmarks\n\nbefore") and text.endswith("after\n")

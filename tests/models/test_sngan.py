@@ -92,7 +92,8 @@ def test_widths_and_blocks_follow_the_config():
 
 def test_concat_mode_adds_the_class_as_image_channels():
     _, _, D = nets((3, 32, 32), "generator.channels=[16,16,16]", "discriminator.channels=[8,8]", mode="concat")
-    assert D.base.features[0].conv1.in_channels == 3 + 10 and D(torch.randn(2, 3, 32, 32), torch.arange(2)).shape == (2, 1)
+    assert D.base.features[0].conv1.in_channels == 3 + 10
+    assert D(torch.randn(2, 3, 32, 32), torch.arange(2)).shape == (2, 1)
 
 
 # ----------------------------------------------------------------------------- spectral norm, init
