@@ -61,6 +61,12 @@ def read_wav(path: str | Path | BinaryIO) -> tuple[np.ndarray, int]:
     return x, rate
 
 
+def pcm16(x: np.ndarray) -> np.ndarray:
+    """float samples as a 16-bit file stores them (rounded and clipped), back as float32 in [-1, 1)."""
+    full = float(1 << 15)
+    return (np.clip(np.round(np.asarray(x, np.float64) * full), -full, full - 1) / full).astype(np.float32)
+
+
 def _to_ints(x: np.ndarray, width: int) -> bytes:
     """float samples -> little-endian PCM bytes of ``width`` bytes, rounded and clipped."""
     full = float(1 << (8 * width - 1))

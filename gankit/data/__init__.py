@@ -59,6 +59,9 @@ class Data:
     values: Optional[np.ndarray] = None  # mixed tables: the rows in column space (gankit.tables), for evaluation
     label_position: Optional[int] = None  # numeric tables: the label column's place among the file's columns
     notes: Optional[list[str]] = None  # what loading changed (sound: clips padded or cut), said at start-up
+    #: the items in the data's own space as read, kept when decoding the training tensor would not give them
+    #: back (sound: the clips, which Griffin-Lim would change): evaluation's real reference and the classifier's
+    raw: Optional[Tensor] = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -169,7 +172,18 @@ def prepare(raw: Raw, name: str, *, output: str, standardize: bool, seed: int = 
     x, codec = get_modality(raw.kind).fit(raw, output=output, standardize=standardize, seed=seed)
     labels = torch.from_numpy(raw.labels.astype(np.int64)) if raw.labels is not None else None
     return Data(x, raw.kind, name, codec, labels, raw.classes, raw.columns, raw.label_name,
-                values=raw.x if raw.schema is not None else None, label_position=raw.label_position, notes=raw.notes)
+                values=raw.x if raw.schema is not None else None, label_position=raw.label_position, notes=raw.notes,
+                raw=kept_raw(raw))
+
+
+def kept_raw(raw: Raw):
+    """``raw.x`` as a tensor when its modality keeps the items as read (:attr:`Modality.keeps_raw`), else None."""
+    import numpy as np
+    import torch
+
+    if not get_modality(raw.kind).keeps_raw:
+        return None
+    return torch.from_numpy(np.ascontiguousarray(raw.x, np.float32))
 
 
 def load_data(cfg: DataConfig, *, output: str = "tanh", seed: int = 0, typed: bool = False, frame=None) -> Data:

@@ -84,7 +84,7 @@ def like_training(raw: "Raw", train: "Data", source: str) -> "Data":
     import numpy as np
     import torch
 
-    from gankit.data import Data
+    from gankit.data import Data, kept_raw
 
     expected = (train.values.shape[1],) if train.values is not None else tuple(train.shape)  # mixed: column space
     x = None
@@ -107,7 +107,7 @@ def like_training(raw: "Raw", train: "Data", source: str) -> "Data":
         index = np.array([train.classes.index(c) for c in raw.classes], np.int64)
         labels = torch.from_numpy(index[raw.labels])
     return Data(train.codec.encode(raw.x) if x is None else x, train.kind, train.name, train.codec, labels, train.classes, train.columns,
-                train.label_name, values=raw.x if raw.schema is not None else None)
+                train.label_name, values=raw.x if raw.schema is not None else None, raw=kept_raw(raw))
 
 
 def heldout_data(cfg: DataConfig, train: "Data") -> tuple[Optional["Data"], str]:

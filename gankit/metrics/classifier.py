@@ -11,6 +11,10 @@ Trained classifiers are cached as ``<cache>/evaluators/classifier-<dataset>-<dat
 weights in safetensors, the rest (architecture, classes, held-out accuracy, training settings,
 weights sha256) in the JSON sidecar of :mod:`gankit.checkpoint`. Never pickle.
 
+The network is the data kind's (:data:`NETWORKS`): images go straight into the CNN below; sound clips
+(N, samples) first through a fixed log-mel front-end (:mod:`gankit.metrics.sound_classifier`), so that
+the classifier judges the waveform a user hears, never a generator's spectrogram.
+
 Architecture, for images (N, C, H, W) in [0, 1], any size:
   conv3x3(C->w) ReLU, [maxpool2 while the side > 16], conv3x3(w->2w) ReLU, maxpool2,
   conv3x3(2w->4w) ReLU, adaptive avg pool 4x4, Linear(64w->D) ReLU  => features (N, D)
@@ -23,18 +27,20 @@ import hashlib
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from typing import Callable
 
 from gankit import __version__, checkpoint
 from gankit.config import DataConfig
 from gankit.errors import GankitError
-from gankit.metrics.base import FeatureExtractor
+from gankit.metrics.base import FeatureExtractor, has_classifier
+from gankit.registry import Registry
 
 EVALUATOR_DIR = "evaluators"
 KIND = "gankit-classifier"
@@ -64,6 +70,37 @@ class DomainClassifier(nn.Module):
         return self.head(self.body(x))
 
 
+def _image_network(in_shape: tuple[int, ...], n_classes: int, width: int, feature_dim: int, **options) -> nn.Module:
+    return DomainClassifier(in_shape, n_classes, width, feature_dim)
+
+
+def _sound_network(in_shape: tuple[int, ...], n_classes: int, width: int, feature_dim: int, **options) -> nn.Module:
+    from gankit.metrics.sound_classifier import SoundClassifier
+
+    return SoundClassifier(in_shape, n_classes, width, feature_dim, **options)
+
+
+def _sound_options(data) -> dict:
+    return {"sample_rate": int(data.codec.spec.sample_rate)}
+
+
+@dataclass(frozen=True)
+class Network:
+    """How the classifier of one kind of data is built: ``build(in_shape, n_classes, width, feature_dim,
+    **options)`` gives a module with ``features(x)`` (N, feature_dim), ``head`` and ``forward(x)`` (N, K)
+    logits; ``options(data)`` the settings it needs from the data (kept in the JSON sidecar)."""
+
+    build: Callable[..., nn.Module]
+    options: Callable[..., dict] = field(default=lambda data: {})
+
+
+#: data kind (gankit.modalities) -> its classifier network
+NETWORKS: Registry[Network] = Registry("classifier network")
+NETWORKS.register("image", "the small CNN above, on images in [0, 1]")(Network(_image_network))
+NETWORKS.register("sound", "log-mel front-end + the same CNN, on clips (gankit.metrics.sound_classifier)")(
+    Network(_sound_network, _sound_options))
+
+
 @dataclass
 class TrainSettings:
     """How the classifier is trained; ``epochs=None`` sees ~15k examples (1..20 epochs).
@@ -90,24 +127,37 @@ AUTO_TRAIN = TrainSettings()
 
 
 def labelled_data(cfg: DataConfig) -> tuple[Tensor, Tensor, list[str], str]:
-    """(images (N, C, H, W) in [0, 1], labels (N,), class names, dataset name) of ``cfg``'s whole set.
+    """(items in the data's own space (images (N, C, H, W) in [0, 1], clips (N, samples)), labels (N,),
+    class names, dataset name) of ``cfg``'s whole training set.
 
     ``data.limit`` and ``data.holdout`` are ignored: a quick run on part of a set is judged by the
     classifier of all of it (the classifier is the feature space, not what is scored).
     """
+    data, cfg = _labelled(cfg)
+    return _items(data), data.labels, list(data.classes), data.name
+
+
+def _items(data) -> Tensor:
+    """The data's items as read (sound: the clips, not spectrograms sent through Griffin-Lim)."""
+    return data.raw if data.raw is not None else data.decode(data.x)
+
+
+def _labelled(cfg: DataConfig):
+    """(the labelled training data of ``cfg`` in full, the config it was loaded with); refused without labels."""
     from gankit.data import guess_name, load_data
 
     cfg = replace(cfg, limit=None, holdout=0.0)
     name = guess_name(cfg)
     data = load_data(cfg, output="sigmoid")
-    if data.kind != "image":
-        raise GankitError(f"the domain classifier is for images; {name} is a table (use --extractor standardized)")
+    if not has_classifier(data.kind):
+        raise GankitError(f"the domain classifier reads images and sound; {name} is a {data.kind} (use "
+                          f"--extractor standardized)")
     if data.labels is None or data.classes is None:
         where = f" {cfg.path}" if cfg.path else ""
-        raise GankitError(f"dataset {name}{where} has no class labels, so no classifier can be trained; put the "
-                          f"images in one sub-folder per class, or use --extractor raw")
-    x = data.decode(data.x)
-    return x, data.labels, list(data.classes), name
+        fix = ("give the clips classes with data.label_pattern or one sub-folder per class" if data.kind == "sound"
+               else "put the images in one sub-folder per class, or use --extractor raw")
+        raise GankitError(f"dataset {name}{where} has no class labels, so no classifier can be trained; {fix}")
+    return data, cfg
 
 
 def data_sha256(x: Tensor, y: Tensor) -> str:
@@ -128,16 +178,24 @@ def _log(msg: str, quiet: bool) -> None:
         print(f"gankit: {msg}", file=sys.stderr, flush=True)
 
 
+def _estimate(seconds: float, done: int, steps: int, quiet: bool) -> None:
+    """Say how long training will take, from its first steps, when that is more than a few seconds."""
+    left = seconds / done * steps
+    if left > 5:
+        _log(f"classifier training: about {left:.0f}s ({steps} steps of {seconds / done:.2f}s)", quiet)
+
+
 @torch.inference_mode()
-def accuracy(model: DomainClassifier, x: Tensor, y: Tensor, batch_size: int = 1000) -> float:
+def accuracy(model: nn.Module, x: Tensor, y: Tensor, batch_size: int = 1000) -> float:
     model.eval()
     hits = sum(int((model(b).argmax(1) == t).sum()) for b, t in zip(x.split(batch_size), y.split(batch_size)))
     return hits / max(len(y), 1)
 
 
 def train_classifier(x: Tensor, y: Tensor, n_classes: int, settings: TrainSettings | None = None,
-                     *, quiet: bool = True) -> tuple[DomainClassifier, dict]:
-    """Train on a seeded random split of (x (N, C, H, W), y (N,)); returns (model, facts incl. accuracy)."""
+                     *, quiet: bool = True, kind: str = "image", options: dict | None = None) -> tuple[nn.Module, dict]:
+    """Train on a seeded random split of (x (N, *item), y (N,)); returns (model, facts incl. accuracy).
+    ``kind`` chooses the network (:data:`NETWORKS`), ``options`` its settings."""
     s = settings or TrainSettings()
     if s.epochs is not None and s.epochs < 1:
         raise GankitError(f"--epochs must be >= 1, got {s.epochs}")
@@ -151,18 +209,21 @@ def train_classifier(x: Tensor, y: Tensor, n_classes: int, settings: TrainSettin
     t0 = time.perf_counter()
     with torch.random.fork_rng(devices=[]):  # seeded init and dropout without touching the caller's RNG
         torch.manual_seed(s.seed)
-        model = DomainClassifier(tuple(x.shape[1:]), n_classes, s.width, s.feature_dim)
+        model = NETWORKS.get(kind).build(tuple(x.shape[1:]), n_classes, s.width, s.feature_dim, **(options or {}))
         opt = torch.optim.Adam(model.parameters(), lr=s.lr)
+        steps = epochs * math.ceil(len(train) / s.batch_size)
         for epoch in range(epochs):
             model.train()
             order = train[torch.randperm(len(train), generator=gen)]
             total = 0.0
-            for idx in order.split(s.batch_size):
+            for i, idx in enumerate(order.split(s.batch_size)):
                 loss = F.cross_entropy(model(x[idx]), y[idx])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
                 total += float(loss.detach()) * len(idx)
+                if epoch == 0 and i == 2:
+                    _estimate(time.perf_counter() - t0, 3, steps, quiet)
             _log(f"classifier epoch {epoch + 1}/{epochs}: loss {total / max(len(train), 1):.4f}", quiet)
     seconds = time.perf_counter() - t0
     acc = accuracy(model, x[hold], y[hold])
@@ -178,7 +239,10 @@ def train_evaluator(cfg: DataConfig, settings: TrainSettings | None = None, *, f
     Returns (model, meta, weights sha256, JSON path).
     """
     settings = settings or TrainSettings()
-    x, y, classes, name = labelled_data(cfg)
+    data, cfg = _labelled(cfg)
+    x, y, classes, name = _items(data), data.labels, list(data.classes), data.name
+    network = NETWORKS.get(data.kind)
+    options = network.options(data)
     sha = data_sha256(x, y)
     stem = cache_stem(cfg, name, sha)
     json_path = stem.with_suffix(".json")
@@ -186,11 +250,13 @@ def train_evaluator(cfg: DataConfig, settings: TrainSettings | None = None, *, f
         return (*load_evaluator(json_path), json_path)
     _log(f"no evaluator classifier for this {name} data yet: training one on its {len(x)} labelled images "
          f"(once; cached as {json_path})", quiet)
-    model, facts = train_classifier(x, y, len(classes), settings, quiet=quiet)
+    model, facts = train_classifier(x, y, len(classes), settings, quiet=quiet, kind=data.kind, options=options)
+    facts |= _test_accuracy(model, cfg, data)
     meta = {
         "kind": KIND, "gankit_version": __version__, "created": datetime.now().isoformat(timespec="seconds"),
         "dataset": name, "data_sha256": sha, "n_items": len(x), "input_shape": list(x.shape[1:]),
-        "classes": classes, "arch": {"width": settings.width, "feature_dim": settings.feature_dim},
+        "data_kind": data.kind, "classes": classes,
+        "arch": {"width": settings.width, "feature_dim": settings.feature_dim, **options},
         "settings": asdict(settings), **facts,
     }
     try:
@@ -198,9 +264,23 @@ def train_evaluator(cfg: DataConfig, settings: TrainSettings | None = None, *, f
     except OSError as e:
         raise GankitError(f"cannot write the classifier to {stem.parent} ({e.strerror}); set data.cache_dir "
                           f"or $GANKIT_CACHE to a writable folder") from None
-    _log(f"classifier accuracy {facts['accuracy']:.4f} on {facts['n_holdout']} held-out images "
+    test = (f"; {facts['test_accuracy']:.4f} on the {facts['n_test']} items of the test split"
+            if "test_accuracy" in facts else "")
+    _log(f"classifier accuracy {facts['accuracy']:.4f} on {facts['n_holdout']} held-out items{test} "
          f"({facts['train_seconds']:.1f}s)", quiet)
     return (*load_evaluator(json_path), json_path)
+
+
+def _test_accuracy(model: nn.Module, cfg: DataConfig, data) -> dict:
+    """Accuracy on the data set's own test split (FSDD's recordings 0-4, MNIST's t10k), when it has one: files
+    the classifier never saw, the same items evaluation takes as its real reference (the random hold-out
+    comes from the training files)."""
+    from gankit.data.split import heldout_data
+
+    test, _ = heldout_data(cfg, data)
+    if test is None or test.labels is None:
+        return {}
+    return {"test_accuracy": accuracy(model, _items(test), test.labels), "n_test": len(test)}
 
 
 def load_evaluator(json_path: str | Path) -> tuple[DomainClassifier, dict, str]:
@@ -209,8 +289,10 @@ def load_evaluator(json_path: str | Path) -> tuple[DomainClassifier, dict, str]:
     if meta.get("kind") != KIND:
         raise GankitError(f"{json_path}: not a gankit evaluator classifier")
     try:
-        model = DomainClassifier(tuple(meta["input_shape"]), len(meta["classes"]), meta["arch"]["width"],
-                                 meta["arch"]["feature_dim"])
+        arch = dict(meta["arch"])
+        width, dim = arch.pop("width"), arch.pop("feature_dim")
+        model = NETWORKS.get(meta.get("data_kind", "image")).build(tuple(meta["input_shape"]), len(meta["classes"]),
+                                                                   width, dim, **arch)
         model.load_state_dict(state["model"])
     except (KeyError, TypeError, RuntimeError) as e:
         raise GankitError(f"{json_path}: classifier weights do not match their description ({e}); delete the "
@@ -237,7 +319,7 @@ class ClassifierFeatures(FeatureExtractor):
 
     def check(self, kind: str, shape: tuple[int, ...]) -> None:
         want = tuple(self.meta["input_shape"])
-        if kind != "image" or tuple(shape) != want:
+        if kind != self.meta.get("data_kind", "image") or tuple(shape) != want:
             raise GankitError(f"the {self.meta['dataset']} classifier reads images of shape {want}, but this data "
                               f"has items of shape {tuple(shape)}; train one for this data with `gankit "
                               f"evaluator train --data ...`, or use --extractor raw")
@@ -258,5 +340,6 @@ class ClassifierFeatures(FeatureExtractor):
         return F.softmax(self.model.head(feats.to(dev)).float(), 1).cpu()
 
     def provenance(self) -> dict:
+        test = {"classifier_test_accuracy": self.meta["test_accuracy"]} if "test_accuracy" in self.meta else {}
         return {**super().provenance(), "classifier_dataset": self.meta["dataset"],
-                "classifier_accuracy": self.meta["accuracy"]}
+                "classifier_accuracy": self.meta["accuracy"], **test}

@@ -85,7 +85,8 @@ def target_of(data, data_cfg, column: str | None = None) -> Target:
         if column is not None:
             data.codec.schema.index(column)  # an unknown column is named with the valid ones
         return Target(data.kind, (data.values.shape[1],), data_cfg, False, mixed=True, column=column)
-    return Target(data.kind, tuple(data.shape), data_cfg, data.labels is not None and bool(data.classes))
+    shape = tuple(data.raw.shape[1:]) if data.raw is not None else tuple(data.shape)  # sound: clips, not spectrograms
+    return Target(data.kind, shape, data_cfg, data.labels is not None and bool(data.classes))
 
 
 def parse_names(spec: str | list[str]) -> list[str]:
@@ -110,7 +111,10 @@ def check_fits(name: str, target: Target, dataset: str, purpose: Purpose) -> Met
 def choose_metrics(spec: str | list[str] | None, target: Target, dataset: str, purpose: Purpose) -> list[str]:
     """The metrics to compute: those named in ``spec`` (checked), or, with None, the defaults that fit."""
     if spec is None:
-        return [n for n in purpose.metrics if METRICS.get(n).fits(target, dataset)]
+        from gankit.modalities import get_modality
+
+        extra = get_modality(target.kind).extra_metrics[purpose.use]  # sound: the classifier score, copies
+        return [n for n in dict.fromkeys(purpose.metrics + extra) if METRICS.get(n).fits(target, dataset)]
     names = parse_names(spec)
     if not names:
         raise GankitError(f"{purpose.metrics_key} is empty; choose from: {', '.join(METRICS.names())}")
@@ -171,6 +175,8 @@ def _rows(data, index: Tensor) -> Tensor:
     """Items of ``data`` in its own space (a mixed table's rows as read, not through the codec)."""
     if data.values is not None:
         return torch.from_numpy(data.values[index.numpy()])
+    if data.raw is not None:  # sound: the clips as read (decoding would send them through Griffin-Lim)
+        return data.raw[index]
     return data.decode(data.x[index])
 
 
@@ -247,8 +253,11 @@ class Plan:
         """``n`` samples of a :class:`~gankit.tasks.trained.TrainedGenerator` with ``seed`` (data space), and for a
         conditional one the class each was asked for (balanced classes, as ``labels_for(n)``); ``truncation``:
         BigGAN's truncation trick on the latent codes."""
+        from gankit.modalities import get_modality
+
         extra = {"truncation": truncation} if truncation is not None else {}
-        fake = torch.from_numpy(g.samples(self.n, seed=self.seed, **extra))
+        # as `gankit sample` writes them (sound: 16-bit PCM), so the score is that of the files a user gets
+        fake = torch.from_numpy(get_modality(self.target.kind).as_written(g.samples(self.n, seed=self.seed, **extra)))
         return fake, (g.labels_for(self.n) if g.num_classes > 0 else None)
 
     def score(self, fake: Tensor | np.ndarray, requested: Tensor | np.ndarray | None = None, step: int | None = None,
@@ -285,7 +294,7 @@ class Plan:
                           str(self.device), self.classifier, table=self.table, _cache=cache)
         ref: Scores = {}
         for m in self.metrics.values():
-            if min(len(pair.a), len(pair.b)) >= m.min_samples:
+            if m.against_real and min(len(pair.a), len(pair.b)) >= m.min_samples:
                 ref |= m.compute(ctx)
         how = {"n": [len(pair.a), len(pair.b)], "splits": list(pair.splits)}
         return {k: {**s, "real_vs_real": {"value": ref[k]["value"], **how} if k in ref else None}
@@ -333,8 +342,11 @@ def prepare_for_data(data, data_cfg, purpose: Purpose, *, n: int | None = None, 
     heldout, _ = heldout_data(data_cfg, data)
     reference = data if heldout is None else heldout
     plan = prepare(real_sample(reference, n, seed), target_of(data, data_cfg, table_target), data.name, purpose,
-                   n=n, seed=seed, fit=lambda: data.decode(data.x), reference_split=REFERENCE_SPLIT if heldout is None
+                   n=n, seed=seed, fit=lambda: data.raw if data.raw is not None else data.decode(data.x), reference_split=REFERENCE_SPLIT if heldout is None
                    else TEST_SPLIT, **kw)
+    if any(m.uses_training for m in plan.metrics.values()):  # nearest neighbours among the training items
+        train = data.raw if data.raw is not None else data.decode(data.x)
+        plan.shared["train"] = extract(plan.extractor, train, device=plan.device)  # (N_train, D), once
     if data.values is not None:  # a mixed table: the table metrics read the rows as read, and the schema
         from gankit.metrics.tables import TableEval
 

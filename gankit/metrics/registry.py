@@ -78,6 +78,12 @@ class EvalContext:
     def fake_features(self) -> Tensor:
         return self._features("fake")
 
+    def train_features(self) -> Tensor:  # (N_train, D) features of the training items (prepare_for_data)
+        if "train" not in self._cache:
+            raise GankitError("this metric compares samples with the training data, which only an evaluation of a "
+                              "run (gankit eval, eval.every) or evaluate_sound_files has at hand")
+        return self._cache["train"]
+
     def fake_probs(self) -> Tensor:  # (M, K) the classifier's class probabilities of the generated samples
         if self.classifier is None:
             raise RuntimeError("a metric asked for the classifier but none was planned")
@@ -132,6 +138,8 @@ class Metric:
     picks_best: bool = True  # False: its primary picks best/ only when no other metric is chosen
     fits: Callable[[Target, str], bool] = _any_data  # (target, dataset name) -> can it score this data
     unfit: str = ""  # why not, with {name} and {dataset} filled in
+    uses_training: bool = False  # reads the training items' features (EvalContext.train_features)
+    against_real: bool = True  # has a real-vs-real value (not: the real set would be the training data itself)
 
 
 METRICS: Registry[Metric] = Registry("metric")
@@ -205,6 +213,21 @@ METRICS.register("classes", "class histogram KL to uniform and mean confidence (
 METRICS.register("classifier_score", "Inception-score formula on the domain classifier (Salimans et al. 2016)")(
     Metric(_classifier_score, (Score("classifier_score", HIGHER),), "classifier_score", False, 1,
            uses_classifier=True, fits=_labelled, unfit=LABELLED))
+
+
+def _nearest(ctx: EvalContext) -> Scores:
+    from gankit.metrics.nearest import nearest_scores
+
+    return nearest_scores(ctx.fake_features(), ctx.real_features(), ctx.train_features())
+
+
+METRICS.register("nearest", "nearest-neighbour distance of samples to training items in classifier features "
+                            "(a near-copy check), beside the held-out items' own")(Metric(
+    _nearest, (Score("nn_distance", NEITHER, note="a distance to the nearest training item is neither better small "
+                                                  "(copies) nor large (noise) alone: compare it with real_to_train"),
+               Score("near_copies", LOWER)),
+    "near_copies", True, 2, picks_best=False, fits=_labelled, unfit=LABELLED, uses_training=True,
+    against_real=False))
 
 
 # ----------------------------------------------------------------------------- mixed tables (CTGAN-class)

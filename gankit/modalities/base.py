@@ -80,6 +80,15 @@ class Modality:
     spread_items = 512
     #: why this kind of data cannot be scored yet (one line for the user), or None when it can
     not_scored: str | None = None
+    #: keep the items as read beside the training tensor (``Data.raw``), when decoding would not give them back
+    keeps_raw = False
+    #: metrics this kind of data adds to the defaults of (``gankit eval``, ``eval.every``), when they fit
+    extra_metrics: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+
+    def as_written(self, x: np.ndarray) -> np.ndarray:
+        """Samples as ``gankit sample`` writes them to disk and reads back (sound: 16-bit PCM), so that
+        an evaluation judges what a user gets; most data is written as it is."""
+        return x
 
     def heads(self, data) -> tuple[Head, ...]:
         """The output heads a generator needs for ``data`` (one continuous block for images and

@@ -41,8 +41,21 @@ class SoundModality(Modality):
     #: decoding is Griffin–Lim (~10 ms a clip): the monitor's real spread from 128 clips, not 512 (its samples
     #: are the preview's 40)
     spread_items = 128
-    not_scored = ("scores for sound (a spoken-digit classifier on the clips gankit sample writes) come in a later "
-                  "version; listen to the clips in report.html, or set eval.every=0 when training")
+    #: scored by a spoken-digit classifier gankit trains on the labelled clips (gankit.metrics.sound_classifier),
+    #: reading the clips themselves (kept as read: Data.raw), never the generator's spectrograms
+    has_domain_classifier = True
+    keeps_raw = True
+    #: without class labels there is no classifier, and no other feature space for clips: refused by name
+    feature_space = "classifier"
+    #: the headline of Donahue et al. 2019 (the Inception-score formula on a digit classifier) and the
+    #: near-copy check; during training only the score (its probabilities are computed for `classes` anyway)
+    extra_metrics = (("classifier_score", "nearest"), ("classifier_score",))
+
+    def as_written(self, x: np.ndarray) -> np.ndarray:
+        """Clips rounded to 16-bit PCM, as :func:`gankit.audio.wav.write_wav` stores them."""
+        from gankit.audio.wav import pcm16
+
+        return pcm16(np.asarray(x, np.float32))
 
     def fit(self, raw, *, output: str, standardize: bool, seed: int = 0):
         from gankit.audio.codec import SpecCodec, Spectrogram

@@ -93,12 +93,6 @@ def test_the_test_split_is_the_evaluation_reference(trained):
 
 
 def test_what_sound_runs_cannot_do_yet_is_one_line(trained, tmp_path, capsys):
-    assert main(["eval", str(trained)]) == 2
-    assert "scores for sound" in capsys.readouterr().err
-    rec = json.loads((trained / "run.json").read_text())["data"]["path"]
-    assert main(["train", "fsdd-specgan", f"data.path={rec}", r"data.test_pattern=_0\.wav$", *TINY, "eval.every=2",
-                 "--out", str(tmp_path / "scored")]) == 2
-    assert "set eval.every=0" in capsys.readouterr().err and not (tmp_path / "scored").exists()
     assert main(["sample", str(trained), "--interpolate", "3", "--out", str(tmp_path / "walk.png")]) == 2
     assert "a walk over sound data is written as .npy" in capsys.readouterr().err
     assert main(["sample", str(trained), "--interpolate", "3", "--n", "2", "--out", str(tmp_path / "walk.npy")]) == 0
