@@ -116,7 +116,7 @@ def test_eval_trains_the_classifier_of_a_labelled_folder_on_first_use(tmp_path, 
     assert main(["eval", str(run), "--n", "24"]) == 0
     out, err = capsys.readouterr()
     cached = next((cache / "evaluators").glob("classifier-images-*.json"))
-    assert "training one on its 24 labelled images" in err and str(cached) in err  # says so, and where
+    assert "training one on its 24 labelled items" in err and str(cached) in err  # says so, and where
     doc = json.loads((run / "eval.json").read_text())
     assert doc["scores"]["fid"]["extractor"] == "classifier" and "class_kl" in doc["scores"]
     assert main(["eval", str(run), "--n", "24"]) == 0

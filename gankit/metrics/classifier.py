@@ -222,8 +222,10 @@ def train_classifier(x: Tensor, y: Tensor, n_classes: int, settings: TrainSettin
                 loss.backward()
                 opt.step()
                 total += float(loss.detach()) * len(idx)
-                if epoch == 0 and i == 2:
-                    _estimate(time.perf_counter() - t0, 3, steps, quiet)
+                if epoch == 0 and i == 0:
+                    t1 = time.perf_counter()  # the first step pays for warm-up: time the next ones
+                elif epoch == 0 and i == 3:
+                    _estimate(time.perf_counter() - t1, 3, steps, quiet)
             _log(f"classifier epoch {epoch + 1}/{epochs}: loss {total / max(len(train), 1):.4f}", quiet)
     seconds = time.perf_counter() - t0
     acc = accuracy(model, x[hold], y[hold])
@@ -248,7 +250,7 @@ def train_evaluator(cfg: DataConfig, settings: TrainSettings | None = None, *, f
     json_path = stem.with_suffix(".json")
     if json_path.exists() and not force:
         return (*load_evaluator(json_path), json_path)
-    _log(f"no evaluator classifier for this {name} data yet: training one on its {len(x)} labelled images "
+    _log(f"no evaluator classifier for this {name} data yet: training one on its {len(x)} labelled items "
          f"(once; cached as {json_path})", quiet)
     model, facts = train_classifier(x, y, len(classes), settings, quiet=quiet, kind=data.kind, options=options)
     facts |= _test_accuracy(model, cfg, data)
