@@ -21,7 +21,7 @@ import numpy as np
 
 from gankit.augmentation import generate
 from gankit.augmentation.options import AugmentOptions
-from gankit.augmentation.sets import Split, check_classes, load_split, read_like
+from gankit.augmentation.sets import Split, apart_pool, check_classes, load_split, read_like
 from gankit.augmentation.write import write_set
 from gankit.errors import GankitError, arg
 
@@ -111,7 +111,10 @@ def augment(cfg, opts: AugmentOptions, out, *, run: Optional[Path] = None, frame
     counts = opts.plan(split.train.counts(len(split.classes)))
     if counts.sum() == 0:
         raise GankitError(_nothing_to_add(opts, split))
-    pool = read_like(cfg, opts.pool, split.classes, split.table, arg("pool")) if opts.pool else None
+    pool = read_like(cfg, opts.pool, split.classes, split.table, arg("pool"), split.shape) if opts.pool else None
+    if pool is not None:
+        pool, copies = apart_pool(pool, split, arg("pool", opts.pool))
+        opts.notes += [f"left {copies} pool item(s) out: copies of training or held-out items"] if copies else []
     if run is not None:
         check_reuse(Path(run), cfg, split, opts.measure)
     else:
@@ -187,8 +190,8 @@ def _measure(opts, out: Path, split: Split, counts, g, labels, pool, doc: dict, 
 
     protocol = gain.Protocol(split, counts, opts, synthetic, filtered if opts.filter is not None else None, pool, say)
     raw = gain.measure(protocol)
-    context = {k: doc[k] for k in ("data", "kind", "mode", "classes", "train", "holdout", "synthetic_per_class",
-                                   "generator")}
+    context = {k: doc[k] for k in ("data", "kind", "mode", "classes", "train", "holdout", "generator")}
+    context["synthetic_per_class"] = counts.tolist()  # what each arm adds (the filtered arm: up to this)
     context["baseline"] = gain.baseline_name(split, opts)
     context["cnn_steps"] = opts.cnn_steps if split.kind == "image" else None
     context["pool"] = {"path": str(opts.pool), "items": len(pool)} if pool is not None else None

@@ -64,7 +64,7 @@ def summarise(raw: dict, context: dict) -> dict:
     for name, arms in raw["scores"].items():
         real = arms["real"]
         doc["classifiers"][name] = {arm: _arm(runs, real) for arm, runs in arms.items()}
-        doc["headline"][name] = headline(doc["classifiers"][name], len(raw["seeds"]))
+        doc["headline"][name] = headline(doc["classifiers"][name], len(raw["seeds"]), doc)
     return doc
 
 
@@ -73,7 +73,7 @@ def _said(arm: dict) -> str:
     return f"macro-F1 {g['mean']:+.4f} ± {g['std']:.4f} ({arm['verdict']})"
 
 
-def headline(arms: dict, seeds: int) -> str:
+def headline(arms: dict, seeds: int, doc: dict | None = None) -> str:
     """One plain sentence: does synthetic data help here, against the baseline and the positive control."""
     parts = []
     for arm in ("gan", "gan_filtered"):
@@ -81,7 +81,11 @@ def headline(arms: dict, seeds: int) -> str:
             v = arms[arm]["verdict"]
             what = "helps" if v == GAIN else "hurts" if v == LOSS else "does not help here"
             label = "synthetic data" if arm == "gan" else "filtered synthetic data"
-            parts.append(f"{label} {what}: {_said(arms[arm])}")
+            kept = ""
+            if arm == "gan_filtered" and doc is not None:
+                kept = (f" (the filter kept {doc['added']['gan_filtered']['mean']:,.0f} of "
+                        f"{sum(doc['synthetic_per_class']):,} items)")
+            parts.append(f"{label}{kept} {what}: {_said(arms[arm])}")
     if "baseline" in arms:
         parts.append(f"the standard augmentation: {_said(arms['baseline'])}")
     if "extra_real" in arms:
@@ -104,7 +108,7 @@ def markdown(doc: dict) -> str:
     lines = [f"## Augmentation gain: {doc['data']} ({doc['mode']})", "",
              f"- held out: {doc['holdout']['items']:,} real items ({doc['holdout']['source']}), never seen by the "
              f"generator, a classifier or the filter",
-             f"- training split: {doc['train']['items']:,} real items; synthetic items per class: "
+             f"- training split: {doc['train']['items']:,} real items; synthetic items added per class: "
              f"{', '.join(f'{c} {n}' for c, n in zip(doc['classes'], doc['synthetic_per_class']))}",
              f"- generator: {doc['generator']['run']} ({doc['generator']['weights']}); baseline: {doc['baseline']}; "
              f"seeds: {', '.join(map(str, doc['seeds']))}", ""]

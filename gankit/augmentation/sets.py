@@ -180,24 +180,28 @@ def _separate_holdout(cfg, name: str, classes: list[str], info: Optional[TableIn
     return None, ""
 
 
-def read_like(cfg, path: str, classes: list[str], info: Optional[TableInfo], what: str) -> Items:
+def read_like(cfg, path: str, classes: list[str], info: Optional[TableInfo], what: str,
+              shape: Optional[tuple] = None) -> Items:
     """Labelled items of another file or folder of the run's kind (held-out data, a pool of extra real
     items), read as the training data was and with its classes (a class it lacks is refused)."""
     if not Path(path).exists():
         raise GankitError(f"{what} {path!r} does not exist; give a folder or file of the same kind as data.path")
     if info is not None and info.schema is not None:
-        from gankit.data.frames import load_like
+        from gankit.tables.read import read_frame, to_values
 
-        raw = load_like(path, info.schema)
-        label = raw.x[:, info.label_at]
+        values = to_values(read_frame(Path(path)), info.schema, unseen="missing")  # a category training never had:
+        label = values[:, info.label_at]                                            # missing, as classifiers read it
         ok = ~np.isnan(label)
-        x = np.delete(raw.x[ok], info.label_at, axis=1)
+        x = np.delete(values[ok], info.label_at, axis=1)
         return Items(x, label[ok].astype(np.int64), np.full(int(ok.sum()), -1))
     from gankit.data import DATASETS, guess_name
 
     other = replace(cfg.data, path=str(path), test_path=None, holdout=0.0, limit=None)
-    raw = DATASETS.get(guess_name(cfg.data))(other, cfg.train.seed)
+    raw = DATASETS.get(guess_name(other))(other, cfg.train.seed)  # digits' pool is a folder of images
     x, y = _match_classes(raw, classes, what)
+    if shape is not None and tuple(x.shape[1:]) != tuple(shape):
+        raise GankitError(f"{what} holds items of shape {tuple(x.shape[1:])}, but the training data's are "
+                          f"{tuple(shape)}; give items of the same kind and size")
     return Items(x.astype(np.float32 if raw.kind == "image" else np.float64, copy=False), y, np.full(len(y), -1))
 
 
@@ -230,3 +234,28 @@ def check_classes(split: Split, *, measure: bool) -> None:
                    else f"add items of that class to the held-out data ({split.holdout_source})")
             raise GankitError(f"class {name!r} has too few items to hold out ({total}; {split.holdout_source} left "
                               f"none of them held out, and its recall needs at least 1); give it more items, {fix}")
+
+
+def _digests(items: Items) -> list[bytes]:
+    """One fingerprint per item (its values' bytes, images at 8 bits, numbers to 6 decimals; NaN written alike),
+    to find items two sets share."""
+    import hashlib
+
+    flat = np.nan_to_num(np.ascontiguousarray(items.x, np.float64).reshape(len(items), -1), nan=-1e300)
+    flat = np.round(flat * 255) if items.x.dtype == np.float32 else np.round(flat, 6)  # images as 8-bit files hold them
+    return [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in flat]
+
+
+def apart_pool(pool: Items, split: Split, what: str) -> tuple[Items, int]:
+    """The pool for the positive control without the items it shares with the training or held-out data
+    (an exact copy would make the control measure memory, not the worth of more data), and how many
+    were dropped. A pool that is mostly such copies is the wrong folder: refused."""
+    seen: set[bytes] = set()
+    for part in (split.train, split.holdout):
+        if part is not None:
+            seen.update(_digests(part))
+    fresh = np.array([d not in seen for d in _digests(pool)], bool)
+    if len(pool) and fresh.mean() < 0.5:
+        raise GankitError(f"{what}: {int((~fresh).sum())} of its {len(pool)} items are also in the training or "
+                          f"held-out data; the pool must hold real items that are neither trained nor tested on")
+    return pool.take(np.flatnonzero(fresh)), int((~fresh).sum())
