@@ -8,8 +8,10 @@ Cases (the issue's), data from ``../shared/data`` (``--data``):
 * **mnist**, **fashion**: 100 labelled training images per class drawn (seed 0) from the official training
   split and written as an IDX folder; the held-out items are the official t10k test split (10,000 images,
   copied beside them, so ``gankit augment`` finds the set's own test split); the pool of the positive control
-  is 200 other training images per class. Generator: ``mnist-cgan`` (projection + AC-GAN, EMA) for
-  ``--steps`` steps on the 1,000 images. Augmentation: ``--ratio 1`` (100 synthetic images per class), the
+  is 200 other training images per class. Generator: ``mnist-cgan`` (projection + AC-GAN, EMA) with
+  DiffAugment (``augment.policy=translation,cutout``, Zhao et al. 2020: for 1,000 images; at 1,500 steps it
+  raised the share of samples a classifier of the test split reads as the asked digit from 76% to 98.8%)
+  for ``--steps`` steps on the 1,000 images. Augmentation: ``--ratio 1`` (100 synthetic images per class), the
   confidence-filtered arm at 0.9, the baseline shifts by up to 2 pixels (+ flips for Fashion-MNIST).
   Classifier: the built-in CNN, 1,000 steps of 64.
 * **adult**: ``tables/adult.csv``, target ``income``. 20% of the rows (seed 0) are the held-out test rows,
@@ -125,7 +127,8 @@ def run_case(name: str, args, out: Path) -> dict:
     else:
         paths = image_case(name, args.data, case / "data", args.per_class, 2 * args.per_class)
         run = train_generator(case / "gen", "mnist-cgan", [
-            f"data.path={paths['train']}", f"data.name={IDX[name]}", f"train.steps={args.steps}", threads])
+            f"data.path={paths['train']}", f"data.name={IDX[name]}", f"train.steps={args.steps}", threads,
+            "augment.policy=translation,cutout"])  # DiffAugment: 1,000 images (76% -> 98.8% of the asked digit)
         options = {"ratio": 1.0, "pool": paths["pool"], "filter": 0.9, "cnn_steps": args.cnn_steps,
                    "baseline": "crop,flip" if name == "fashion" else "crop"}
     trained = time.perf_counter() - t0
