@@ -198,7 +198,7 @@ def augment(source=None, *overrides, out, per_class: int | None = None, balance:
 
     * ``source``: a preset (trained with ``overrides``, class-conditional, holding out 20% when the data
       has no held-out part), or a run folder to reuse (``overrides`` may then only say where its data is:
-      ``data.*``); None picks a conditional preset for what ``data.path`` holds;
+      ``data.path``); None picks a conditional preset for what ``data.path`` holds;
     * exactly one of ``per_class=N`` (N synthetic items per class), ``balance=True`` (every class up to
       the largest) or ``ratio=K`` (K synthetic items per real item of each class);
     * ``out``: a new folder: ``run/`` (the generator), ``data/`` (images: class folders + manifest.csv) or
@@ -227,10 +227,10 @@ def augment(source=None, *overrides, out, per_class: int | None = None, balance:
     keys = {o.partition("=")[0].strip() for o in overrides}
     run = Path(str(source)) if source is not None and Path(str(source)).is_dir() else None
     if run is not None:
-        bad = sorted(k for k in keys if not k.startswith("data.") and k != "train.threads")
+        bad = sorted(keys - {"data.path", "data.cache_dir", "data.download", "train.threads"})
         if bad:
-            raise GankitError(f"{bad[0]}: a run folder is used as it was trained; only data.* keys (where its data "
-                              f"lies now) and train.threads may be given")
+            raise GankitError(f"{bad[0]}: a run folder is used as it was trained (its held-out data too); only "
+                              f"data.path (where its data lies now), data.cache_dir and train.threads may be given")
         cfg = resolve_config(None, overrides, resume=run)
     else:
         path = next((o.partition("=")[2] for o in overrides if o.startswith("data.path=")), None)

@@ -130,7 +130,8 @@ def _nothing_to_add(opts: AugmentOptions, split: Split) -> str:
     if opts.balance:
         return (f"{arg('balance')}: the classes are already balanced ({biggest} items each), so there is nothing to "
                 f"add; use {arg('per_class', 'N')} or {arg('ratio', 'K')} to add items")
-    return f"{arg('ratio', opts.ratio)} adds no item (the ratio times the largest class, {biggest}, rounds to 0); raise it"
+    return (f"{arg('ratio', opts.ratio)} adds no item (the ratio times the largest class, {biggest}, rounds to 0); "
+            f"raise it")
 
 
 def _use(cfg, opts: AugmentOptions, out: Path, run: Path, split: Split, counts: np.ndarray, pool, say) -> dict:

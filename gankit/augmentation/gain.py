@@ -59,7 +59,7 @@ def baseline_name(split: Split, opts: AugmentOptions) -> str:
     return "SMOTE-NC" if split.table is not None and not all(split.table.numeric) else "SMOTE"
 
 
-def baseline_items(split: Split, counts: np.ndarray, seed: int, opts: AugmentOptions):
+def baseline_items(split: Split, counts: np.ndarray, seed: int, opts: AugmentOptions) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) of the non-generative augmentation, ``counts[k]`` items of each class k."""
     rng = np.random.default_rng([seed, 1])
     if split.kind == "image":

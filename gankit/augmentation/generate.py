@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from gankit.errors import GankitError
 MAX_DRAWN = 20
 
 
-def load_sampler(run: Path, *, ema: bool, has_ema: bool, device: str = "cpu"):
+def load_sampler(run: Path, *, ema: bool, has_ema: bool, device: str = "cpu") -> tuple[object, str]:
     """(the run's trained generator, which weights: "EMA", "G", "G (the run kept no EMA)")."""
     from gankit.sampling import load
 
@@ -34,7 +34,7 @@ def load_sampler(run: Path, *, ema: bool, has_ema: bool, device: str = "cpu"):
     return _raw_generator(run, device), "G (not the EMA; from the final checkpoint)"
 
 
-def _raw_generator(run: Path, device: str):
+def _raw_generator(run: Path, device: str) -> object:
     """G's own weights (not their moving average) at the run's newest checkpoint, as a trained model."""
     from gankit import checkpoint as ckpt
     from gankit.run.folder import CHECKPOINTS
@@ -100,7 +100,7 @@ def draw(g, split: Split, labels: list, counts: np.ndarray, seed: int) -> tuple[
 
 
 def draw_filtered(g, split: Split, labels: list, counts: np.ndarray, seed: int,
-                  proba: Callable[[np.ndarray], np.ndarray], threshold: float):
+                  proba: Callable[[np.ndarray], np.ndarray], threshold: float) -> tuple[np.ndarray, np.ndarray, list]:
     """(x, y, per-class record) of synthetic items whose class ``proba`` (a classifier of the real training
     split) puts at ``threshold`` or above; a class short of its count after MAX_DRAWN x its count keeps
     what passed."""
@@ -125,13 +125,3 @@ def _stack(parts: list, split: Split) -> np.ndarray:
     if parts:
         return np.concatenate(parts)
     return np.zeros((0, *split.shape), split.train.x.dtype)
-
-
-def filter_note(record: Optional[list]) -> str:
-    """"kept 950 of 1000 wanted (pass rate 31%)" for reports; "" without a filter."""
-    if not record:
-        return ""
-    wanted, kept = sum(r["wanted"] for r in record), sum(r["kept"] for r in record)
-    drawn = sum(r["drawn"] for r in record)
-    rate = f", pass rate {kept / drawn:.0%}" if drawn else ""
-    return f"kept {kept} of {wanted} wanted{rate}"

@@ -44,10 +44,13 @@ def _arm(runs: list[dict], real: list[dict]) -> dict:
     out = {"accuracy": _stats([r["accuracy"] for r in runs]), "macro_f1": _stats([r["macro_f1"] for r in runs]),
            "recall": [_stats(list(c)) for c in zip(*[r["recall"] for r in runs])]}
     if runs is not real:
-        diff = lambda key: _stats([a[key] - b[key] for a, b in zip(runs, real)])  # noqa: E731
+        def diff(key: str) -> dict:
+            return _stats([a[key] - b[key] for a, b in zip(runs, real)])
+
+        per_class = zip(zip(*[r["recall"] for r in runs]), zip(*[r["recall"] for r in real]))
         out["gain"] = {"accuracy": diff("accuracy"), "macro_f1": diff("macro_f1"),
                        "recall": [_stats([None if a is None or b is None else a - b for a, b in zip(ca, cb)])
-                                  for ca, cb in zip(zip(*[r["recall"] for r in runs]), zip(*[r["recall"] for r in real]))]}
+                                  for ca, cb in per_class]}
         out["verdict"] = verdict(out["gain"]["macro_f1"])
     return out
 
@@ -94,7 +97,8 @@ def headline(arms: dict, seeds: int, doc: dict | None = None) -> str:
                      + ("" if control["verdict"] == GAIN else " — even real items show no gain here, so no "
                         "augmentation could"))
     text = "; ".join(parts) + "."
-    return text[0].upper() + text[1:] + (" One seed: no spread to judge the gain by; use 3 or more." if seeds < 2 else "")
+    one = " One seed: no spread to judge the gain by; use 3 or more." if seeds < 2 else ""
+    return text[0].upper() + text[1:] + one
 
 
 def _cell(s: dict, signed: bool = False) -> str:
@@ -117,9 +121,9 @@ def markdown(doc: dict) -> str:
                   "|---|---|---|---|---|---|"]
         for arm, a in arms.items():
             added = doc["added"].get(arm, {}).get("mean") if arm != "real" else 0
+            gain = _cell(a["gain"]["macro_f1"], True) if arm != "real" else ""
             lines.append(f"| {ARMS[arm]} | {'–' if added is None else f'{added:,.0f}'} | {_cell(a['accuracy'])} | "
-                         f"{_cell(a['macro_f1'])} | {_cell(a.get('gain', {}).get('macro_f1'), True) if arm != 'real' else ''} "
-                         f"| {a.get('verdict', '')} |")
+                         f"{_cell(a['macro_f1'])} | {gain} | {a.get('verdict', '')} |")
         lines += ["", "Recall per class (mean over seeds):", "",
                   "| class | real items | " + " | ".join(ARMS[a] for a in arms) + " |",
                   "|---|---|" + "---|" * len(arms)]

@@ -105,7 +105,8 @@ def load_split(cfg, frame=None) -> Split:
     return split
 
 
-def _load_raw(cfg, frame, typed: bool):
+def _load_raw(cfg, frame, typed: bool) -> tuple[object, str]:
+    """(the loaded data as gankit's loaders give it, the data set's name)."""
     from gankit.data import DATASETS, guess_name
 
     if typed:
@@ -123,7 +124,10 @@ def _items(x: np.ndarray, y: np.ndarray, which: np.ndarray) -> Items:
     return Items(x[which], y[which], which)
 
 
-def _labelled(raw, name: str, cfg):
+Labelled = tuple[np.ndarray, np.ndarray, list, Optional[TableInfo], str]
+
+
+def _labelled(raw, name: str, cfg) -> Labelled:
     """(x, y, classes, table info, kind) of loaded data; one line naming the fix when it has no labels."""
     if raw.schema is not None:
         return _mixed(raw, name)
@@ -145,7 +149,7 @@ def _labelled(raw, name: str, cfg):
     return raw.x.astype(np.float64), y, [str(c) for c in raw.classes], info, "table"
 
 
-def _mixed(raw, name: str):
+def _mixed(raw, name: str) -> Labelled:
     """A typed table (the table task): the label column out of the column space as y."""
     from gankit.metrics.tables import numeric_columns
 
@@ -166,7 +170,8 @@ def _mixed(raw, name: str):
     return raw.x[:, keep], y, classes, info, "mixed"
 
 
-def _separate_holdout(cfg, name: str, classes: list[str], info: Optional[TableInfo]):
+def _separate_holdout(cfg, name: str, classes: list[str],
+                      info: Optional[TableInfo]) -> tuple[Optional[Items], str]:
     """(held-out items, where they come from) of data.test_path or the set's own test split; (None, "")."""
     from gankit.data.split import TEST_SPLITS
 

@@ -36,7 +36,8 @@ def write_set(out: Path, split: Split, x: np.ndarray, y: np.ndarray) -> dict:
         if split.kind == "image":
             written = {"data": _write_images(out / DATA_DIR, split, split.train, x, y, manifest=True)}
             if split.record is not None and split.holdout is not None:
-                written["holdout"] = _write_images(out / HOLDOUT_DIR, split, split.holdout, x[:0], y[:0], manifest=False)
+                written["holdout"] = _write_images(out / HOLDOUT_DIR, split, split.holdout, x[:0], y[:0],
+                                                   manifest=False)
             return written
         written = {"data": _write_table(out / DATA_CSV, split, split.train, x, y)}
         if split.record is not None and split.holdout is not None:

@@ -57,6 +57,8 @@ CASES = {
     "a reused unconditional run": (lambda b: [str(b / "plain"), "--ratio", "1"], "not class-conditional"),
     "a config key with a reused run": (lambda b: [str(b / "no-holdout"), "train.steps=5", "--ratio", "1"],
                                        "used as it was trained"),
+    "new held-out data for a reused run": (lambda b: [str(b / "no-holdout"), f"data.test_path={b / 'pics'}",
+                                                      "--ratio", "1", "--measure"], "its held-out data too"),
     "a pool of training items": (lambda b: [str(b / "no-holdout"), "--per-class", "2", "--pool", str(b / "pics")],
                                  "neither trained nor tested on"),
     "a classifier for the other kind of data": (lambda b: [str(b / "no-holdout"), "--ratio", "1", "--filter", "0.5",

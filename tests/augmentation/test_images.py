@@ -48,7 +48,8 @@ def test_the_augmented_set_is_class_folders_of_pngs_with_a_manifest(made):
     for name in CLASSES:
         files = sorted(p.name for p in (out / "data" / name).iterdir())
         assert files == sorted(r["file"].split("/")[1] for r in rows if r["class"] == name)
-        assert sum(r["class"] == name and r["synthetic"] == "1" for r in rows) == doc["train"]["per_class"][CLASSES.index(name)]
+        made = sum(r["class"] == name and r["synthetic"] == "1" for r in rows)
+        assert made == doc["train"]["per_class"][CLASSES.index(name)]
     for r in rows:
         assert r["file"].split("/")[0] == r["class"] and (out / "data" / r["file"]).exists()
         assert r["file"].split("/")[1].startswith("synthetic_" if r["synthetic"] == "1" else "real_")
@@ -129,7 +130,7 @@ def test_the_gain_is_reported_with_mean_spread_and_a_verdict(made, tmp_path):
             g = arm["gain"]["macro_f1"]
             assert g["mean"] == pytest.approx(arm["macro_f1"]["mean"] - arms["real"]["macro_f1"]["mean"], abs=1e-5)
             assert arm["verdict"] in ("gain", "loss", "no measurable gain")
-    assert gain["added"]["gan"]["mean"] == gain["added"]["baseline"]["mean"] == gain["added"]["extra_real"]["mean"] == 12
+    assert [gain["added"][a]["mean"] for a in ("gan", "baseline", "extra_real")] == [12, 12, 12]
     assert gain["baseline"] == "shifts + flips" and gain["pool"]["items"] == 18
     text = (tmp_path / "m" / "gain.md").read_text()
     assert "| + synthetic (GAN) | 12 |" in text and gain["headline"]["cnn"] in text
