@@ -221,8 +221,9 @@ def augment(source=None, *overrides, out, per_class: int | None = None, balance:
     from gankit.augmentation.options import AugmentOptions
     from gankit.errors import GankitError
 
-    opts = AugmentOptions(per_class, balance, ratio, measure, seeds, classifier, filter, ema,
-                          None if pool is None else str(pool), baseline, seed, cnn_steps, device).check()
+    opts = AugmentOptions(per_class=per_class, balance=balance, ratio=ratio, measure=measure, seeds=seeds,
+                          classifier=classifier, filter=filter, ema=ema, pool=None if pool is None else str(pool),
+                          baseline=baseline, seed=seed, cnn_steps=cnn_steps, device=device).check()
     overrides = _as_list(overrides)
     keys = {o.partition("=")[0].strip() for o in overrides}
     run = Path(str(source)) if source is not None and Path(str(source)).is_dir() else None

@@ -135,3 +135,18 @@ def test_the_gain_is_reported_with_mean_spread_and_a_verdict(made, tmp_path):
     text = (tmp_path / "m" / "gain.md").read_text()
     assert "| + synthetic (GAN) | 12 |" in text and gain["headline"]["cnn"] in text
     assert json.loads((tmp_path / "m" / "gain.json").read_text())["headline"] == gain["headline"]
+
+
+def test_no_ema_samples_g_itself_from_the_final_checkpoint(made, tmp_path):
+    from gankit import checkpoint
+    from gankit.augmentation.generate import load_sampler
+
+    _, out = made
+    with pictures_off():
+        plain = gankit.augment(out / "run", out=tmp_path / "g", per_class=2, ema=False)
+    assert plain["generator"]["weights"].startswith("G (not the EMA")
+    assert json.loads((out / "augment.json").read_text())["generator"]["weights"] == "EMA"
+    state, _ = checkpoint.load(checkpoint.checkpoints_in(out / "run" / "checkpoints")[-1])
+    g, _ = load_sampler(out / "run", ema=False, has_ema=True)
+    for name, tensor in g.G.state_dict().items():  # G's own weights, not their moving average
+        assert np.array_equal(tensor.numpy(), state["train"]["nets"]["G"][name].numpy())
