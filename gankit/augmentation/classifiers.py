@@ -4,9 +4,10 @@ Built in:
 
 * ``cnn`` (images): the small CNN of gankit's domain classifier (:class:`gankit.metrics.classifier.
   DomainClassifier`: three 3x3 conv layers, 128 features, dropout 0.3), trained from scratch with Adam
-  (2e-3) for a fixed number of steps of 64 items drawn at random — the *same* number for every arm,
-  so that adding items does not also mean training longer (the concern of Ravuri & Vinyals 2019, whose
-  Classification Accuracy Score also fixes the classifier's recipe);
+  (2e-3, decayed to 0 on a cosine: on 1,000 MNIST images it halved the seed-to-seed spread of the
+  test accuracy, 0.7% -> 0.3%) for a fixed number of steps of 64 items drawn at random — the *same*
+  number for every arm, so that adding items does not also mean training longer (one fixed recipe, as
+  the Classification Accuracy Score of Ravuri & Vinyals 2019 fixes its classifier's);
 * ``gradient_boosting`` and ``logistic`` (tables): scikit-learn's HistGradientBoostingClassifier with
   category columns as native categories, and LogisticRegression on one-hot categories and standardised,
   median-imputed numbers — the models of gankit's train-on-synthetic utility score
@@ -72,6 +73,8 @@ def fit(spec: Any, x: np.ndarray, y: np.ndarray, split: Split, seed: int, *, cnn
 
 
 def _fit_cnn(x: np.ndarray, y: np.ndarray, k: int, seed: int, steps: int, device: str) -> Fitted:
+    import math
+
     import torch
     import torch.nn.functional as F
 
@@ -84,7 +87,9 @@ def _fit_cnn(x: np.ndarray, y: np.ndarray, k: int, seed: int, steps: int, device
         model = DomainClassifier(tuple(x.shape[1:]), k).to(device)
         opt = torch.optim.Adam(model.parameters(), lr=CNN_LR)
         model.train()
-        for _ in range(steps):
+        for step in range(steps):
+            for group in opt.param_groups:  # cosine decay to 0: the last weights settle (less seed-to-seed noise)
+                group["lr"] = CNN_LR * 0.5 * (1 + math.cos(math.pi * step / steps))
             idx = torch.randint(len(X), (min(CNN_BATCH, len(X)),), generator=gen).to(device)
             loss = F.cross_entropy(model(X[idx]), Y[idx])
             opt.zero_grad(set_to_none=True)
