@@ -136,7 +136,9 @@ def run_case(name: str, args, out: Path) -> dict:
         shutil.rmtree(aug)  # a measurement cut short: measured again from the start
     doc = gankit.augment(run, threads, out=aug, measure=True, seeds=args.seeds, seed=SEED, quiet=False, **options)
     gain = doc["gain"]
-    gain["seconds"] = {"generator": round(trained, 1), "augment": round(time.perf_counter() - t0 - trained, 1)}
+    info = json.loads((Path(run) / "run.json").read_text())  # the generator's own training time, even when resumed
+    gain["seconds"] = {"generator": info.get("seconds"), "generator_steps": info.get("steps_done"),
+                       "augment": round(time.perf_counter() - t0 - trained, 1)}
     (aug / "gain.json").write_text(json.dumps(gain, indent=1))
     return gain
 
