@@ -1,6 +1,6 @@
 """Does a class-conditional GAN's data help a classifier? ``gankit augment --measure`` on three cases.
 
-    OMP_NUM_THREADS=1 python -m benchmarks.augment --out /work/bench-out/augment          # ~25 min at 1 thread
+    OMP_NUM_THREADS=1 python -m benchmarks.augment --out /work/bench-out/augment   # 27 min at 1 thread (busy 2-core box)
     OMP_NUM_THREADS=1 python -m benchmarks.augment --quick --out /tmp/augment-quick        # a 2-minute smoke run
 
 Cases (the issue's), data from ``../shared/data`` (``--data``):
