@@ -190,6 +190,57 @@ def export(run, format: str = "onnx", out=None, *, to: str | None = None) -> dic
     return export_run(run, format, out if out is not None else Path(str(run)).name + SUFFIX.get(format, ""), to=to)
 
 
+def augment(source=None, *overrides, out, per_class: int | None = None, balance: bool = False,
+            ratio: float | None = None, measure: bool = False, seeds: int = 3, classifier=None,
+            filter: float | None = None, ema: bool = True, pool=None, baseline: str = "crop", seed: int = 0,
+            cnn_steps: int = 1000, device: str = "cpu", data=None, quiet: bool = True) -> dict:
+    """``gankit augment``: more labelled items from a class-conditional generator, and their gain measured.
+
+    * ``source``: a preset (trained with ``overrides``, class-conditional, holding out 20% when the data
+      has no held-out part), or a run folder to reuse (``overrides`` may then only say where its data is:
+      ``data.path``); None picks a conditional preset for what ``data.path`` holds;
+    * exactly one of ``per_class=N`` (N synthetic items per class), ``balance=True`` (every class up to
+      the largest) or ``ratio=K`` (K synthetic items per real item of each class);
+    * ``out``: a new folder: ``run/`` (the generator), ``data/`` (images: class folders + manifest.csv) or
+      ``data.csv`` (tables: a ``synthetic`` column), ``holdout/``, ``augment.json``;
+    * ``measure``: train a classifier on real only vs real + synthetic (and the baselines) with ``seeds``
+      seeds, test it on the held-out real items, write ``gain.json`` and ``gain.md``;
+    * ``classifier``: built-in ``"cnn"`` (images), ``"gradient_boosting"``, ``"logistic"`` (tables; both by
+      default), or any scikit-learn estimator; ``filter=0.9``: keep synthetic items that a classifier of
+      the real training split gives >= 90% for their class; ``ema=False``: sample G, not its moving
+      average; ``pool``: a folder/file of extra real items for the positive control; ``baseline``: images'
+      standard augmentation, ``"crop"`` (shifts) and/or ``"flip"``; ``data``: a DataFrame (tables).
+
+    Returns augment.json's document (``doc["gain"]["headline"]``: the verdict in one sentence). Example::
+
+        doc = gankit.augment("images-dcgan", "data.path=shapes/", out="aug", ratio=1, measure=True)
+        doc["gain"]["classifiers"]["cnn"]["gan"]["verdict"]      # "gain", "loss" or "no measurable gain"
+    """
+    from gankit.augmentation.build import augment as _augment
+    from gankit.augmentation.build import default_preset, prepare
+    from gankit.augmentation.options import AugmentOptions
+    from gankit.errors import GankitError
+
+    opts = AugmentOptions(per_class=per_class, balance=balance, ratio=ratio, measure=measure, seeds=seeds,
+                          classifier=classifier, filter=filter, ema=ema, pool=None if pool is None else str(pool),
+                          baseline=baseline, seed=seed, cnn_steps=cnn_steps, device=device).check()
+    overrides = _as_list(overrides)
+    keys = {o.partition("=")[0].strip() for o in overrides}
+    run = Path(str(source)) if source is not None and Path(str(source)).is_dir() else None
+    if run is not None:
+        bad = sorted(keys - {"data.path", "data.cache_dir", "data.download", "train.threads"})
+        if bad:
+            raise GankitError(f"{bad[0]}: a run folder is used as it was trained (its held-out data too); only "
+                              f"data.path (where its data lies now), data.cache_dir and train.threads may be given")
+        cfg = resolve_config(None, overrides, resume=run)
+    else:
+        path = next((o.partition("=")[2] for o in overrides if o.startswith("data.path=")), None)
+        source = source if source is not None else "table" if data is not None else default_preset(path)
+        cfg, notes = prepare(resolve_config(source, overrides), keys)
+        opts.notes += notes
+    return _augment(cfg, opts, out, run=run, frame=data, say=(lambda line: None) if quiet else print, quiet=quiet)
+
+
 def walk(run, steps: int, out, *, n: int = 4, seed: int | None = None, to_seed: int | None = None,
          truncation: float | None = None, label=None, device: str = "cpu", checkpoint: str | None = None):
     """``gankit sample RUN --interpolate STEPS --out walk.png|.gif|.npy|.csv``: latent walks

@@ -1,5 +1,5 @@
-"""Command line: ``gankit train | sample | upscale | translate | export | eval | report | summary | presets |
-evaluator`` (their arguments: :mod:`gankit.cli_parser`).
+"""Command line: ``gankit train | sample | upscale | translate | export | augment | eval | report | summary |
+presets | evaluator`` (their arguments: :mod:`gankit.cli_parser`).
 
 Only argparse is imported up front; torch and friends load inside the subcommand that needs them,
 so ``gankit --help`` and ``gankit presets`` answer at once. User errors (GankitError) print
@@ -101,6 +101,23 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_augment(args) -> int:
+    from gankit.api import augment
+
+    source, overrides = args.source, list(args.overrides)
+    if source is not None and "=" in source:  # `gankit augment data.path=x ...`: no preset given
+        overrides.insert(0, source)
+        source = None
+    doc = augment(source, overrides, out=args.out, per_class=args.per_class, balance=args.balance, ratio=args.ratio,
+                  measure=args.measure, seeds=args.seeds, classifier=args.classifier, filter=args.filter,
+                  ema=not args.no_ema, pool=args.pool, baseline=args.baseline, seed=args.seed, cnn_steps=args.cnn_steps,
+                  device=args.device, quiet=args.quiet)
+    made = sum(doc["synthetic_per_class"])
+    print(f"wrote {doc['train']['items']:,} real + {made:,} synthetic items to {doc['files']['data']}"
+          + (f"; the gain: {Path(args.out) / 'gain.md'}" if "gain" in doc else ""))
+    return 0
+
+
 def cmd_upscale(args) -> int:
     from gankit.api import upscale
 
@@ -185,7 +202,7 @@ def _own_error() -> bool:
 
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "upscale": cmd_upscale, "translate": cmd_translate,
-            "summary": cmd_summary, "presets": cmd_presets, "export": cmd_export,
+            "summary": cmd_summary, "presets": cmd_presets, "export": cmd_export, "augment": cmd_augment,
             "eval": cmd_eval, "evaluator": cmd_evaluator, "report": cmd_report}
 
 

@@ -134,6 +134,48 @@ def _use_parsers(sub) -> None:
     x.add_argument("--to", default=None, help="translation runs: the domain it translates into, A or B")
 
 
+EPILOG_AUGMENT = """\
+examples:
+  gankit augment images-dcgan data.path=shapes/ --ratio 1 --out aug/        # twice the items, half synthetic
+  gankit augment mnist-cgan data.path=mnist100/ --per-class 100 --measure --out aug/
+  gankit augment table data.path=adult.csv data.label_column=income --balance --measure --out aug/
+  gankit augment aug/run --balance --measure --pool more/ --filter 0.9 --out aug2/   # reuse the generator
+"""
+
+
+def _augment_parser(sub) -> None:
+    a = sub.add_parser("augment", help="more labelled data from a conditional GAN, and its gain measured",
+                       description="Train a class-conditional generator (or reuse a run), write the data set "
+                       "augmented with synthetic items per class (images: class folders + manifest.csv; tables: "
+                       "a CSV with a synthetic column), and with --measure train a classifier on real only vs "
+                       "real + synthetic, beside standard augmentation and extra real items, on a real holdout "
+                       "that nothing was trained on (gain.json, gain.md).",
+                       epilog=EPILOG_AUGMENT, formatter_class=argparse.RawDescriptionHelpFormatter)
+    a.add_argument("source", nargs="?", help="preset (default: a conditional one for data.path) or a run folder "
+                   "to reuse")
+    a.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. data.path=FOLDER")
+    how = a.add_mutually_exclusive_group(required=True)
+    how.add_argument("--per-class", type=int, metavar="N", help="N synthetic items of every class")
+    how.add_argument("--balance", action="store_true", help="bring every class up to the largest class's count")
+    how.add_argument("--ratio", type=float, metavar="K", help="K synthetic items per real item of each class")
+    a.add_argument("--out", required=True, help="a new folder for the run, the augmented set and the reports")
+    a.add_argument("--measure", action="store_true", help="measure the gain: classifiers on real only vs real + "
+                   "synthetic (and baselines), tested on the real holdout")
+    a.add_argument("--seeds", type=int, default=3, help="--measure: seeds per arm (default 3)")
+    a.add_argument("--classifier", help="cnn (images); gradient_boosting,logistic (tables; default both)")
+    a.add_argument("--filter", type=float, metavar="P", help="keep synthetic items a classifier of the real "
+                   "training split gives at least P for their class (e.g. 0.9)")
+    a.add_argument("--no-ema", action="store_true", help="sample G's own weights, not their moving average")
+    a.add_argument("--pool", metavar="PATH", help="extra real items (same kind as data.path) for the positive "
+                   "control: as many real items as synthetic ones")
+    a.add_argument("--baseline", default="crop", help="images' standard augmentation: crop (shifts), flip, or "
+                   "crop,flip (default crop); tables use SMOTE")
+    a.add_argument("--cnn-steps", type=int, default=1000, help="training steps of the built-in CNN (default 1000)")
+    a.add_argument("--seed", type=int, default=0, help="seed of the synthetic draw and the first measured seed")
+    a.add_argument("--device", default="cpu", help="cpu (default), cuda, ... (sampling and the CNN)")
+    a.add_argument("--quiet", action="store_true", help="print only the result")
+
+
 def _eval_parsers(sub) -> None:
     """gankit eval, and gankit evaluator (the domain classifiers behind the image metrics)."""
     e = sub.add_parser("eval", help="score a trained run (FID, KID, precision/recall, mode coverage)",
@@ -189,6 +231,7 @@ def parser() -> argparse.ArgumentParser:
     _sample_parser(sub)
 
     _use_parsers(sub)
+    _augment_parser(sub)
 
     m = sub.add_parser("summary", help="print Keras-style model tables",
                        description="Print layer / output shape / parameter tables for G, D and the "

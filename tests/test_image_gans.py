@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gankit import config as C
-from gankit.augment import diff_augment
+from gankit.diffaugment import diff_augment
 from gankit.cli import main
 from gankit.ema import EMA
 from gankit.errors import GankitError

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gankit.augment import diff_augment
+from gankit.diffaugment import diff_augment
 from gankit.data import Data
 from gankit.errors import GankitError
 from gankit.losses import LOSSES, GANLoss, gradient_penalty, r1_penalty
