@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit.audio.codec import Spectrogram, log_mel
-from gankit.metrics.classifier import DomainClassifier
+from gankit.metrics.cnn import DomainClassifier
 
 FLOOR = 1e-5  # mel magnitudes below it count as it: digital silence is one finite value
 N_FFT, N_MELS, FRAMES = 256, 64, 64
