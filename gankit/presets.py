@@ -241,9 +241,10 @@ PRESETS: dict[str, tuple[str, dict]] = {
         _sngan([256, 256, 256], [128, 128], lr=(2e-4, 2e-4), n_critic=5, steps=50000, schedule="linear", ema=0.0),
     ),
     # SRResNet then SRGAN (Ledig et al. 2017), sized for a 2-core CPU: 8 residual blocks of 32 channels
-    # (the paper: 16 of 64), 64-pixel HR crops, MSE content loss; a PSNR stage of 2,000 steps, then D and
-    # the adversarial term (1e-3, the paper's) for 1,000 more. 30-step smoke at train.threads=1 on the busy
-    # 2-core machine: 0.26 s a PSNR step, 0.48 s an SRGAN step (about 9 + 8 minutes); no quality run yet.
+    # (the paper: 16 of 64), 64-pixel HR crops, MSE content loss; a PSNR stage of 3,500 steps, then D and
+    # the adversarial term (1e-3, the paper's) for 1,200 more, G's rate on a cosine over the whole run.
+    # 0.24 s a PSNR step and 0.47 s an SRGAN step alone at train.threads=1: about 14 + 9.4 minutes.
+    # Set5: +0.76 dB over bicubic after the PSNR stage, +0.54 dB and sharper after SRGAN (BENCHMARKS.md).
     "sr-t91": (
         "x4 super-resolution (SRResNet, then SRGAN) on T91: data.path=FOLDER of images of any sizes (default "
         "../shared/data/sr/T91); gankit upscale RUN photo.png --out big.png",
