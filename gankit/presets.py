@@ -265,7 +265,8 @@ PRESETS: dict[str, tuple[str, dict]] = {
     # BtoA), sized for a 2-core CPU: 128-pixel crops of images resized to 143 (the paper's 286 -> 256 jitter,
     # halved), a 7-level U-Net and a 70x70 PatchGAN with 32 base filters (the paper: 64), batch 1, L1 x 100,
     # Adam 2e-4 (0.5, 0.999), constant then linear decay over the second half. 30-step smoke at train.threads=1
-    # on the busy 2-core machine: 0.14 s a step, so 10,000 steps (25 epochs) in about 24 minutes; measured in BENCHMARKS.md.
+    # on the busy 2-core machine: 0.14 s a step, so 10,000 steps (25 epochs) in about 24 minutes;
+    # measured in BENCHMARKS.md.
     "facades-pix2pix": (
         "paired translation (pix2pix) on facades, label maps -> photos: data.path=FOLDER of side-by-side A|B "
         "images or folders A/ B/; gankit translate RUN labels.png --out photo.png",
