@@ -39,9 +39,12 @@ examples:
 def thresholds(text: str) -> list[float]:
     """``0.5,0.7,1`` -> [0.5, 0.7, 1.0] (argparse type of eval --truncation)."""
     try:
-        return [float(t) for t in text.split(",") if t.strip()]
+        out = [float(t) for t in text.split(",") if t.strip()]
     except ValueError:
+        out = []
+    if not out:
         raise argparse.ArgumentTypeError(f"expected numbers separated by commas (e.g. 0.5,0.7,1.0), got {text!r}")
+    return out
 
 
 def networks_epilog() -> str:

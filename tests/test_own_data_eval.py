@@ -246,6 +246,9 @@ def test_test_path_is_the_reference(tmp_path, capsys):
     assert main(["eval", str(run), "--n", "20", "--metrics", "fid"]) == 2
     err = capsys.readouterr().err.strip()
     assert "data.test_path" in err and "same kind and size" in err and "\n" not in err
+    bad.write_text("a,cultivar\n1,barolo\n4,barbera\n")  # one column: must not broadcast to the training width
+    assert main(["eval", str(run), "--n", "20", "--metrics", "fid"]) == 2
+    assert "same kind and size" in capsys.readouterr().err
 
 
 def _idx(path, a: np.ndarray) -> None:

@@ -133,3 +133,6 @@ def test_eval_truncation_scores_each_threshold_beside_the_untruncated(runs, tmp_
     assert len(err) == 1 and "needs a generator with a latent input" in err[0]
     assert main(["eval", str(runs["image"]), "--truncation", "0,1"]) == 2
     assert "must be > 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # an empty list is refused, not read as "no truncation"
+        main(["eval", str(runs["image"]), "--truncation", ","])
+    assert e.value.code == 2 and "expected numbers separated by commas" in capsys.readouterr().err

@@ -85,6 +85,8 @@ def load_split(cfg, frame=None) -> Split:
         raise GankitError(f"augment makes labelled items with a class-conditional generator; task={cfg.task} has "
                           f"no classes to choose (use an image or table preset, e.g. images-dcgan or table)")
     raw, name = _load_raw(cfg, frame, typed)
+    if raw.kind not in ("image", "table"):
+        raise GankitError(f"augment works on labelled images and tables; {raw.kind} data is not supported yet")
     if cfg.data.limit is not None:
         raw = replace(raw, x=raw.x[: cfg.data.limit],
                       labels=raw.labels[: cfg.data.limit] if raw.labels is not None else None)

@@ -88,7 +88,9 @@ def like_training(raw: "Raw", train: "Data", source: str) -> "Data":
 
     expected = (train.values.shape[1],) if train.values is not None else tuple(train.shape)  # mixed: column space
     x = None
-    if raw.kind == train.kind and train.values is None:  # compared in training space (sound: clips -> spectrograms)
+    # compared in training space where encoding changes the shape (sound: clips -> spectrograms); a numeric
+    # table is compared as read, since its per-column codec would broadcast a one-column file to any width
+    if raw.kind == train.kind and train.values is None and train.modality.keeps_raw:
         try:
             x = train.codec.encode(raw.x)
         except (RuntimeError, ValueError):  # a table of another width: refused below by its own shape

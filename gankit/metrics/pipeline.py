@@ -344,6 +344,12 @@ def prepare_for_data(data, data_cfg, purpose: Purpose, *, n: int | None = None, 
     plan = prepare(real_sample(reference, n, seed), target_of(data, data_cfg, table_target), data.name, purpose,
                    n=n, seed=seed, fit=lambda: data.raw if data.raw is not None else data.decode(data.x), reference_split=REFERENCE_SPLIT if heldout is None
                    else TEST_SPLIT, **kw)
+    copies = [k for k, m in plan.metrics.items() if m.uses_training]
+    if copies and heldout is None:  # the real side would be the training items themselves: always 0 copies
+        if kw.get("metrics") is not None:
+            raise GankitError(f"{purpose.metrics_key}: {', '.join(copies)} needs held-out items to compare with "
+                              "(data.test_pattern, data.holdout or data.test_path)")
+        plan.metrics = {k: m for k, m in plan.metrics.items() if not m.uses_training}
     if any(m.uses_training for m in plan.metrics.values()):  # nearest neighbours among the training items
         train = data.raw if data.raw is not None else data.decode(data.x)
         plan.shared["train"] = extract(plan.extractor, train, device=plan.device)  # (N_train, D), once

@@ -83,6 +83,28 @@ def test_gankit_eval_scores_a_sound_run(run, capsys):
     assert "classifier_test_accuracy" in s["fid"]
 
 
+def test_near_copies_need_held_out_clips(folder, cache, tmp_path, capsys):
+    """Without a test split the real side of the near-copy check would be the training clips themselves
+    (always 0 copies): by default it is left out, and asked for by name it is refused in one line."""
+    out = tmp_path / "nosplit"
+    assert main(["train", "fsdd-specgan", f"data.path={folder}", "data.test_pattern=null", *TINY, "--out", str(out),
+                 "--quiet"]) == 0
+    assert main(["eval", str(out), "--n", "12"]) == 0
+    scores = json.loads((out / "eval.json").read_text())["scores"]
+    assert "fid" in scores and "near_copies" not in scores and "nn_distance" not in scores
+    capsys.readouterr()
+    assert main(["eval", str(out), "--n", "12", "--metrics", "nearest"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "needs held-out items" in err[0]
+
+
+def test_augment_refuses_sound_in_one_line(folder, tmp_path, capsys):
+    assert main(["augment", "fsdd-specgan", f"data.path={folder}", SPLIT, *TINY, "--per-class", "2",
+                 "--out", str(tmp_path / "aug")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "sound data is not supported yet" in err[0]
+
+
 def test_eval_every_scores_during_training(folder, cache, tmp_path):
     out = tmp_path / "scored"
     assert main(["train", "fsdd-specgan", f"data.path={folder}", SPLIT, *TINY, "eval.every=2", "eval.n=12",
