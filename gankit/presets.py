@@ -242,9 +242,10 @@ PRESETS: dict[str, tuple[str, dict]] = {
     ),
     # SRResNet then SRGAN (Ledig et al. 2017), sized for a 2-core CPU: 8 residual blocks of 32 channels
     # (the paper: 16 of 64), 64-pixel HR crops, MSE content loss; a PSNR stage of 3,500 steps, then D and
-    # the adversarial term (1e-3, the paper's) for 1,200 more, G's rate on a cosine over the whole run.
-    # 0.24 s a PSNR step and 0.47 s an SRGAN step alone at train.threads=1: about 14 + 9.4 minutes.
-    # Set5: +0.76 dB over bicubic after the PSNR stage, +0.54 dB and sharper after SRGAN (BENCHMARKS.md).
+    # the adversarial term (1e-3, the paper's) for 1,200 more, G's rate 1e-3 on a cosine over the whole run
+    # (2e-4 gave +0.76 dB instead of +1.72). 0.24 s a PSNR step and 0.47 s an SRGAN step alone at
+    # train.threads=1: about 14 + 9.4 minutes. Set5: +1.72 dB over bicubic after the PSNR stage, +0.84 dB
+    # and sharper after SRGAN (BENCHMARKS.md).
     "sr-t91": (
         "x4 super-resolution (SRResNet, then SRGAN) on T91: data.path=FOLDER of images of any sizes (default "
         "../shared/data/sr/T91); gankit upscale RUN photo.png --out big.png",
@@ -252,7 +253,7 @@ PRESETS: dict[str, tuple[str, dict]] = {
             "task": "superres",
             "data": {"path": "../shared/data/sr/T91", "test_path": "../shared/data/sr/Set5"},
             "generator": {"arch": "srresnet", "channels": [32], "blocks": 8, "scale": 4, "output": "none",
-                          "lr": 2e-4, "betas": [0.9, 0.999], "schedule": "cosine"},
+                          "lr": 1e-3, "betas": [0.9, 0.999], "schedule": "cosine"},
             "discriminator": {"arch": "srgan", "channels": [32, 64, 128], "negative_slope": 0.2, "lr": 1e-4,
                               "betas": [0.9, 0.999]},
             "loss": "bce",
