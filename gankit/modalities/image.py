@@ -89,23 +89,31 @@ def class_folder(name: str) -> str:
     return "_" + safe[1:] if safe.startswith(".") else safe
 
 
-def save_folder(x: np.ndarray, out: Path, labels: list[str] | None) -> None:
-    """One PNG per image; with class names, one sub-folder per class (``out/<class>/0000.png``): the
-    layout gankit reads back as a labelled image folder."""
-    from gankit.report.grids import save_image
-
+def item_paths(out: Path, n: int, labels: list[str] | None, suffix: str, width: int = 1) -> list[Path]:
+    """Where each of ``n`` items goes in a folder: ``out/0007.png``, or with class names one sub-folder per
+    class numbered from 0 in each (``out/<class>/0000.png``), the layout gankit reads back as labelled.
+    Sub-folders are made here; ``width``: the least digits of an unlabelled name."""
     out.mkdir(parents=True, exist_ok=True)
     if labels is None:
-        width = len(str(len(x) - 1))
-        for i, img in enumerate(x):
-            save_image(img, out / f"{i:0{width}d}.png")
-        return
-    width = max(4, len(str(len(x) - 1)))
+        w = max(width, len(str(n - 1)))
+        return [out / f"{i:0{w}d}{suffix}" for i in range(n)]
+    w = max(4, len(str(n - 1)))
     count: dict[str, int] = {}
-    for img, name in zip(x, labels):
+    paths = []
+    for name in labels:
         sub = out / class_folder(str(name))
         k = count.get(sub.name, 0)
         if k == 0:
             sub.mkdir(exist_ok=True)
         count[sub.name] = k + 1
-        save_image(img, sub / f"{k:0{width}d}.png")
+        paths.append(sub / f"{k:0{w}d}{suffix}")
+    return paths
+
+
+def save_folder(x: np.ndarray, out: Path, labels: list[str] | None) -> None:
+    """One PNG per image; with class names, one sub-folder per class (``out/<class>/0000.png``): the
+    layout gankit reads back as a labelled image folder."""
+    from gankit.report.grids import save_image
+
+    for img, path in zip(x, item_paths(out, len(x), labels, ".png")):
+        save_image(img, path)

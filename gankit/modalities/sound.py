@@ -23,7 +23,7 @@ from gankit.audio import PREVIEW_AUDIO
 from gankit.errors import GankitError
 from gankit.modalities import MODALITIES
 from gankit.modalities.base import Modality, is_folder, save_npy
-from gankit.modalities.image import class_folder, output_range, real_pick
+from gankit.modalities.image import class_folder, item_paths, output_range, real_pick
 
 #: silence between the clips of a ``.wav`` holding several
 GAP_SECONDS = 0.25
@@ -154,21 +154,8 @@ def save_clips(x: np.ndarray, out: Path, labels: list[str] | None, rate: int) ->
     """One 16-bit WAV per clip; with class names, one sub-folder per class (``out/7/0000.wav``)."""
     from gankit.audio.wav import write_wav
 
-    out.mkdir(parents=True, exist_ok=True)
-    if labels is None:
-        width = max(4, len(str(len(x) - 1)))
-        for i, clip in enumerate(x):
-            write_wav(out / f"{i:0{width}d}.wav", clip, rate)
-        return
-    width = max(4, len(str(len(x) - 1)))
-    count: dict[str, int] = {}
-    for clip, name in zip(x, labels):
-        sub = out / class_folder(str(name))
-        k = count.get(sub.name, 0)
-        if k == 0:
-            sub.mkdir(exist_ok=True)
-        count[sub.name] = k + 1
-        write_wav(sub / f"{k:0{width}d}.wav", clip, rate)
+    for clip, path in zip(x, item_paths(out, len(x), labels, ".wav", width=4)):
+        write_wav(path, clip, rate)
 
 
 def reel(x: np.ndarray, rate: int) -> np.ndarray:
