@@ -130,7 +130,8 @@ class Translation(Task):
         self.loss_fn, self.loss_name = LOSSES.get(cfg.loss), cfg.loss
         self.d_weight, self.g_weight = paper_weights(cfg.loss)
         self.g_weight *= cfg.translate.gan_weight
-        self.probability = self.loss_fn.probability
+        # the health monitor reads D's balance only where G learns from D (gan_weight 0: G ignores it)
+        self.probability = self.loss_fn.probability and self.g_weight > 0
         self.meta = {"generator": to_dict(cfg)["generator"], "preset": cfg.preset}
         self.ema = {}
 

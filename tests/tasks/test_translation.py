@@ -112,6 +112,9 @@ def test_pix2pix_gan_weight_zero_is_the_papers_l1_only_ablation(tmp_path):
     with torch.no_grad():
         loss, _ = task.g_loss(fake, src, dst, task.D)
     assert float(loss) == pytest.approx(float(100 * (fake - dst).abs().mean()), rel=1e-6)
+    assert not task.probability  # G ignores D: the health monitor does not warn about their balance
+    (tmp_path / "gan").mkdir()
+    assert _task(Pix2Pix, "facades-pix2pix", PIX, tmp_path / "gan")[0].probability
 
 
 def test_cyclegan_losses_match_the_paper(tmp_path):
