@@ -62,10 +62,9 @@ def prepare(cfg, user_keys: set[str]) -> tuple[object, list[str]]:
 
 def _own_test_split(cfg) -> bool:
     from gankit.data import guess_name
-    from gankit.data.split import TEST_SPLITS
+    from gankit.data.split import has_test_split
 
-    name = guess_name(cfg.data)
-    return name in TEST_SPLITS and TEST_SPLITS.get(name)(cfg.data) is not None
+    return has_test_split(guess_name(cfg.data), cfg.data)
 
 
 def check_out(out: Path) -> None:

@@ -198,10 +198,16 @@ def _raw(name: str, folder: Path, images: np.ndarray, labels: np.ndarray) -> Raw
 def test_split(name: str, cfg: DataConfig) -> Raw | None:
     """The official test split (the t10k files) when it lies beside the training files, else None
     (it is not downloaded: evaluation then scores against the training split)."""
-    folder = Path(cfg.path) if cfg.path is not None else cache_root(cfg.cache_dir) / name
-    if not any((folder / f"t10k-images-idx3-ubyte{ext}").exists() for ext in (".gz", "")):
+    if not has_test_split(name, cfg):
         return None
+    folder = Path(cfg.path) if cfg.path is not None else cache_root(cfg.cache_dir) / name
     return _raw(name, folder, *load_idx_folder(folder, "t10k"))
+
+
+def has_test_split(name: str, cfg: DataConfig) -> bool:
+    """Whether the t10k files lie beside the training files (nothing is read)."""
+    folder = Path(cfg.path) if cfg.path is not None else cache_root(cfg.cache_dir) / name
+    return any((folder / f"t10k-images-idx3-ubyte{ext}").exists() for ext in (".gz", ""))
 
 
 def mnist(cfg: DataConfig, seed: int) -> Raw:

@@ -40,6 +40,12 @@ def _idx_test(name: str) -> Callable[[DataConfig], Optional["Raw"]]:
 
         return test_split(name, cfg)
 
+    def exists(cfg: DataConfig) -> bool:
+        from gankit.data.idx import has_test_split
+
+        return has_test_split(name, cfg)
+
+    load.exists = exists
     return load
 
 
@@ -52,6 +58,15 @@ def _sound_test(cfg: DataConfig) -> Optional["Raw"]:
     from gankit.data.sounds import test_split
 
     return test_split(cfg)
+
+
+_sound_test.exists = lambda cfg: cfg.test_pattern is not None
+
+
+def has_test_split(name: str, cfg: DataConfig) -> bool:
+    """Whether data set ``name`` has its own test split under ``cfg``, without reading it (each entry of
+    :data:`TEST_SPLITS` carries an ``exists`` probe)."""
+    return name in TEST_SPLITS and TEST_SPLITS.get(name).exists(cfg)
 
 
 def split_holdout(raw: "Raw", fraction: float, seed: int) -> tuple["Raw", "Raw", dict]:
