@@ -92,6 +92,29 @@ def kid_sanity(a, l1_run: Path, seed: int = 0) -> dict:
             "n_train": len(train_set.a)}
 
 
+def other_photo(a, run: Path, seed: int = 0) -> dict:
+    """A realistic but uninformed baseline: for each test label map, the photo of a random *training*
+    facade, scored as gankit eval scores a model's output. A sharp, real photo of the wrong building
+    pays about sqrt(2) times the mean photo's L1 (two independent draws differ by sqrt(2) sigma; the mean
+    is off by one sigma): the price of sharpness that a GAN's outputs pay in part."""
+    from gankit.data.pairs import load_translation_set
+    from gankit.metrics.translate_eval import RandomConvFeatures, kid_of, pair_scores, reference_pairs
+    from gankit.run.folder import load_run_config
+
+    cfg = load_run_config(run)
+    test, _ = reference_pairs(cfg, paired=True)
+    train_set = load_translation_set(cfg, paired=True, short=cfg.translate.size)
+    targets = [np.asarray(t) for t in test.a]  # BtoA: photos are side A
+    pick = np.random.default_rng(seed).choice(len(train_set.a), len(targets), replace=False)
+    outs = [np.asarray(train_set.a[i]) for i in pick]
+    if any(o.shape != t.shape for o, t in zip(outs, targets)):
+        raise SystemExit("training and test photos differ in size; the other-photo row needs one size")
+    per = pair_scores(outs, targets)
+    scores = {f"{k}_other": {"value": float(np.mean(v))} for k, v in per.items()}
+    scores["kid_other"] = {"value": kid_of(RandomConvFeatures(), outs, targets, seed)}
+    return scores
+
+
 def render(doc: dict) -> str:
     cols = ("l1", "psnr", "ssim", "sharpness", "kid")
     lines = ["| method | " + " | ".join(("L1", "PSNR (dB)", "SSIM", "sharpness", "KID ×10³")) + " | steps | minutes |",
@@ -108,6 +131,8 @@ def render(doc: dict) -> str:
     if "pix2pix" in ev:
         row("identity (the label map itself)", ev["pix2pix"], "_identity")
         row("mean test photo", ev["pix2pix"], "_mean")
+    if "other_photo" in doc:
+        row("a random training photo (real, another facade)", doc["other_photo"], "_other")
     for name, label in (("pix2pix-l1", "pix2pix, L1 only"), ("pix2pix", "pix2pix, L1 + GAN (shipped)"),
                         ("cyclegan", "CycleGAN, unpaired (shipped)")):
         if name in ev:
@@ -158,6 +183,9 @@ def main(argv=None) -> int:
             doc["eval"][name] = gankit.evaluate(a.out / name, write=True)["scores"]
             print(f"scored {name} in {time.perf_counter() - t:.0f} s", flush=True)
             save()
+    if "pix2pix" in doc["eval"] and ("other_photo" not in doc or a.rescore):
+        doc["other_photo"] = other_photo(a, a.out / "pix2pix")
+        save()
     if "pix2pix-l1" in doc["eval"] and ("kid_sanity" not in doc or a.rescore):
         doc["kid_sanity"] = kid_sanity(a, a.out / "pix2pix-l1")
         save()

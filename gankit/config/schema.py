@@ -261,6 +261,10 @@ class TrainConfig:
     max_rollbacks: int = free(3, "divergence guard: rollbacks before stopping (0 = stop at once)")
     time_limit: Optional[str] = free(None, "stop cleanly after this much training time (90s, 5m, 2h); run.json "
                                      "records the step reached, and train.steps=that step reproduces the run")
+    # a CPU-time budget holds on a shared machine, where other jobs stretch the wall clock
+    time_clock: Literal["wall", "cpu"] = free("wall", "what train.time_limit counts: wall-clock seconds, or this "
+                                              "process's CPU seconds (all its threads: with train.threads=1, "
+                                              "the time of one core, whatever else the machine runs)")
 
     def time_limit_seconds(self) -> float | None:
         return parse_duration(self.time_limit) if self.time_limit is not None else None

@@ -156,7 +156,8 @@ def make_loop(cfg, folder, data, stepper, batches, total, device, world, quiet) 
     fixed = stepper.task.fixed_inputs(lg.grid_size, cfg.train.seed + 1) if world.main else None
     loop = Loop(stepper, batches, total, folder, world=world, device=device,
                 guard=Guard(cfg.train.max_rollbacks, cfg.train.divergence_lr_factor), intervals=iv,
-                run_meta={"config": to_dict(cfg), "fingerprint": fingerprint(cfg)}, fixed=fixed, time_limit=cfg.train.time_limit_seconds(), quiet=quiet)
+                run_meta={"config": to_dict(cfg), "fingerprint": fingerprint(cfg)}, fixed=fixed,
+                time_limit=cfg.train.time_limit_seconds(), time_clock=cfg.train.time_clock, quiet=quiet)
     loop.data = data
     if world.main:  # rank 0 alone watches the run's health and writes files
         from gankit.run.setup import main_callbacks
@@ -196,9 +197,10 @@ def _resume(cfg, loop: Loop, world):
     if step > loop.total or (step == loop.total and old.get("status") == "complete"):
         raise GankitError(f"{loop.folder} already trained {step} of {loop.total} steps; "
                           f"raise train.steps to go on (e.g. train.steps={step + loop.total})")
-    if loop.time_limit is not None and loop.seconds >= loop.time_limit:  # the budget is the run's, not a session's
-        raise GankitError(f"{loop.folder} has used its train.time_limit={cfg.train.time_limit} ({loop.seconds:.0f}s "
-                          f"of training); raise train.time_limit (or set train.time_limit=null) to go on")
+    if loop.time_limit is not None and loop.budget_used() >= loop.time_limit:  # the budget is the run's, not a session's
+        raise GankitError(f"{loop.folder} has used its train.time_limit={cfg.train.time_limit} ({loop.budget_used():.0f}s "
+                          f"of training, {cfg.train.time_clock} clock); raise train.time_limit (or set "
+                          f"train.time_limit=null) to go on")
     return ckpt, damaged, old
 
 
@@ -252,7 +254,8 @@ def finish(cfg, loop: Loop) -> None:
     status = "stopped_early" if loop.stopped_early else "complete"
     changes = {"finished": now(), "seconds": round(loop.seconds, 3), "steps_done": loop.stepper.step}
     if loop.stopped_at_limit:
-        changes["time_limit"] = {"seconds": cfg.train.time_limit_seconds(), "step": loop.stepper.step,
+        changes["time_limit"] = {"seconds": cfg.train.time_limit_seconds(), "clock": cfg.train.time_clock,
+                                 "cpu_seconds": round(loop.cpu_seconds, 3), "step": loop.stepper.step,
                                  "reproduce": f"train.steps={loop.stepper.step}"}
     ev = loop.evaluator
     if ev is not None:

@@ -58,16 +58,17 @@ class Loop:
 
     def __init__(self, stepper, batches, total: int, folder: RunFolder, *, world, device, guard: Guard,
                  intervals: dict[str, int], run_meta: dict, fixed: dict | None = None, time_limit: float | None = None,
-                 quiet: bool = True) -> None:
+                 time_clock: str = "wall", quiet: bool = True) -> None:
         self.stepper, self.batches, self.total, self.folder = stepper, batches, total, folder
         self.world, self.device, self.guard = world, device, guard
         self.iv, self.run_meta, self.fixed = intervals, run_meta, fixed
-        self.time_limit, self.quiet = time_limit, quiet
+        self.time_limit, self.time_clock, self.quiet = time_limit, time_clock, quiet
         self.task = stepper.task
         self.sums = StatSums(self.task.columns, device)
         self.callbacks: list[Callback] = []
         self.info: dict = {}
         self.seconds = 0.0  # training wall clock over all sessions of the run
+        self.cpu_seconds = 0.0  # this process's CPU time in training over all sessions (train.time_clock=cpu)
         self.bar = None
         self.stopped_early = False
         self.stopped_at_limit = False
@@ -114,7 +115,8 @@ class Loop:
 
     def extra(self) -> dict:
         """JSON-able loop state: counters, time, the guard's record."""
-        return {**self.sums.state()[1], "seconds": self.seconds, "rollbacks": self.guard.rollbacks,
+        return {**self.sums.state()[1], "seconds": self.seconds, "cpu_seconds": self.cpu_seconds,
+                "rollbacks": self.guard.rollbacks,
                 "lr_scale": self.guard.lr_scale}
 
     def restore(self, state: dict, extra: dict) -> None:
@@ -122,6 +124,7 @@ class Loop:
         self.stepper.load_state_dict(state["train"], self.batches)
         self.sums.load(state["acc"], extra)
         self.seconds = float(extra["seconds"])
+        self.cpu_seconds = float(extra.get("cpu_seconds", extra["seconds"]))  # older checkpoints: the wall clock
         self.guard.rollbacks = int(extra.get("rollbacks", 0))
         self.guard.lr_scale = float(extra.get("lr_scale", 1.0))
         saved = state.get("callbacks") or {}
@@ -168,6 +171,7 @@ class Loop:
                             file=sys.stdout)
         self.guard.keep(self.snapshot().plus("callbacks", self.callback_states()), self.stepper.step, self.extra())
         t_start, seconds0 = time.perf_counter(), self.seconds
+        cpu_start, cpu0 = time.process_time(), self.cpu_seconds
         crash = _crash_step()
         try:
             with stop_signals() as flag:
@@ -175,6 +179,7 @@ class Loop:
                     self.sums.add(self.stepper.train_step(self.batches))
                     step = self.stepper.step
                     self.seconds = seconds0 + time.perf_counter() - t_start
+                    self.cpu_seconds = cpu0 + time.process_time() - cpu_start
                     if step == crash:
                         os.kill(os.getpid(), signal.SIGKILL)
                     if self.after_step(step, flag):
@@ -261,8 +266,12 @@ class Loop:
             return acc, False, False  # looked at with the sums, so that all stop at the same step
         return acc, stop, over
 
+    def budget_used(self) -> float:
+        """Seconds of ``train.time_limit`` used: wall clock, or this process's CPU time (``train.time_clock``)."""
+        return self.cpu_seconds if self.time_clock == "cpu" else self.seconds
+
     def _over_time(self) -> bool:
-        return self.time_limit is not None and self.seconds >= self.time_limit
+        return self.time_limit is not None and self.budget_used() >= self.time_limit
 
     def _quietly(self, **changes) -> None:
         """Record a failure in run.json without hiding the error that caused it."""

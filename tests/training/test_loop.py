@@ -91,6 +91,29 @@ def test_a_spent_time_budget_is_refused_on_resume(tmp_path, capsys):
     assert info["status"] == "complete" and info["seconds"] >= 1.0 and len(info["resumed"]) == 1
 
 
+def test_a_cpu_clock_budget_counts_the_process_cpu_time_not_the_wall_clock(tmp_path, monkeypatch):
+    """train.time_clock=cpu: time the process spends off the CPU (here a sleep in every step, as when other
+    jobs hold the cores) does not use the budget; the wall clock does."""
+    import time as _time
+
+    from gankit.training import loop as loop_mod
+
+    real_step = loop_mod.Loop.after_step
+
+    def slow(self, step, flag):  # 20 ms off the CPU per step
+        _time.sleep(0.02)
+        return real_step(self, step, flag)
+
+    monkeypatch.setattr(loop_mod.Loop, "after_step", slow)
+    runs = {clock: gankit.train(*RING, "train.steps=100000", "train.time_limit=1s", f"train.time_clock={clock}",
+                                "train.threads=1", out=tmp_path / clock, quiet=True) for clock in ("wall", "cpu")}
+    info = {c: json.loads((r / "run.json").read_text()) for c, r in runs.items()}
+    assert info["cpu"]["time_limit"]["clock"] == "cpu" and info["cpu"]["time_limit"]["cpu_seconds"] >= 1.0
+    assert info["wall"]["time_limit"]["cpu_seconds"] < 1.0 <= info["wall"]["seconds"]
+    assert info["cpu"]["seconds"] > info["cpu"]["time_limit"]["cpu_seconds"]  # the sleeps: wall > CPU
+    assert info["cpu"]["steps_done"] > info["wall"]["steps_done"]
+
+
 def test_ema_switched_on_at_a_resume_starts_from_the_weights(tmp_path):
     run = gankit.train(*RING, "train.steps=10", "ema.decay=0", "log.checkpoint_every=10", out=tmp_path / "r",
                        quiet=True)
