@@ -37,14 +37,14 @@ STRIDE = 4  # the paper's: each stage makes the waveform 4 times longer (G) or s
 def check_length(shape: tuple[int, ...], stages: int, who: str) -> int:
     """The waveform length at the coarsest stage, T / 4^stages; refuses data that is not (C, T)."""
     if len(shape) != 2:
-        raise GankitError(f"{who}.arch=wavegan needs waveforms (C, samples); this data has shape {shape} (for "
-                          f"spectrograms and images use {who}.arch=dcgan)")
+        raise GankitError(f"{who}.arch=wavegan needs waveforms (C, samples), this data has shape {shape}: for sound set "
+                          f"data.representation=waveform; for spectrograms and images use {who}.arch=dcgan")
     c, t = shape
     f = STRIDE**stages
     if t % f:
         raise GankitError(f"{who}.channels has {stages} stages, so a clip's length must divide by 4^{stages} = {f}, but "
-                          f"it is {t} samples; set data.duration so that duration x sample_rate is a multiple of {f} "
-                          f"(e.g. {math.ceil(t / f) * f} samples), or use fewer stages")
+                          f"it is {t} samples; set data.length={math.ceil(t / f) * f} (silence appended) or leave it "
+                          f"unset to round up automatically, or use fewer stages")
     return t // f
 
 
