@@ -149,8 +149,8 @@ class SpecCodec(Codec):
     def to_dict(self) -> dict:
         from dataclasses import asdict
 
-        return {**super().to_dict(), "representation": "spectrogram", "spectrogram": asdict(self.spec), "floor": self.floor, "centre": self.centre,
-                "half": self.half}
+        return {**super().to_dict(), "representation": "spectrogram", "spectrogram": asdict(self.spec),
+                "floor": self.floor, "centre": self.centre, "half": self.half}
 
     @classmethod
     def from_dict(cls, meta: dict) -> "SpecCodec":
