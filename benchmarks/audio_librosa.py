@@ -20,6 +20,7 @@ skipped and says so (librosa is no dependency of gankit, not even of its tests):
 from __future__ import annotations
 
 import json
+from types import ModuleType
 
 import numpy as np
 
@@ -34,7 +35,7 @@ def test_tone(rate: int = 8000, seconds: float = 1.0) -> np.ndarray:
     return (0.5 * np.sin(2 * np.pi * 440 * t) + 0.25 * np.sin(2 * np.pi * 880 * t)).astype(np.float32)
 
 
-def mel_differences(librosa) -> list[dict]:
+def mel_differences(librosa: ModuleType) -> list[dict]:
     """Per setting: the largest absolute difference of the two filter banks, also relative to their peak."""
     from gankit.audio.mel import mel_filters
 
@@ -49,7 +50,7 @@ def mel_differences(librosa) -> list[dict]:
     return rows
 
 
-def griffin_lim_comparison(librosa) -> dict:
+def griffin_lim_comparison(librosa: ModuleType) -> dict:
     """Spectral convergence of gankit's and librosa's Griffin–Lim on the test tone, and |STFT| agreement."""
     import torch
 
