@@ -78,6 +78,22 @@ def test_conditional_sampling_is_the_generator_output_cut(trained):
     assert torch.equal(g.codec.decode(x), x[:, 0, :SAMPLES].clamp(-1, 1))
 
 
+def test_unconditional_on_clips_without_classes(tmp_path, make_tone, capsys):
+    from gankit.audio.wav import write_wav
+
+    rec = tmp_path / "hum"
+    rec.mkdir()
+    for i in range(6):
+        write_wav(rec / f"hum{i}.wav", make_tone(200 + 50 * i, 0.2, 8000), 8000)
+    run = gankit.train("fsdd-wavegan", f"data.path={rec}", "data.label_pattern=null", "data.test_pattern=null",
+                       "conditional.mode=none", "conditional.acgan=false", *TINY[1:], "train.steps=2",
+                       out=tmp_path / "run", quiet=True)
+    g = gankit.load(run)
+    assert g.num_classes == 0 and g.sample(3, seed=0).shape == (3, SAMPLES)
+    assert main(["sample", str(run), "--n", "3", "--out", str(tmp_path / "clips/")]) == 0
+    assert sorted(p.name for p in (tmp_path / "clips").iterdir()) == ["0000.wav", "0001.wav", "0002.wav"]
+
+
 def test_resume_continues_exactly(trained, folder, tmp_path):
     """Three steps and a resume to five give the weights of five steps in one go (phase shuffle's draws included)."""
     run = tmp_path / "again"
