@@ -1,5 +1,5 @@
-"""Sound quality on FSDD: conditional SpecGAN (and WaveGAN once its preset exists) against real clips and
-two baselines, in the feature space of gankit's spoken-digit classifier (issue 16, point 4).
+"""Sound quality on FSDD: conditional SpecGAN and WaveGAN against real clips and two baselines, in the feature
+space of gankit's spoken-digit classifier (issue 16, point 4).
 
 For each preset: train at one thread for at most ``--minutes`` (``train.time_limit``; an interrupted
 run is resumed from its checkpoint, a finished one reused), write ``--n`` WAV files with ``gankit
@@ -8,10 +8,13 @@ the classifier score (Salimans et al. 2016's formula on the digit classifier, as
 FID in its features (Heusel et al. 2017), the share of clips recognised as the digit asked for, the
 class histogram, and the nearest-neighbour near-copy check. Beside them: the real test clips (the
 ceiling; their FID is the training clips' against them), Gaussian noise, and each digit's mean
-spectrogram through the same Griffin–Lim (a generator that learnt templates only).
+spectrogram through the same Griffin–Lim (a generator that learnt templates only). Both presets are scored
+the same way on the WAV files (WaveGAN's are its waveforms, SpecGAN's come through Griffin–Lim). Last, when
+librosa is installed, gankit's mel filters, STFT and Griffin–Lim against librosa's (benchmarks.audio_librosa).
 
     python -m benchmarks.audio                  # ~20 min per preset at 1 thread; benchmarks/out/audio.{json,md}
     python -m benchmarks.audio --quick          # smoke test: 600 clips, 20 s of training, 200 clips scored
+    python -m benchmarks.audio --presets fsdd-wavegan   # that row only, beside the real clips and the baselines
 
 Numbers are NOT comparable with the SC09 figures of Donahue et al. 2019 (real 9.18, WaveGAN 4.7, SpecGAN
 6.0): other data (FSDD: 6 speakers, 8 kHz), another classifier, other sample counts.
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -33,6 +37,7 @@ OUT = ROOT / "benchmarks" / "out"
 PRESETS = ("fsdd-specgan", "fsdd-wavegan")
 COLUMNS = ("classifier_score", "fid", "conditional_accuracy", "class_kl", "nn_distance", "near_copies")
 TARGETS = "conditional SpecGAN: requested-digit accuracy >= 0.80 and classifier score >= half the real test clips'"
+SECONDS = "seconds"  # metrics.csv's column of training time
 
 
 def quick_folder(src: Path, dst: Path) -> Path:
@@ -97,22 +102,35 @@ def run_benchmark(args) -> dict:
     rows = {"real test clips": row(score_clips(plan, data, held.raw.numpy(), [data.classes[i] for i in held.labels]),
                                    real=True)}
     runs = {}
-    for preset in [p for p in PRESETS if p in list_presets()]:
+    for preset in [p for p in args.presets if p in list_presets()]:
         run = out / "runs" / preset
         seconds = train(preset, data_dir, run, args.limit, args.extra)
         clips_dir = out / "clips" / preset
+        shutil.rmtree(clips_dir, ignore_errors=True)  # a rerun after more training: no stale clips
         gankit_cli("sample", str(run), "--n", str(args.n), "--out", f"{clips_dir}/", "--seed", "0")
         clips, names = read_clip_folder(clips_dir, data.raw.shape[1])
         rows[preset] = {**row(score_clips(plan, data, clips, names)), "clips": len(clips)}
-        runs[preset] = {"run": str(run), "train_seconds_this_call": round(seconds, 1),
-                        "status": json.loads((run / "run.json").read_text()).get("status")}
+        runs[preset] = {"run": str(run), "train_seconds_this_call": round(seconds, 1), **training_of(run)}
     rows["class-mean templates"] = row(score_clips(plan, data, *class_mean_clips(data, args.n)))
     rows["noise"] = row(score_clips(plan, data, *noise_clips(data, args.n)))
+    from benchmarks.audio_librosa import compare
+
     return {"quick": args.quick, "data": str(data_dir), "n": args.n, "time_limit": args.limit, "rows": rows,
-            "runs": runs, "setup_seconds": round(setup, 1), "targets": targets(rows),
+            "runs": runs, "setup_seconds": round(setup, 1), "targets": targets(rows), "librosa": compare(),
             "classifier": {k: clf.get(k) for k in ("accuracy", "n_holdout", "test_accuracy", "n_test", "train_seconds",
                                                    "epochs", "n_items", "data_sha256")}
                           | {"weights_sha256": plan.classifier.sha256}}
+
+
+def training_of(run: Path) -> dict:
+    """A run's status, steps and training seconds (the last line of metrics.csv), for the table's notes."""
+    import csv
+
+    info = json.loads((run / "run.json").read_text())
+    with open(run / "metrics.csv", newline="") as f:
+        last = list(csv.DictReader(f))[-1:]
+    seconds = float(last[0][SECONDS]) if last and last[0].get(SECONDS) else None
+    return {"status": info.get("status"), "steps": info.get("steps_done"), "train_seconds": seconds}
 
 
 def targets(rows: dict) -> dict:
@@ -130,7 +148,8 @@ def fmt(v) -> str:
 
 def markdown(doc: dict) -> str:
     c = doc["classifier"]
-    lines = [f"### Sound: FSDD, conditional SpecGAN{' (quick smoke run: not a result)' if doc['quick'] else ''}", "",
+    quick = " (quick smoke run: not a result)" if doc["quick"] else ""
+    lines = [f"### Sound: FSDD, conditional SpecGAN and WaveGAN{quick}", "",
              f"`python -m benchmarks.audio`: at most {doc['time_limit']} of training per preset at 1 thread, "
              f"{doc['n']} clips each written by `gankit sample` and read back from disk. Spoken-digit classifier: "
              f"held-out accuracy {fmt(c['accuracy'])} ({c['n_holdout']} training-split clips), "
@@ -142,12 +161,22 @@ def markdown(doc: dict) -> str:
         lines.append(f"| {name} | {fmt(r['classifier_score'])} | {fmt(r['fid'])} | {fmt(r['conditional_accuracy'])} | "
                      f"{fmt(r['class_kl'])} | {fmt(r['nn_distance'])} ({fmt(r.get('nn_ratio'))}) | "
                      f"{fmt(r['near_copies'])} |")
+    trained = [f"`{p}`: {r.get('steps')} steps in {fmt_minutes(r.get('train_seconds'))} ({r.get('status')})"
+               for p, r in doc["runs"].items()]
+    lines += ["", "; ".join(trained) + "."] if trained else []
     t = doc["targets"]
     lines += ["", f"Target ({t['rule']}): {'met' if t['met'] else 'not met' if t['met'] is False else 'not measured'}.",
               "", "Not comparable with Donahue et al. 2019's SC09 numbers (real 9.18, WaveGAN 4.7, SpecGAN 6.0): "
               "other data (FSDD, 6 speakers, 8 kHz), another classifier, other sample counts. The real clips' FID "
               "is the training clips' against the test clips; their requested digit is their own label."]
+    from benchmarks.audio_librosa import markdown as librosa_markdown
+
+    lines += ["", librosa_markdown(doc["librosa"]).rstrip()] if "librosa" in doc else []
     return "\n".join(lines) + "\n"
+
+
+def fmt_minutes(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds / 60:.1f} min"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,8 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="smoke test: 600 clips, 20 s of training, 200 clips")
     p.add_argument("--minutes", type=float, default=20.0, help="training time limit per preset")
     p.add_argument("--n", type=int, default=None, help="clips per model and baseline (2,000; quick: 200)")
+    p.add_argument("--presets", default=",".join(PRESETS), help=f"comma-separated presets to train and score "
+                   f"(default {','.join(PRESETS)})")
     args = p.parse_args(argv)
     args.n = args.n or (200 if args.quick else 2000)
+    args.presets = [p.strip() for p in args.presets.split(",") if p.strip()]
     args.limit = "20s" if args.quick else f"{args.minutes:g}m"
     args.extra = ["log.sample_every=1000000", "log.checkpoint_every=100"] if args.quick else []
     os.environ.setdefault("GANKIT_CACHE", str(Path(args.out) / "cache"))

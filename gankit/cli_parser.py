@@ -48,13 +48,17 @@ def thresholds(text: str) -> list[float]:
 
 
 def networks_epilog() -> str:
-    """The network families a config may name, from the registries (torch-free: names and one line each)."""
+    """The network families (and sound representations) a config may name, from the registries (torch-free:
+    names and one line each)."""
     import textwrap
 
+    from gankit.audio.representations import REPRESENTATIONS
     from gankit.models import DISCRIMINATORS, GENERATORS
 
-    lines = ["networks (generator.arch=NAME, discriminator.arch=NAME; `gankit presets` for ready recipes):"]
-    for key, registry in (("generator.arch", GENERATORS), ("discriminator.arch", DISCRIMINATORS)):
+    lines = ["networks (generator.arch=NAME, discriminator.arch=NAME; `gankit presets` for ready recipes) and what "
+             "sound trains as (data.representation=NAME):"]
+    for key, registry in (("generator.arch", GENERATORS), ("discriminator.arch", DISCRIMINATORS),
+                          ("data.representation", REPRESENTATIONS)):
         for name in registry:
             lines += textwrap.wrap(f"{key}={name}: {registry.help(name)}", 100, initial_indent="  ",
                                    subsequent_indent="      ")

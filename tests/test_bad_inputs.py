@@ -305,6 +305,19 @@ def sound_fft_too_coarse_for_the_bands(tmp, _):
             ["mel bands cover no frequency bin", "data.n_mels"])
 
 
+@case
+def sound_waveform_length_the_networks_cannot_take(tmp, _):
+    wave = ("data.representation=waveform", "generator.arch=wavegan", "discriminator.arch=wavegan")
+    return sound(tmp, DIGITS, *wave, "data.length=1930"), ["data.length (1930) must be a multiple of 16",
+                                                            "data.length=1936"]
+
+
+@case
+def sound_wavegan_on_spectrograms(tmp, _):
+    return (sound(tmp, DIGITS, "generator.arch=wavegan", "discriminator.arch=wavegan"),
+            ["arch=wavegan needs waveforms", "data.representation=waveform"])
+
+
 # ----------------------------------------------------------------------------- config
 
 

@@ -22,7 +22,7 @@ from tasks.test_translation import CYC, PIX, ab_folders, side_by_side
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 FORMATS = ["onnx", "pt2", "torchscript"]
-KINDS = ["image", "conditional", "numeric-table", "table", "superres", "pix2pix", "cyclegan", "sound"]
+KINDS = ["image", "conditional", "numeric-table", "table", "superres", "pix2pix", "cyclegan", "sound", "wave"]
 TOL = 1e-5
 QUICK = ("train.steps=2", "train.batch_size=8", "train.threads=1")
 
@@ -45,20 +45,29 @@ def _train(kind: str, base: Path) -> Path:
     if kind == "superres":
         return gankit.train("sr-t91", f"data.path={_images(base / 'imgs')}", *TINY, out=out, quiet=True)
     if kind == "sound":  # SpecGAN on 0.24 s tones as 16 x 16 spectrograms, conditional on the file name's digit
-        from gankit.audio.wav import write_wav
-
-        rec = base / "rec"
-        rec.mkdir()
-        for d in range(2):
-            for i in range(3):
-                write_wav(rec / f"{d}_a_{i}.wav", 0.5 * np.sin(np.arange(2000) * (0.2 + 0.1 * d)), 8000)
-        return gankit.train("fsdd-specgan", f"data.path={rec}", "data.test_pattern=null", "data.duration=0.24",
-                            "data.n_mels=16", "data.frames=16", "generator.channels=[8,8]",
+        return gankit.train("fsdd-specgan", f"data.path={_tones(base / 'rec')}", "data.test_pattern=null",
+                            "data.duration=0.24", "data.n_mels=16", "data.frames=16", "generator.channels=[8,8]",
                             "discriminator.channels=[8,8]", "train.batch_size=4", "train.steps=2", out=out, quiet=True)
+    if kind == "wave":  # WaveGAN on the same tones as waveforms: 1,920 samples padded to 2,048 (4^4 x 8)
+        return gankit.train("fsdd-wavegan", f"data.path={_tones(base / 'rec-wave')}", "data.test_pattern=null",
+                            "data.duration=0.24", "data.n_mels=16", "data.frames=16", "generator.channels=[8,8,8,8]",
+                            "discriminator.channels=[8,8,8,8]", "train.batch_size=4", "train.steps=2", out=out,
+                            quiet=True)
     if kind == "pix2pix":
         return gankit.train("facades-pix2pix", f"data.path={side_by_side(base / 'sbs')}", *PIX, out=out, quiet=True)
     return gankit.train("facades-cyclegan", f"data.path={ab_folders(base / 'ab')}", "data.direction=AtoB", *CYC,
                         out=out, quiet=True)
+
+
+def _tones(rec: Path) -> Path:
+    """Six 0.25 s tones, ``{digit}_a_{take}.wav`` for digits 0 and 1."""
+    from gankit.audio.wav import write_wav
+
+    rec.mkdir()
+    for d in range(2):
+        for i in range(3):
+            write_wav(rec / f"{d}_a_{i}.wav", 0.5 * np.sin(np.arange(2000) * (0.2 + 0.1 * d)), 8000)
+    return rec
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +81,7 @@ def runs(tmp_path_factory):
 def own_output(g, kind: str, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
     """gankit's own network output on ``inputs``, through the code gankit samples with."""
     with torch.no_grad():
-        if kind in ("image", "conditional", "numeric-table", "sound"):
+        if kind in ("image", "conditional", "numeric-table", "sound", "wave"):
             return g.G(*inputs.values())
         if kind == "table":  # gankit's sampling path: the generator, then its conditions written in
             cond = inputs["cond"]
@@ -228,3 +237,16 @@ def test_sound_export_says_how_to_make_sound(runs, tmp_path):
     assert decode["spectrogram"]["sample_rate"] == 8000 and decode["spectrogram"]["samples"] == 1920
     assert "Griffin-Lim" in decode["rule"] and len(decode["offset"][0]) == 16
     assert doc["output"]["shape"] == ["batch", 1, 16, 16]
+
+
+def test_wave_export_says_how_to_make_sound(runs, tmp_path):
+    """The JSON beside an exported WaveGAN generator: the output is the waveform, padding to drop at the end."""
+    doc = gankit.export(runs["wave"], "torchscript", tmp_path / "g.pt")
+    decode = doc["decode"]
+    assert decode["representation"] == "waveform" and (decode["offset"], decode["scale"]) == (0.0, 1.0)
+    assert decode["waveform"] == {"sample_rate": 8000, "samples": 1920, "length": 2048}
+    assert "padding and dropped" in decode["rule"] and doc["output"]["shape"] == ["batch", 1, 2048]
+    x = torch.jit.load(str(tmp_path / "g.pt"))(torch.zeros(3, doc["inputs"]["z"]["shape"][1]), torch.tensor([0, 1, 1]))
+    clips = x[:, 0, : decode["waveform"]["samples"]].clamp(-1, 1)  # the rule, by hand
+    want = gankit.load(runs["wave"]).codec.decode(x)
+    assert clips.shape == (3, 1920) and torch.equal(clips, want)

@@ -79,7 +79,7 @@ def test_dry_run_shows_the_resolved_mode_and_presets_keep_theirs(tmp_path, capsy
     assert main(["train", "digits", "data.label_column=cultivar", f"data.path={wine(tmp_path / 'w.csv')}",
                  "--dry-run"]) == 0
     assert "mode: projection" in capsys.readouterr().out
-    conditional = {"mnist-cgan", "fsdd-specgan", "cifar10-dcgan", "cifar10-sngan", "cifar10-sngan-gpu"}
+    conditional = {"mnist-cgan", "fsdd-specgan", "fsdd-wavegan", "cifar10-dcgan", "cifar10-sngan", "cifar10-sngan-gpu"}
     expected = {name: ("projection" if name in conditional else "none") for name in gankit.api.list_presets()}
     assert {name: C.load(name).conditional.mode for name in expected} == expected
     assert C.Config().conditional.mode == "auto" and C.validate(C.Config()).conditional.mode == "none"

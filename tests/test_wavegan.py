@@ -82,7 +82,26 @@ def test_registered_with_its_settings_and_class_conditioning():
         D = build_discriminator(d, shape, 3, mode, acgan=True)
         logit, aux = D(x, y, aux=True)
         assert logit.shape == (3, 1) and aux.shape == (3, 3)
-    with pytest.raises(GankitError, match="must divide by 4\\^3 = 64, but it is 1000 samples.*1024 samples"):
+    with pytest.raises(GankitError, match="must divide by 4\\^3 = 64, but it is 1000 samples; set data.length=1024"):
         build_generator(g, (1, 1000))
     with pytest.raises(GankitError, match="needs waveforms"):
         build_discriminator(d, (1, 64, 64))
+
+
+@pytest.mark.parametrize("channels, length", [([16, 8, 8, 8, 8], 8192), ([8, 8, 8], 2432)])
+def test_conditional_shapes_at_two_lengths_and_shuffle_only_in_training(channels, length):
+    """fsdd-wavegan's 8,192 samples (5 stages from 8) and a tiny test's 2,432 (3 stages from 38)."""
+    torch.manual_seed(0)
+    g = GeneratorConfig(arch="wavegan", channels=channels, kernel_size=25, latent_dim=8, norm="batch")
+    d = DiscriminatorConfig(arch="wavegan", channels=channels[::-1], kernel_size=25, norm="batch", phase_shuffle=2)
+    G, D = build_generator(g, (1, length), 10), build_discriminator(d, (1, length), 10, "projection", acgan=True)
+    y = torch.tensor([7, 7, 0, 3])
+    x = G(torch.randn(4, 8), y)
+    assert x.shape == (4, 1, length)
+    logit, aux = D(x, y, aux=True)
+    assert logit.shape == (4, 1) and aux.shape == (4, 10)
+    D.eval()
+    with torch.no_grad():
+        assert torch.equal(D(x, y), D(x, y))  # no shuffle (and batch statistics frozen) outside training
+        D.train()
+        assert not torch.equal(D(x, y), D(x, y))  # each call shifts each example anew

@@ -107,6 +107,16 @@ class SpecCodec(Codec):
         codec._filters = filters
         return codec
 
+    @classmethod
+    def from_clips(cls, clips: np.ndarray, options: dict, output_range: tuple[float, float]) -> "SpecCodec":
+        """The codec of training clips (N, samples) from the ``data.*`` sound settings in ``options`` (those of
+        :class:`Spectrogram`; the others belong to other representations)."""
+        from dataclasses import fields
+
+        names = {f.name for f in fields(Spectrogram)} - {"samples"}
+        spec = Spectrogram(samples=int(clips.shape[1]), **{k: v for k, v in options.items() if k in names})
+        return cls.fit(clips, spec, output_range)
+
     @property
     def filters(self) -> Tensor:
         if self._filters is None:
@@ -118,6 +128,10 @@ class SpecCodec(Codec):
         logs = torch.log(log_mel(clips.float().cpu(), self.spec, self.filters).clamp_min(self.floor))
         x = (logs[:, None] - self.offset) / self.scale
         return x.clamp(self.centre - self.half, self.centre + self.half).contiguous()
+
+    def picture(self, x: Tensor) -> Tensor:
+        """Training tensors as spectrogram pictures: themselves (N, 1, n_mels, frames)."""
+        return x
 
     def encode(self, raw: np.ndarray) -> Tensor:  # (N, samples) -> (N, 1, n_mels, frames)
         return self.spectrogram(torch.from_numpy(np.ascontiguousarray(raw, np.float32)))
@@ -135,8 +149,8 @@ class SpecCodec(Codec):
     def to_dict(self) -> dict:
         from dataclasses import asdict
 
-        return {**super().to_dict(), "spectrogram": asdict(self.spec), "floor": self.floor, "centre": self.centre,
-                "half": self.half}
+        return {**super().to_dict(), "representation": "spectrogram", "spectrogram": asdict(self.spec),
+                "floor": self.floor, "centre": self.centre, "half": self.half}
 
     @classmethod
     def from_dict(cls, meta: dict) -> "SpecCodec":

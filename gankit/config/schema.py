@@ -107,8 +107,8 @@ class DataConfig:
                                           "{age: integer, zip: categorical, id: ignore}")
     max_categories: Optional[int] = setting(None, "table task: pool the rarest categories of a column beyond this "
                                                   "many into one (drawn back by frequency when sampling)")
-    # sound folders (gankit/data/sounds.py, gankit/audio/): clips, labels and test split from file names,
-    # and the log-mel spectrogram the networks see (gankit/audio/codec.py)
+    # sound folders (gankit/data/sounds.py, gankit/audio/): clips, labels and test split from file names, and
+    # what the networks see (gankit/audio/representations.py); the spectrogram keys also draw the previews
     sample_rate: int = setting(8000, "sound: clips are resampled to this rate (Hz)")
     duration: float = setting(1.0, "sound: clip length (s); shorter clips are centred in silence, longer ones "
                                    "cut to their loudest window (the start-up line counts both)")
@@ -116,6 +116,10 @@ class DataConfig:
                                                  "the class, e.g. '^(\\d)_' (else sub-folders = classes)")
     test_pattern: Optional[str] = setting(None, "sound: regular expression on file names; the files it matches are "
                                                 "the held-out test split (FSDD: '_[0-4]\\.wav$')")
+    representation: str = setting("spectrogram", "sound: what the networks train on: spectrogram (log-mel, SpecGAN)"
+                                                 " or waveform (the samples, WaveGAN)")
+    length: Optional[int] = setting(None, "sound, waveform: samples per training clip (silence appended); null = the "
+                                          "clip's, rounded up to what the networks take (wavegan: 4^stages)")
     n_mels: int = setting(64, "sound: mel bands of the spectrogram (its height)")
     frames: int = setting(64, "sound: STFT frames per clip (the spectrogram's width; hop = samples // (frames - 1))")
     n_fft: int = setting(256, "sound: STFT window and FFT length (samples)")

@@ -25,6 +25,7 @@ def _check_finite(cfg: Config) -> None:
 
 def _check_names(cfg: Config) -> None:
     """Each name is one its registry holds (built-in or registered by the user)."""
+    from gankit.audio.representations import REPRESENTATIONS
     from gankit.data import DATASETS
     from gankit.losses import LOSSES
     from gankit.models import DISCRIMINATORS, GENERATORS
@@ -35,16 +36,20 @@ def _check_names(cfg: Config) -> None:
     GENERATORS.refuse_unknown(cfg.generator.arch)
     DISCRIMINATORS.refuse_unknown(cfg.discriminator.arch)
     DATASETS.refuse_unknown(cfg.data.name, also=("auto",))
+    REPRESENTATIONS.refuse_unknown(cfg.data.representation)
 
 
 def _check_entries(cfg: Config) -> None:
     """The chosen entries check the settings they read (and refuse combinations they cannot run)."""
+    from gankit.audio.representations import REPRESENTATIONS
     from gankit.losses import LOSSES
     from gankit.models import DISCRIMINATORS, GENERATORS
 
     GENERATORS.check(cfg.generator.arch, cfg.generator, "generator")
     DISCRIMINATORS.check(cfg.discriminator.arch, cfg.discriminator, "discriminator")
     LOSSES.check(cfg.loss, cfg)
+    REPRESENTATIONS.check(cfg.data.representation, cfg)
+    _check_length(cfg)
 
 
 def _check_models(cfg: Config) -> None:
@@ -149,12 +154,34 @@ def _check_translate(cfg: Config) -> None:
              f"with generator.blocks={cfg.generator.blocks}, got {t.size}")
 
 
+def _check_length(cfg: Config) -> None:
+    """A waveform's ``data.length`` must be what the networks take (wavegan: a multiple of 4^stages)."""
+    from gankit.models import image_multiple
+
+    d = cfg.data
+    if d.representation != "waveform" or d.length is None:
+        return
+    m = image_multiple(cfg.generator, cfg.discriminator)
+    need(d.length % m == 0, "data.length", f"({d.length}) must be a multiple of {m} for generator.arch="
+         f"{cfg.generator.arch} / discriminator.arch={cfg.discriminator.arch} as configured (wavegan: 4^stages); "
+         f"e.g. data.length={-(-d.length // m) * m}, or leave it unset to round up automatically")
+
+
 def settle_auto(cfg: Config) -> Config:
     """Settings whose ``auto`` value follows from other keys, made explicit (``--dry-run`` and config.yaml
     show the result): ``conditional.mode=auto`` is projection when a table's label column is given (the
-    user named classes to train on), else none."""
+    user named classes to train on), else none; an unset ``data.length`` of waveforms is the clip's samples
+    rounded up to what the networks take (gankit.audio.waveform's pad rule)."""
     if cfg.conditional.mode == "auto":
         cfg.conditional.mode = "projection" if cfg.data.label_column is not None else "none"
+    d = cfg.data
+    if d.representation == "waveform" and d.length is None:
+        from gankit.audio.representations import clip_samples
+        from gankit.models import DISCRIMINATORS, GENERATORS, image_multiple
+
+        if cfg.generator.arch in GENERATORS and cfg.discriminator.arch in DISCRIMINATORS:  # else named by validate
+            m = image_multiple(cfg.generator, cfg.discriminator)
+            d.length = -(-clip_samples(d) // m) * m
     return cfg
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from gankit.audio import SOUNDS
+from gankit.audio.representations import clip_samples
 from gankit.config.schema import DataConfig
 from gankit.data import Raw
 from gankit.errors import GankitError
@@ -126,12 +127,16 @@ def sound_folder(cfg: DataConfig, test: bool = False) -> Raw:
     labels_of(every, Path(cfg.path), cfg.label_pattern)  # a bad pattern is named against every file name
     files = test_part(every, cfg.test_pattern, test)
     classes, labels = labels_of(files, Path(cfg.path), cfg.label_pattern)
-    samples = max(1, round(cfg.duration * cfg.sample_rate))
+    samples = clip_samples(cfg)
     x, notes = read_clips(files, cfg.sample_rate, samples, cfg.duration)
     if cfg.test_pattern is not None and not test:
         notes.append(f"{len(every) - len(files):,} files matching data.test_pattern held out as the test split")
-    options = {"sample_rate": cfg.sample_rate, "n_fft": cfg.n_fft, "n_mels": cfg.n_mels, "frames": cfg.frames,
-               "griffin_lim": cfg.griffin_lim, "mel_inverse": cfg.mel_inverse}
+    if cfg.representation == "waveform" and cfg.length is not None and cfg.length > samples and not test:
+        notes.append(f"trained as waveforms of {cfg.length:,} samples: {cfg.length - samples:,} of silence appended "
+                     f"to each clip for the networks (data.length), dropped again when decoding")
+    options = {"representation": cfg.representation, "sample_rate": cfg.sample_rate, "n_fft": cfg.n_fft,
+               "n_mels": cfg.n_mels, "frames": cfg.frames, "griffin_lim": cfg.griffin_lim,
+               "mel_inverse": cfg.mel_inverse, "length": cfg.length}
     return Raw(x, "sound", labels=np.array(labels, np.int64) if labels is not None else None, classes=classes,
                notes=notes, options=options)
 

@@ -1,9 +1,11 @@
-"""Sound: clips (N, samples) in [-1, 1] at the data's sample rate, trained as images.
+"""Sound: clips (N, samples) in [-1, 1] at the data's sample rate, trained as spectrograms or waveforms.
 
-The codec (:class:`gankit.audio.codec.SpecCodec`) is SpecGAN's (Donahue et al. 2019): clips are encoded
-to normalised log-mel spectrograms (N, 1, n_mels, frames), which the convolutional image networks
-(DCGAN) take as one-channel pictures, and generated spectrograms are decoded back to clips by
-Griffin–Lim. Everything the user gets is sound: ``gankit sample`` writes WAV files, previews are
+``data.representation`` chooses the codec (:mod:`gankit.audio.representations`; Donahue et al. 2019 compare
+both): SpecGAN's (:class:`gankit.audio.codec.SpecCodec`) encodes clips to normalised log-mel spectrograms
+(N, 1, n_mels, frames), which the convolutional image networks (DCGAN) take as one-channel pictures, and
+decodes generated spectrograms back to clips by Griffin–Lim; WaveGAN's
+(:class:`gankit.audio.waveform.WaveCodec`) keeps the samples, (N, 1, length), for the one-dimensional
+networks. Everything the user gets is sound either way: ``gankit sample`` writes WAV files, previews are
 spectrogram grids *of the decoded clips* (what is heard) beside the real spectrograms, and a few
 preview clips per step are kept as WAV files under ``samples/audio/step_*/`` for report.html to play.
 
@@ -31,7 +33,8 @@ GAP_SECONDS = 0.25
 PREVIEW_CLIPS = 10
 
 
-@MODALITIES.register("sound", "clips (N, samples) in [-1, 1], trained as log-mel spectrograms (SpecGAN)")
+@MODALITIES.register("sound", "clips (N, samples) in [-1, 1], trained as log-mel spectrograms (SpecGAN) or "
+                     "waveforms (WaveGAN)")
 class SoundModality(Modality):
     name = "sound"
     formats = "folder/ (one WAV per clip), .wav (the clips one after another), .npy, .png (spectrograms)"
@@ -58,29 +61,31 @@ class SoundModality(Modality):
         return pcm16(np.asarray(x, np.float32))
 
     def fit(self, raw, *, output: str, standardize: bool, seed: int = 0):
-        from gankit.audio.codec import SpecCodec, Spectrogram
+        """(training tensor, codec): (N, 1, n_mels, frames) spectrograms or (N, 1, length) waveforms."""
+        from gankit.audio.representations import DEFAULT, codec_class
 
-        spec = Spectrogram(samples=raw.x.shape[1], **(raw.options or {}))
-        codec = SpecCodec.fit(raw.x, spec, output_range(output))
-        return codec.encode(raw.x), codec  # (N, 1, n_mels, frames)
+        options = dict(raw.options or {})
+        codec = codec_class(options.pop("representation", DEFAULT)).from_clips(raw.x, options, output_range(output))
+        return codec.encode(raw.x), codec
 
     def codec_from(self, meta: dict):
-        from gankit.audio.codec import SpecCodec
+        from gankit.audio.representations import DEFAULT, codec_class
 
-        return SpecCodec.from_dict(meta)
+        return codec_class(meta.get("representation", DEFAULT)).from_dict(meta)
 
     def example_out(self, stem: str) -> str:
         return f"{stem}/"
 
     def save_real(self, data, path: Path, n: int = 40) -> bool:
-        """Real spectrograms (the training tensor itself, as the networks see it), labelled by class, and a
-        few of them turned back into sound through the codec (what Griffin–Lim makes of real data)."""
+        """Real spectrograms (SpecGAN: the training tensor itself, as the networks see it; WaveGAN: the
+        clips'), labelled by class, and a few of them turned back into sound through the codec (what
+        Griffin–Lim makes of real data; a waveform comes back as it was)."""
         from gankit.report.spectrograms import save_spectrogram_grid
 
         pick, labels = real_pick(data, n)
         x = data.x[pick]
         c = data.codec
-        save_spectrogram_grid(x.numpy(), path, c.centre - c.half, c.centre + c.half, labels=labels)
+        save_spectrogram_grid(c.picture(x).numpy(), path, c.centre - c.half, c.centre + c.half, labels=labels)
         keep = audio_picks(labels, len(pick))
         clips = c.decode(x[keep]).numpy()
         write_preview_clips(clips, [labels[i] for i in keep] if labels else None, audio_folder(path), c)

@@ -261,8 +261,13 @@ WAVEGAN_RULES = {"kernel_size": lambda v, k: need(4 <= v <= 64, k, f"must be in 
                  "phase_shuffle": lambda v, k: need(0 <= v <= 8, k, f"must be in 0..8 (0 = off; the paper: 2), got {v}")}
 
 
-@_net(GENERATORS, "wavegan", "WaveGAN's 1-D transposed-conv generator, stride 4, kernel 25 (Donahue et al. 2019)",
-      WAVEGAN_G_KEYS, CONV_NORMS, rules=WAVEGAN_RULES)
+def _wave_stages(section: Any) -> int:
+    return 4 ** len(section.channels)  # each stage divides (D) or multiplies (G) the length by the stride 4
+
+
+@_net(GENERATORS, "wavegan", "WaveGAN's 1-D transposed-conv generator, stride 4, kernel 25 (Donahue et al. 2019); "
+      "input: waveforms (data.representation=waveform)", WAVEGAN_G_KEYS, CONV_NORMS, rules=WAVEGAN_RULES,
+      multiple=_wave_stages)
 def _wavegan_g(c: GeneratorConfig, shape: tuple[int, ...]) -> nn.Module:
     from gankit.models.wavegan import WaveGANGenerator
 
@@ -271,7 +276,7 @@ def _wavegan_g(c: GeneratorConfig, shape: tuple[int, ...]) -> nn.Module:
 
 
 @_net(DISCRIMINATORS, "wavegan", "WaveGAN's 1-D strided-conv discriminator with phase shuffle (Donahue et al. 2019)",
-      WAVEGAN_D_KEYS, CONV_NORMS, rules=WAVEGAN_RULES, channels_first=True)
+      WAVEGAN_D_KEYS, CONV_NORMS, rules=WAVEGAN_RULES, channels_first=True, multiple=_wave_stages)
 def _wavegan_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
     from gankit.models.wavegan import WaveGANDiscriminator
 
@@ -283,7 +288,8 @@ def _wavegan_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
 
 
 def image_multiple(gen: GeneratorConfig, disc: DiscriminatorConfig) -> int:
-    """What image sides must divide by for these networks (each family says: 2^stages for a DCGAN)."""
+    """What image sides (a waveform's length) must divide by for these networks (each family says: 2^stages for a
+    DCGAN, 4^stages for a WaveGAN)."""
     m = 1
     for registry, section in ((GENERATORS, gen), (DISCRIMINATORS, disc)):
         m = math.lcm(m, getattr(registry.get(section.arch), "multiple", lambda s: 1)(section))

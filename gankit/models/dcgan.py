@@ -31,7 +31,7 @@ def same_padding(k: int) -> tuple[int, int]:
 def check_size(shape: tuple[int, ...], stages: int, who: str) -> tuple[int, int]:
     if len(shape) != 3:
         raise GankitError(f"{who}.arch=dcgan needs image data (C, H, W); this data has shape {shape}: "
-                          f"use {who}.arch=mlp for tables")
+                          f"use {who}.arch=mlp for tables, {who}.arch=wavegan for waveforms")
     c, h, w = shape
     f = 2**stages
     if h % f or w % f:

@@ -9,8 +9,9 @@ D: x (N, C, T) -> n x [Conv1d k=25 stride 4 -> norm (not on the first) -> LeakyR
    (not after the last)] -> flatten -> Linear -> (N, 1) logit
 
 ``channels`` lists the feature maps per stage as for the DCGAN (G coarse to fine, D fine to coarse); the
-paper's are 1024-512-256-128-64 (``d = 64``). Any length divisible by 4^stages works (8,192 samples, 1.024 s at
-8 kHz, for 5 stages from 8). The paper uses no batch norm in either network; ``norm`` offers it (G) and
+paper's are 1024-512-256-128-64 (``d = 64``). Any length divisible by 4^stages works; sound clips are padded with
+silence to one by the waveform representation (:mod:`gankit.audio.waveform`: FSDD's 8,000 samples at 8 kHz ->
+8,192 for 5 stages from 8). The paper uses no batch norm in either network; ``norm`` offers it (G) and
 spectral norm (both) as for the DCGAN. Weights keep PyTorch's default initialisation.
 
 **Phase shuffle** (section 3.3): transposed convolutions leave periodic artefacts at the stride's
@@ -37,14 +38,14 @@ STRIDE = 4  # the paper's: each stage makes the waveform 4 times longer (G) or s
 def check_length(shape: tuple[int, ...], stages: int, who: str) -> int:
     """The waveform length at the coarsest stage, T / 4^stages; refuses data that is not (C, T)."""
     if len(shape) != 2:
-        raise GankitError(f"{who}.arch=wavegan needs waveforms (C, samples); this data has shape {shape} (for "
-                          f"spectrograms and images use {who}.arch=dcgan)")
+        raise GankitError(f"{who}.arch=wavegan needs waveforms (C, samples), this data has shape {shape}: for sound "
+                          f"set data.representation=waveform; for spectrograms and images use {who}.arch=dcgan")
     c, t = shape
     f = STRIDE**stages
     if t % f:
-        raise GankitError(f"{who}.channels has {stages} stages, so a clip's length must divide by 4^{stages} = {f}, but "
-                          f"it is {t} samples; set data.duration so that duration x sample_rate is a multiple of {f} "
-                          f"(e.g. {math.ceil(t / f) * f} samples), or use fewer stages")
+        raise GankitError(f"{who}.channels has {stages} stages, so a clip's length must divide by 4^{stages} = {f}, "
+                          f"but it is {t} samples; set data.length={math.ceil(t / f) * f} (silence appended) or leave "
+                          f"it unset to round up automatically, or use fewer stages")
     return t // f
 
 
