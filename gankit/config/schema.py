@@ -16,14 +16,15 @@ No torch here (nor in the rest of gankit.config): ``gankit --help`` / ``presets`
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import functools
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
 import yaml
+
+from gankit.config.fields import FREE, LOCKED, free, parse_duration, section, setting  # noqa: F401 (re-exported)
 
 Activation = Literal["relu", "leaky_relu", "tanh", "sigmoid", "gelu", "silu", "elu"]
 Norm = Literal["none", "batch", "layer", "spectral", "instance"]  # spectral: Miyato et al. 2018 (dcgan); instance: unet/resnet/patchgan
@@ -32,6 +33,7 @@ Precision = Literal["fp32", "bf16", "fp16"]
 Schedule = Literal["constant", "linear", "cosine"]
 
 AUGMENTATIONS = ("color", "translation", "cutout")
+
 
 def parse_policy(policy: str) -> list[str]:
     """``"translation,cutout"`` -> ["translation", "cutout"], refusing unknown names."""
@@ -47,41 +49,6 @@ def parse_policy(policy: str) -> list[str]:
 
 #: Version of the config / checkpoint schema. A file from a newer gankit is refused.
 SCHEMA_VERSION = 1
-
-#: resume policies (a field's ``metadata["resume"]``)
-LOCKED = "locked"  # shapes the networks or the data: a resume must keep it
-FREE = "free"  # training dynamics or bookkeeping: a resume may change it
-
-
-def parse_duration(text: str) -> float:
-    """``"90s"``, ``"5m"``, ``"1.5h"`` or a number of seconds -> seconds."""
-    import re
-
-    from gankit.errors import GankitError
-
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([smh]?)\s*", str(text))
-    if not m or float(m.group(1)) <= 0:
-        raise GankitError(f"train.time_limit must be a duration such as 90s, 5m or 2h, got {text!r}")
-    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
-
-
-def setting(default: Any, help: str, *, resume: str = LOCKED) -> Any:
-    """A config key: its default, one line of help, and whether a resume may change it."""
-    assert resume in (LOCKED, FREE), resume
-    meta = {"help": help, "resume": resume}
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-def free(default: Any, help: str) -> Any:
-    """A key a resumed run may change (learning rates, lengths, logging, devices, ...)."""
-    return setting(default, help, resume=FREE)
-
-
-def section(cls: type, help: str) -> Any:
-    return field(default_factory=cls, metadata={"help": help})
-
 
 @dataclass
 class DataConfig:
