@@ -202,8 +202,8 @@ def train_evaluator(cfg: DataConfig, settings: TrainSettings | None = None, *, f
     json_path = stem.with_suffix(".json")
     if json_path.exists() and not force:
         return (*load_evaluator(json_path), json_path)
-    _log(f"no evaluator classifier for this {name} data yet: training one ({net_name}) on its {len(x)} labelled "
-         f"items (once; cached as {json_path})", quiet)
+    _log(f"no evaluator classifier for this {name} data yet: training one on its {len(x)} labelled items "
+         f"(network {net_name}; once; cached as {json_path})", quiet)
     model, facts = train_classifier(x, y, len(classes), replace(settings, network=net_name), quiet=quiet,
                                     kind=data.kind, options=options, test=_test_split(cfg, data), label=name)
     s = facts.pop("settings")

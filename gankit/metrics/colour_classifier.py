@@ -9,7 +9,9 @@ published Inception FIDs).
 
 The recipe is Keller Jordan's airbench94 (Jordan 2024, "94% on CIFAR-10 in 3.29 seconds on a single
 GPU", arXiv:2404.00498), itself grown from tysam's hlb-CIFAR10 and David Page's DAWNBench ResNet (Page
-2018, "How to train your ResNet"), narrowed about 4x for a CPU and given ResNet-9's residuals:
+2018, "How to train your ResNet"), narrowed for a CPU (32, 64 and 128 channels against airbench's 64, 256
+and 256: ~20M multiply-adds an image) and given ResNet-9's residuals. On CIFAR-10, 6 epochs at batch 512
+reach 84.3% on the test set in ~10 CPU-minutes at one thread (8 epochs: 84.9%). The recipe:
 
 * a frozen 2x2 patch-whitening first convolution: its filters are the eigenvectors of the training
   images' 2x2-patch covariance, scaled to unit variance, with their negatives (so GELU keeps both
@@ -25,8 +27,13 @@ GPU", arXiv:2404.00498), itself grown from tysam's hlb-CIFAR10 and David Page's 
 * augmentation: left-right flips that alternate every epoch (each image is shown flipped every other
   epoch) and random translations by up to 2 pixels (reflect padding).
 
-Any size works: the whitening conv trims one pixel, the groups halve the side three times (rounding up),
-and images larger than 64 pixels are max-pooled to at most 64 first, which bounds the cost.
+Label smoothing keeps the class probabilities soft (mean confidence 0.66 on real CIFAR-10 images), so the
+classifier score (the Inception-score formula) of real images is ~3 of at most 10: a run is compared with
+that, the real-vs-real figure, not with 10.
+
+Any size of at least 8x8 works: the whitening conv trims one pixel, the groups halve the side three times
+(rounding up), and the whitened maps of images larger than 64 pixels are max-pooled to at most 64 first,
+which bounds the cost.
 """
 
 from __future__ import annotations
@@ -180,7 +187,7 @@ def fit(model: ColourClassifier, x: Tensor, y: Tensor, train: Tensor, epochs: in
     """Train ``model`` on the items ``train`` (indices) of x (N, C, H, W) in [0, 1] and y (N,) with the
     recipe above; ``tick()`` after each step (the time estimate), ``log`` once an epoch."""
     model.whiten_from(x[train[torch.randperm(len(train), generator=gen)[:5000]]])
-    model.to(memory_format=torch.channels_last)  # oneDNN's convolutions run ~1.5x faster on a CPU so
+    model.to(memory_format=torch.channels_last)  # oneDNN's convolutions run ~1.5x faster so on a CPU
     opt = _optimiser(model, lr, batch_size)
     steps = epochs * math.ceil(len(train) / batch_size)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: triangle(i, steps))
