@@ -119,9 +119,15 @@ def run_benchmark(args) -> dict:
 
     return {"quick": args.quick, "data": str(data_dir), "n": args.n, "time_limit": args.limit, "rows": rows,
             "runs": runs, "setup_seconds": round(setup, 1), "targets": targets(rows), "librosa": compare(),
-            "classifier": {k: clf.get(k) for k in ("accuracy", "n_holdout", "test_accuracy", "n_test", "train_seconds",
+            "classifier": {k: clf.get(k) for k in ("n_holdout", "test_accuracy", "n_test", "train_seconds",
                                                    "epochs", "n_items", "data_sha256")}
-                          | {"weights_sha256": plan.classifier.sha256}}
+                          | {"weights_sha256": plan.classifier.sha256, "accuracy": holdout_accuracy(clf)}}
+
+
+def holdout_accuracy(meta: dict) -> float | None:
+    """The classifier's held-out accuracy: ``holdout_accuracy`` in sidecars that name the test split's
+    accuracy *the* accuracy, ``accuracy`` in those cached before (gankit.metrics.classifier)."""
+    return meta.get("holdout_accuracy", meta.get("accuracy") if meta.get("accuracy_on") != "test split" else None)
 
 
 def training_of(run: Path) -> dict:

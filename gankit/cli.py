@@ -158,20 +158,30 @@ def cmd_eval(args) -> int:
 
 
 def cmd_evaluator(args) -> int:
-    from gankit.config import Config, apply_overrides, validate
+    from gankit.config import Config, apply_overrides, load, validate
     from gankit.data import DATASETS
-    from gankit.metrics.classifier import TrainSettings, train_evaluator
+    from gankit.metrics.classifier import TrainSettings, describe_accuracy, train_evaluator
+    from gankit.presets import PRESETS
+    from gankit.training.rng import torch_settings
 
     bad = [o for o in args.overrides if not o.startswith("data.")]
     if bad:
         raise GankitError(f"{bad[0]}: `gankit evaluator train` takes only data.* keys (e.g. data.cache_dir=DIR)")
-    named = args.data == "auto" or args.data in DATASETS
-    first = f"data.name={args.data}" if named else f"data.path={args.data}"
-    cfg = validate(apply_overrides(Config(), [first, *args.overrides]))
-    _, meta, sha, path = train_evaluator(cfg.data, TrainSettings(epochs=args.epochs, seed=args.seed),
-                                         force=args.force, quiet=args.quiet)
-    print(f"{meta['dataset']} classifier: held-out accuracy {meta['accuracy']:.4f} on {meta['n_holdout']} "
-          f"images, {meta['epochs']} epochs in {meta['train_seconds']:.1f}s; weights sha256 {sha[:12]}; {path}")
+    if args.threads is not None and args.threads < 1:
+        raise GankitError(f"--threads must be >= 1, got {args.threads}")
+    if args.data not in DATASETS and args.data in PRESETS:  # a preset's data: cifar10-sngan reads CIFAR-10's archives
+        cfg = load(args.data, args.overrides)
+    else:
+        named = args.data == "auto" or args.data in DATASETS
+        first = f"data.name={args.data}" if named else f"data.path={args.data}"
+        cfg = validate(apply_overrides(Config(), [first, *args.overrides]))
+    with torch_settings(args.threads, deterministic=False):
+        _, meta, sha, path = train_evaluator(cfg.data, TrainSettings(network=args.network, epochs=args.epochs,
+                                                                     seed=args.seed), force=args.force, quiet=args.quiet)
+    kind = "test" if meta.get("accuracy_on") == "test split" else "held-out"
+    print(f"{meta['dataset']} classifier: {kind} accuracy {describe_accuracy(meta)}; network "
+          f"{meta.get('network') or meta['data_kind']}, {meta['epochs']} epochs in {meta['train_seconds']:.1f}s; "
+          f"weights sha256 {sha[:12]}; {path}")
     return 0
 
 

@@ -1,24 +1,27 @@
-"""The domain classifier: a small CNN gankit trains on a labelled image set and uses as evaluator.
+"""The domain classifier: a network gankit trains on a labelled data set and uses as evaluator.
 
 Inception-v3 features (the FID standard) need a download and know nothing about 8x8 digits; a
 classifier trained on the domain itself works offline, is quick on a CPU, and its features separate
 exactly the things that matter there. Its penultimate layer is the feature space for FID / KID /
 PRDC (like Inception's pool layer), and its class probabilities give the class histogram of
 generated samples. Scores made with it are comparable between gankit runs on the same data and
-the same classifier (its weights sha256 is recorded with every score), not with published FIDs.
+the same classifier (its weights sha256 and accuracy are recorded with every score), not with
+published (Inception) FIDs.
 
-Trained classifiers are cached as ``<cache>/evaluators/classifier-<dataset>-<data sha256[:12]>``:
-weights in safetensors, the rest (architecture, classes, held-out accuracy, training settings,
-weights sha256) in the JSON sidecar of :mod:`gankit.checkpoint`. Never pickle.
+Which network (:mod:`gankit.metrics.classifier_networks`): greyscale images get a small CNN
+(:mod:`gankit.metrics.cnn`; ~98% on digits and MNIST), colour images (3 channels, CIFAR-10) a small residual
+net trained with airbench's fast CIFAR-10 recipe (:mod:`gankit.metrics.colour_classifier`), sound clips
+(N, samples) a fixed log-mel front-end before the small CNN (:mod:`gankit.metrics.sound_classifier`), so
+that the classifier judges the waveform a user hears, never a generator's spectrogram.
 
-The network is the data kind's (:data:`NETWORKS`): images go straight into the CNN below; sound clips
-(N, samples) first through a fixed log-mel front-end (:mod:`gankit.metrics.sound_classifier`), so that
-the classifier judges the waveform a user hears, never a generator's spectrogram.
+Accuracy is measured on the data's test split when it has one (``data.test_path``: CIFAR-10's 10,000 test
+images; MNIST's t10k; FSDD's test speakers), else on a held-out share of the training data; the sidecar and
+every score's provenance say which. Training first times a few steps and prints an estimate of its time.
 
-Architecture, for images (N, C, H, W) in [0, 1], any size:
-  conv3x3(C->w) ReLU, [maxpool2 while the side > 16], conv3x3(w->2w) ReLU, maxpool2,
-  conv3x3(2w->4w) ReLU, adaptive avg pool 4x4, Linear(64w->D) ReLU  => features (N, D)
-  dropout, Linear(D->K)                                              => logits (N, K)
+Trained classifiers are cached as ``<cache>/evaluators/classifier-<dataset>[-<network>]-<data sha256[:12]>``
+(the network named unless it is the data kind's own): weights in safetensors, the rest (network,
+architecture, classes, accuracy, training settings, weights sha256) in the JSON sidecar of
+:mod:`gankit.checkpoint`. Never pickle.
 """
 
 from __future__ import annotations
@@ -27,76 +30,23 @@ import hashlib
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from datetime import datetime
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from typing import Callable
 
 from gankit import __version__, checkpoint
 from gankit.config import DataConfig
 from gankit.errors import GankitError
 from gankit.metrics.base import FeatureExtractor, has_classifier
-from gankit.metrics.cnn import DomainClassifier
-from gankit.registry import Registry
+from gankit.metrics.classifier_networks import NETWORKS, TrainSettings, network_for
+from gankit.metrics.cnn import DomainClassifier  # noqa: F401  (imported from here by gankit.augmentation)
 
 EVALUATOR_DIR = "evaluators"
 KIND = "gankit-classifier"
-
-
-def _image_network(in_shape: tuple[int, ...], n_classes: int, width: int, feature_dim: int, **options) -> nn.Module:
-    return DomainClassifier(in_shape, n_classes, width, feature_dim)
-
-
-def _sound_network(in_shape: tuple[int, ...], n_classes: int, width: int, feature_dim: int, **options) -> nn.Module:
-    from gankit.metrics.sound_classifier import SoundClassifier
-
-    return SoundClassifier(in_shape, n_classes, width, feature_dim, **options)
-
-
-def _sound_options(data) -> dict:
-    return {"sample_rate": int(data.codec.spec.sample_rate)}
-
-
-@dataclass(frozen=True)
-class Network:
-    """How the classifier of one kind of data is built: ``build(in_shape, n_classes, width, feature_dim,
-    **options)`` gives a module with ``features(x)`` (N, feature_dim), ``head`` and ``forward(x)`` (N, K)
-    logits; ``options(data)`` the settings it needs from the data (kept in the JSON sidecar)."""
-
-    build: Callable[..., nn.Module]
-    options: Callable[..., dict] = field(default=lambda data: {})
-
-
-#: data kind (gankit.modalities) -> its classifier network
-NETWORKS: Registry[Network] = Registry("classifier network")
-NETWORKS.register("image", "the small CNN above, on images in [0, 1]")(Network(_image_network))
-NETWORKS.register("sound", "log-mel front-end + the same CNN, on clips (gankit.metrics.sound_classifier)")(
-    Network(_sound_network, _sound_options))
-
-
-@dataclass
-class TrainSettings:
-    """How the classifier is trained; ``epochs=None`` sees ~15k examples (1..20 epochs).
-
-    The defaults reach ~98% held-out accuracy on sklearn's digits (11 epochs, ~10-15 s on one core).
-    """
-
-    epochs: int | None = None
-    batch_size: int = 64
-    lr: float = 2e-3
-    width: int = 16
-    feature_dim: int = 128
-    holdout: float = 0.2  # share of the data held out to measure accuracy (at most 10,000 items)
-    seed: int = 0
-
-    def resolved_epochs(self, n_train: int) -> int:
-        if self.epochs is not None:
-            return self.epochs
-        return min(20, max(1, math.ceil(15_000 / max(n_train, 1))))
 
 
 #: settings of the automatic first-use training (`gankit evaluator train` can choose others)
@@ -144,10 +94,13 @@ def data_sha256(x: Tensor, y: Tensor) -> str:
     return h.hexdigest()
 
 
-def cache_stem(cfg: DataConfig, name: str, sha: str) -> Path:
+def cache_stem(cfg: DataConfig, name: str, sha: str, network: str | None = None) -> Path:
+    """Where the classifier of data set ``name`` (data sha256 ``sha``) is cached; ``network`` names a network
+    other than the data kind's own (the colour net), so that each network has its own file."""
     from gankit.data.idx import cache_root
 
-    return cache_root(cfg.cache_dir) / EVALUATOR_DIR / f"classifier-{name}-{sha[:12]}"
+    net = f"{network}-" if network else ""
+    return cache_root(cfg.cache_dir) / EVALUATOR_DIR / f"classifier-{name}-{net}{sha[:12]}"
 
 
 def _log(msg: str, quiet: bool) -> None:
@@ -155,11 +108,28 @@ def _log(msg: str, quiet: bool) -> None:
         print(f"gankit: {msg}", file=sys.stderr, flush=True)
 
 
-def _estimate(seconds: float, done: int, steps: int, quiet: bool) -> None:
-    """Say how long training will take, from its first steps, when that is more than a few seconds."""
-    left = seconds / done * steps
-    if left > 5:
-        _log(f"classifier training: about {left:.0f}s ({steps} steps of {seconds / done:.2f}s)", quiet)
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"~{seconds:.0f} s"
+    return f"~{seconds / 60:.0f} min" if seconds < 5400 else f"~{seconds / 3600:.1f} h"
+
+
+class _Clock:
+    """Times the first steps of a training (the first pays for warm-up: the next three are timed) and then
+    says once, before the bulk of it, how long all ``steps`` will take on this CPU."""
+
+    def __init__(self, steps: int, what: str, quiet: bool) -> None:
+        self.steps, self.what, self.quiet, self.done, self.t1 = steps, what, quiet, 0, 0.0
+
+    def tick(self) -> None:
+        self.done += 1
+        if self.done == 1:
+            self.t1 = time.perf_counter()
+        elif self.done == 4:
+            step = (time.perf_counter() - self.t1) / 3
+            threads = torch.get_num_threads()
+            _log(f"{self.what}: {_duration(step * self.steps)} on this CPU ({threads} thread{'s' * (threads > 1)}; "
+                 f"{self.steps} steps of {step:.2f} s)", self.quiet)
 
 
 @torch.inference_mode()
@@ -169,50 +139,55 @@ def accuracy(model: nn.Module, x: Tensor, y: Tensor, batch_size: int = 1000) -> 
     return hits / max(len(y), 1)
 
 
-def train_classifier(x: Tensor, y: Tensor, n_classes: int, settings: TrainSettings | None = None,
-                     *, quiet: bool = True, kind: str = "image", options: dict | None = None) -> tuple[nn.Module, dict]:
-    """Train on a seeded random split of (x (N, *item), y (N,)); returns (model, facts incl. accuracy).
-    ``kind`` chooses the network (:data:`NETWORKS`), ``options`` its settings."""
-    s = settings or TrainSettings()
+def _scores(model: nn.Module, x: Tensor, y: Tensor, hold: Tensor, test: tuple[Tensor, Tensor] | None) -> dict:
+    """Accuracy on the held-out share and on the test split, and which one is *the* accuracy: the test
+    split's when there is one (files the classifier never saw), else the held-out share's."""
+    facts: dict = {"n_holdout": len(hold)}
+    if len(hold):
+        facts["holdout_accuracy"] = accuracy(model, x[hold], y[hold])
+    if test is not None:
+        facts |= {"test_accuracy": accuracy(model, *test), "n_test": len(test[1])}
+    on = "test split" if test is not None else "held-out share"
+    return {"accuracy": facts["test_accuracy" if test is not None else "holdout_accuracy"], "accuracy_on": on,
+            **facts}
+
+
+def train_classifier(x: Tensor, y: Tensor, n_classes: int, settings: TrainSettings | None = None, *,
+                     quiet: bool = True, kind: str = "image", options: dict | None = None,
+                     test: tuple[Tensor, Tensor] | None = None, label: str = "domain") -> tuple[nn.Module, dict]:
+    """Train the network of (x (N, *item), y (N,)) (``settings.network``, else :func:`choose_network`) and
+    return (model, facts incl. accuracy and the resolved settings). ``options``: the network's settings.
+
+    Accuracy is measured on ``test`` (items (M, *item), labels (M,)) when given, else on a seeded random
+    held-out share of x; a network that ``holds_out`` keeps that share out of training even with a test.
+    """
+    settings = settings or TrainSettings()
+    name, net = network_for(settings, kind, tuple(x.shape[1:]))
+    s = settings.resolved(net.defaults)
     if s.epochs is not None and s.epochs < 1:
         raise GankitError(f"--epochs must be >= 1, got {s.epochs}")
     if len(x) < 2:
-        raise GankitError(f"need at least 2 labelled images to train a classifier, got {len(x)}")
+        raise GankitError(f"need at least 2 labelled items to train a classifier, got {len(x)}")
     gen = torch.Generator().manual_seed(s.seed)
     perm = torch.randperm(len(x), generator=gen)
-    n_hold = min(10_000, max(1, round(s.holdout * len(x))))
+    n_hold = min(10_000, max(1, round(s.holdout * len(x)))) if net.holds_out or test is None else 0
     hold, train = perm[:n_hold], perm[n_hold:]
-    epochs = s.resolved_epochs(len(train))
+    s = replace(s, network=name, epochs=s.epochs or net.epochs(len(train)))
+    steps = s.epochs * math.ceil(len(train) / s.batch_size)
+    clock = _Clock(steps, f"training the {label} classifier ({name}, {len(train)} items, {s.epochs} epochs)", quiet)
     t0 = time.perf_counter()
     with torch.random.fork_rng(devices=[]):  # seeded init and dropout without touching the caller's RNG
         torch.manual_seed(s.seed)
-        model = NETWORKS.get(kind).build(tuple(x.shape[1:]), n_classes, s.width, s.feature_dim, **(options or {}))
-        opt = torch.optim.Adam(model.parameters(), lr=s.lr)
-        steps = epochs * math.ceil(len(train) / s.batch_size)
-        for epoch in range(epochs):
-            model.train()
-            order = train[torch.randperm(len(train), generator=gen)]
-            total = 0.0
-            for i, idx in enumerate(order.split(s.batch_size)):
-                loss = F.cross_entropy(model(x[idx]), y[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * len(idx)
-                if epoch == 0 and i == 0:
-                    t1 = time.perf_counter()  # the first step pays for warm-up: time the next ones
-                elif epoch == 0 and i == 3:
-                    _estimate(time.perf_counter() - t1, 3, steps, quiet)
-            _log(f"classifier epoch {epoch + 1}/{epochs}: loss {total / max(len(train), 1):.4f}", quiet)
+        model = net.build(tuple(x.shape[1:]), n_classes, s.width, s.feature_dim, **(options or {}))
+        net.fit(model, x, y, train, s.epochs, s.batch_size, s.lr, gen, clock.tick, lambda msg: _log(msg, quiet))
     seconds = time.perf_counter() - t0
-    acc = accuracy(model, x[hold], y[hold])
-    facts = {"accuracy": acc, "n_train": len(train), "n_holdout": n_hold, "epochs": epochs,
-             "train_seconds": round(seconds, 3)}
+    facts = {**_scores(model, x, y, hold, test), "network": name, "n_train": len(train), "epochs": s.epochs,
+             "train_seconds": round(seconds, 3), "settings": asdict(s)}
     return model.eval(), facts
 
 
 def train_evaluator(cfg: DataConfig, settings: TrainSettings | None = None, *, force: bool = False,
-                    quiet: bool = False) -> tuple[DomainClassifier, dict, str, Path]:
+                    quiet: bool = False) -> tuple[nn.Module, dict, str, Path]:
     """Train (or with ``force=False`` reuse) and cache the classifier of ``cfg``'s dataset.
 
     Returns (model, meta, weights sha256, JSON path).
@@ -220,49 +195,55 @@ def train_evaluator(cfg: DataConfig, settings: TrainSettings | None = None, *, f
     settings = settings or TrainSettings()
     data, cfg = _labelled(cfg)
     x, y, classes, name = _items(data), data.labels, list(data.classes), data.name
-    network = NETWORKS.get(data.kind)
+    net_name, network = network_for(settings, data.kind, tuple(x.shape[1:]))
     options = network.options(data)
     sha = data_sha256(x, y)
-    stem = cache_stem(cfg, name, sha)
+    stem = cache_stem(cfg, name, sha, None if net_name == data.kind else net_name)
     json_path = stem.with_suffix(".json")
     if json_path.exists() and not force:
         return (*load_evaluator(json_path), json_path)
     _log(f"no evaluator classifier for this {name} data yet: training one on its {len(x)} labelled items "
-         f"(once; cached as {json_path})", quiet)
-    model, facts = train_classifier(x, y, len(classes), settings, quiet=quiet, kind=data.kind, options=options)
-    facts |= _test_accuracy(model, cfg, data)
+         f"(network {net_name}; once; cached as {json_path})", quiet)
+    model, facts = train_classifier(x, y, len(classes), replace(settings, network=net_name), quiet=quiet,
+                                    kind=data.kind, options=options, test=_test_split(cfg, data), label=name)
+    s = facts.pop("settings")
     meta = {
         "kind": KIND, "gankit_version": __version__, "created": datetime.now().isoformat(timespec="seconds"),
         "dataset": name, "data_sha256": sha, "n_items": len(x), "input_shape": list(x.shape[1:]),
         "data_kind": data.kind, "classes": classes,
-        "arch": {"width": settings.width, "feature_dim": settings.feature_dim, **options},
-        "settings": asdict(settings), **facts,
+        "arch": {"width": s["width"], "feature_dim": s["feature_dim"], **options}, "settings": s, **facts,
     }
     try:
         checkpoint.save(stem, {"model": model.state_dict()}, meta)
     except OSError as e:
         raise GankitError(f"cannot write the classifier to {stem.parent} ({e.strerror}); set data.cache_dir "
                           f"or $GANKIT_CACHE to a writable folder") from None
-    test = (f"; {facts['test_accuracy']:.4f} on the {facts['n_test']} items of the test split"
-            if "test_accuracy" in facts else "")
-    _log(f"classifier accuracy {facts['accuracy']:.4f} on {facts['n_holdout']} held-out items{test} "
-         f"({facts['train_seconds']:.1f}s)", quiet)
+    _log(f"classifier accuracy {describe_accuracy(meta)} ({facts['train_seconds']:.1f}s)", quiet)
     return (*load_evaluator(json_path), json_path)
 
 
-def _test_accuracy(model: nn.Module, cfg: DataConfig, data) -> dict:
-    """Accuracy on the data set's own test split (FSDD's recordings 0-4, MNIST's t10k), when it has one: files
-    the classifier never saw, the same items evaluation takes as its real reference (the random hold-out
-    comes from the training files)."""
+def describe_accuracy(meta: dict) -> str:
+    """"0.8512 on the 10000 items of the test split" (or of the held-out share), as a sidecar records it."""
+    if meta.get("accuracy_on") == "test split":
+        return f"{meta['accuracy']:.4f} on the {meta['n_test']} items of the test split"
+    test = (f"; {meta['test_accuracy']:.4f} on the {meta['n_test']} items of the test split"
+            if "test_accuracy" in meta else "")
+    return f"{meta['accuracy']:.4f} on {meta['n_holdout']} held-out items{test}"
+
+
+def _test_split(cfg: DataConfig, data) -> tuple[Tensor, Tensor] | None:
+    """(items, labels) of the data set's own test split (data.test_path: CIFAR-10's 10,000 test images;
+    FSDD's recordings 0-4, MNIST's t10k), when it has one: files the classifier never saw, the same items
+    evaluation takes as its real reference (the random hold-out comes from the training files)."""
     from gankit.data.split import heldout_data
 
     test, _ = heldout_data(cfg, data)
     if test is None or test.labels is None:
-        return {}
-    return {"test_accuracy": accuracy(model, _items(test), test.labels), "n_test": len(test)}
+        return None
+    return _items(test), test.labels
 
 
-def load_evaluator(json_path: str | Path) -> tuple[DomainClassifier, dict, str]:
+def load_evaluator(json_path: str | Path) -> tuple[nn.Module, dict, str]:
     """(model, meta, weights sha256) of a cached classifier; the checksum is verified."""
     state, meta = checkpoint.load(json_path)
     if meta.get("kind") != KIND:
@@ -270,8 +251,8 @@ def load_evaluator(json_path: str | Path) -> tuple[DomainClassifier, dict, str]:
     try:
         arch = dict(meta["arch"])
         width, dim = arch.pop("width"), arch.pop("feature_dim")
-        model = NETWORKS.get(meta.get("data_kind", "image")).build(tuple(meta["input_shape"]), len(meta["classes"]),
-                                                                   width, dim, **arch)
+        network = NETWORKS.get(meta.get("network") or meta.get("data_kind", "image"))  # no name: cached before there were two
+        model = network.build(tuple(meta["input_shape"]), len(meta["classes"]), width, dim, **arch)
         model.load_state_dict(state["model"])
     except (KeyError, TypeError, RuntimeError) as e:
         raise GankitError(f"{json_path}: classifier weights do not match their description ({e}); delete the "
@@ -279,18 +260,19 @@ def load_evaluator(json_path: str | Path) -> tuple[DomainClassifier, dict, str]:
     return model.eval(), meta, checkpoint.read_meta(json_path)["sha256"]
 
 
-def get_classifier(cfg: DataConfig, *, quiet: bool = False) -> tuple[DomainClassifier, dict, str]:
+def get_classifier(cfg: DataConfig, *, quiet: bool = False) -> tuple[nn.Module, dict, str]:
     """The cached classifier of ``cfg``'s labelled image set, trained on first use (built-in sets and
     the user's own class folders alike: a line says so and where it is cached)."""
     return train_evaluator(cfg, AUTO_TRAIN, quiet=quiet)[:3]
 
 
 class ClassifierFeatures(FeatureExtractor):
-    """Penultimate-layer features (and class probabilities) of a trained :class:`DomainClassifier`."""
+    """Penultimate-layer features (and class probabilities) of a trained domain classifier: (N, feature_dim),
+    ``arch.feature_dim`` of its sidecar (128 for the small CNN and the colour net by default)."""
 
     name = "classifier"
 
-    def __init__(self, model: DomainClassifier, meta: dict, sha256: str) -> None:
+    def __init__(self, model: nn.Module, meta: dict, sha256: str) -> None:
         super().__init__()
         self.model, self.meta, self.sha256 = model.eval(), meta, sha256
         self.num_features = int(meta["arch"]["feature_dim"])
@@ -319,6 +301,10 @@ class ClassifierFeatures(FeatureExtractor):
         return F.softmax(self.model.head(feats.to(dev)).float(), 1).cpu()
 
     def provenance(self) -> dict:
-        test = {"classifier_test_accuracy": self.meta["test_accuracy"]} if "test_accuracy" in self.meta else {}
-        return {**super().provenance(), "classifier_dataset": self.meta["dataset"],
-                "classifier_accuracy": self.meta["accuracy"], **test}
+        """The extractor's hash and size, and the classifier's network, data and accuracy (where measured)."""
+        meta = self.meta
+        test = {"classifier_test_accuracy": meta["test_accuracy"]} if "test_accuracy" in meta else {}
+        return {**super().provenance(), "classifier_dataset": meta["dataset"],
+                "classifier_network": meta.get("network") or meta.get("data_kind", "image"),
+                "classifier_accuracy": meta["accuracy"],
+                "classifier_accuracy_on": meta.get("accuracy_on", "held-out share"), **test}

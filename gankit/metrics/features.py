@@ -9,8 +9,9 @@ module is passed as ``feature=``). :meth:`check` refuses data it cannot read, be
 
 Registered extractors (``--extractor``):
 
-* ``classifier`` — the penultimate layer of a small CNN gankit trains on the labelled dataset
-  (:mod:`gankit.metrics.classifier`). Offline, fast, sensitive to what matters in that domain;
+* ``classifier`` — the penultimate layer of a classifier gankit trains on the labelled dataset
+  (:mod:`gankit.metrics.classifier`: a small CNN for greyscale images, a small residual net for
+  colour ones, such as CIFAR-10). Offline, fast, sensitive to what matters in that domain;
   numbers are comparable between gankit runs on the same data, not with published FIDs.
 * ``inception`` — Inception-v3 pool features through torchmetrics + torch-fidelity, the standard
   behind published FIDs. Used only when installed and its weights are on disk; never downloads.
