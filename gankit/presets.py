@@ -341,9 +341,9 @@ PRESETS: dict[str, tuple[str, dict]] = {
     ),
     # WaveGAN (Donahue et al. 2019) on FSDD's waveforms (8,000 samples + 192 of silence), class-conditional: the
     # paper's 5 stages (kernel 25, stride 4) 8x narrower, phase shuffle 2. Tried at 1 thread, FID by gankit eval (500
-    # clips, digit classifier; real 14, noise ~2,250): WGAN-GP with 5 D steps ~2.5 s a step; without norms nothing
-    # learnt in 3 min; batch norm in G and D, 2e-4: 800 steps of 64 hinge 2,144, BCE 2,855 (D overpowered G); hinge
-    # with 32s 1,632 in 1,600 steps (6 min; 64s: 1,671 in 12). 0.26 s a step (load 4.5): 4,500 in 16-20 min.
+    # clips; real 14, noise ~2,250): WGAN-GP, 5 D steps ~2.5 s a step; no norms: nothing learnt in 3 min; batch norm,
+    # 2e-4, 800 steps of 64: hinge 2,144, BCE 2,855; hinge, 32s: 1,632 in 1,600. 0.15 CPU-s a step: 7,500 in 19
+    # CPU-min; on 2,000 clips FID 1,060, requested digit 14% (SpecGAN: 44, 97.5%), BENCHMARKS.md.
     "fsdd-wavegan": (
         "WaveGAN on spoken digits (FSDD) as raw waveforms, class-conditional: data.path=FOLDER of audio files "
         "(default ../shared/data/fsdd/recordings); gankit sample RUN --label 7 --n 20 --out sevens/ writes WAVs",
@@ -356,7 +356,7 @@ PRESETS: dict[str, tuple[str, dict]] = {
                               "betas": [0.5, 0.9]},
             "loss": "hinge",
             **_SOUND_CGAN,
-            "train": {"steps": 4500, "batch_size": 32, "threads": 1},
+            "train": {"steps": 7500, "batch_size": 32, "threads": 1},
         },
     ),
     # CTGAN (Xu et al. 2019) as its authors ship it — residual G 256-256 and PacGAN D 256-256 (pac 10,
