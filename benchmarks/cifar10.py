@@ -177,7 +177,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--budgets", default="30,90", help="minutes of training, comma-separated, increasing")
     ap.add_argument("--n", type=int, default=10_000, help="samples scored per run")
-    ap.add_argument("--quick", action="store_true", help="smoke run: budgets in seconds, not minutes, divided by 3; 200 samples")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: budgets in seconds, not minutes, divided by 3; 200 samples")
     ap.add_argument("--rescore", action="store_true")
     ap.add_argument("--train-only", action="store_true", help="train and keep the snapshots; score in a later call")
     a = ap.parse_args(argv)

@@ -197,9 +197,10 @@ def _resume(cfg, loop: Loop, world):
     if step > loop.total or (step == loop.total and old.get("status") == "complete"):
         raise GankitError(f"{loop.folder} already trained {step} of {loop.total} steps; "
                           f"raise train.steps to go on (e.g. train.steps={step + loop.total})")
-    if loop.time_limit is not None and loop.budget_used() >= loop.time_limit:  # the budget is the run's, not a session's
-        raise GankitError(f"{loop.folder} has used its train.time_limit={cfg.train.time_limit} ({loop.budget_used():.0f}s "
-                          f"of training, {cfg.train.time_clock} clock); raise train.time_limit (or set "
+    used = loop.budget_used()
+    if loop.time_limit is not None and used >= loop.time_limit:  # the budget is the run's, not a session's
+        raise GankitError(f"{loop.folder} has used its train.time_limit={cfg.train.time_limit} ({used:.0f}s of "
+                          f"training, {cfg.train.time_clock} clock); raise train.time_limit (or set "
                           f"train.time_limit=null) to go on")
     return ckpt, damaged, old
 
