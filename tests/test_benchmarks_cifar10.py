@@ -1,0 +1,35 @@
+"""benchmarks/cifar10.py: the verdict against issue 17's targets and the table it writes (the training
+itself is gankit's, tested elsewhere; the benchmark's own arithmetic is tested here)."""
+
+from benchmarks import cifar10
+
+
+def scores(fid: float, acc: float) -> dict:
+    return {"fid": {"value": fid}, "conditional_accuracy": {"value": acc}, "kid": {"value": 0.002},
+            "extractor_sha256": "x"}
+
+
+def test_the_verdict_needs_both_a_tenth_less_fid_and_five_more_points():
+    assert cifar10.verdict(scores(90.0, 0.55), scores(100.0, 0.50))["met"]
+    assert not cifar10.verdict(scores(91.0, 0.60), scores(100.0, 0.50))["met"]  # FID only 9% lower
+    assert not cifar10.verdict(scores(50.0, 0.54), scores(100.0, 0.50))["met"]  # 4 points
+    v = cifar10.verdict(scores(109.2, 0.356), scores(66.1, 0.516))
+    assert v["fid_reduction"] < 0 and round(v["requested_class_gain"], 3) == -0.16 and not v["met"]
+
+
+def test_the_table_has_the_floor_each_budget_and_says_higher_when_fid_is_higher():
+    used = {"steps": 10, "cpu_seconds": 60.0, "wall_seconds": 90.0}
+    doc = {"floor": {**scores(1.3, 0.87), "fid": {"value": 1.3, "extractor_sha256": "ab" * 32,
+                                                  "classifier_accuracy": 0.843}},
+           "budgets": {"30 min": {"train": {"sngan": used, "dcgan": used},
+                                  "scores": {"sngan": scores(109.2, 0.356), "dcgan": scores(66.1, 0.516)}}}}
+    doc["budgets"]["30 min"]["verdict"] = cifar10.verdict(*doc["budgets"]["30 min"]["scores"].values())
+    md = cifar10.render(doc)
+    assert "| real training images (the floor) |" in md and "| 30 min | cifar10-sngan | 10 | 1.5 | 109.20 |" in md
+    assert "65.2% higher" in md and "-16.0 points" in md and "NOT met" in md
+    assert "test accuracy 84.3%" in md and "not Inception" in md
+
+
+def test_quick_budgets_keep_their_order():
+    assert cifar10.budget_seconds(30, True) < cifar10.budget_seconds(90, True)
+    assert cifar10.budget_seconds(30, False) == 1800
