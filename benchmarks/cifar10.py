@@ -126,10 +126,9 @@ def floor(a) -> dict:
     train = load_data(cfg.data, output=cfg.generator.output)
     test_cfg = load(RUNS["sngan"], [f"data.path={a.root / 'test.tar.gz'}"] + (["data.limit=2000"] if a.quick else []))
     test = load_data(test_cfg.data, output=cfg.generator.output)
-    real, fake = real_sample(test, a.n, seed=0), real_sample(train, a.n, seed=1)
-    idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(1))[: len(fake)]
-    labels = train.labels[idx] if train.labels is not None else None
-    assert torch.equal(train.decode(train.x[idx]), fake)  # the labels belong to those images
+    real = real_sample(test, a.n, seed=0)
+    idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(1))[: a.n]  # real_sample's draw
+    fake, labels = train.decode(train.x[idx]), train.labels[idx]
     return evaluate_samples(real, fake, Target("image", train.shape, cfg.data, True), dataset=train.name,
                             metrics=METRICS, requested=labels)
 

@@ -67,29 +67,37 @@ def train(name: str, a) -> dict:
             "preset": preset, "overrides": extra}
 
 
+def photos(run: Path):
+    """(the test pairs, their photos, the training photos), photos as uint8 (C, H, W) arrays; BtoA: photos
+    are side A of facades' pairs."""
+    from gankit.data.pairs import load_translation_set
+    from gankit.metrics.translate_eval import reference_pairs
+    from gankit.run.folder import load_run_config
+
+    cfg = load_run_config(run)
+    test, _ = reference_pairs(cfg, paired=True)
+    train_set = load_translation_set(cfg, paired=True, short=cfg.translate.size)
+    return test, [np.asarray(t) for t in test.a], [np.asarray(t) for t in train_set.a]
+
+
 def kid_sanity(a, l1_run: Path, seed: int = 0) -> dict:
     """KID against the test photos of: training photos, blurred test photos, the L1-only model's outputs."""
     from PIL import Image, ImageFilter
 
     import gankit
-    from gankit.data.pairs import load_translation_set
-    from gankit.metrics.translate_eval import RandomConvFeatures, kid_of, reference_pairs, to_u8
-    from gankit.run.folder import load_run_config
+    from gankit.metrics.translate_eval import RandomConvFeatures, kid_of, to_u8
 
     g = gankit.load(l1_run)
-    cfg = load_run_config(l1_run)
-    test, _ = reference_pairs(cfg, paired=True)
-    train_set = load_translation_set(cfg, paired=True, short=cfg.translate.size)
-    targets = [np.asarray(t) for t in test.a]  # BtoA: photos are side A
+    test, targets, train_photos = photos(l1_run)
     blurred = [np.asarray(Image.fromarray(t.transpose(1, 2, 0)).filter(ImageFilter.GaussianBlur(BLUR_RADIUS)))
                .transpose(2, 0, 1).copy() for t in targets]
     outs = [to_u8(g.translate_tensor(t[None].float() / 255.0, g.default_to, seed)[0]) for t in test.b]
     ext = RandomConvFeatures()
-    return {"real (training photos)": kid_of(ext, [np.asarray(t) for t in train_set.a], targets, seed),
+    return {"real (training photos)": kid_of(ext, train_photos, targets, seed),
             f"test photos blurred ({BLUR_RADIUS:g} px)": kid_of(ext, blurred, targets, seed),
             "L1-only pix2pix outputs": kid_of(ext, outs, targets, seed),
             "extractor": ext.name, "extractor_sha256": ext.sha256, "n_test": len(targets),
-            "n_train": len(train_set.a)}
+            "n_train": len(train_photos)}
 
 
 def other_photo(a, run: Path, seed: int = 0) -> dict:
@@ -97,20 +105,14 @@ def other_photo(a, run: Path, seed: int = 0) -> dict:
     facade, scored as gankit eval scores a model's output. A sharp, real photo of the wrong building
     pays about sqrt(2) times the mean photo's L1 (two independent draws differ by sqrt(2) sigma; the mean
     is off by one sigma): the price of sharpness that a GAN's outputs pay in part."""
-    from gankit.data.pairs import load_translation_set
-    from gankit.metrics.translate_eval import RandomConvFeatures, kid_of, pair_scores, reference_pairs
-    from gankit.run.folder import load_run_config
+    from gankit.metrics.translate_eval import RandomConvFeatures, kid_of, pair_scores
 
-    cfg = load_run_config(run)
-    test, _ = reference_pairs(cfg, paired=True)
-    train_set = load_translation_set(cfg, paired=True, short=cfg.translate.size)
-    targets = [np.asarray(t) for t in test.a]  # BtoA: photos are side A
-    pick = np.random.default_rng(seed).choice(len(train_set.a), len(targets), replace=False)
-    outs = [np.asarray(train_set.a[i]) for i in pick]
+    _, targets, train_photos = photos(run)
+    pick = np.random.default_rng(seed).choice(len(train_photos), len(targets), replace=False)
+    outs = [train_photos[i] for i in pick]
     if any(o.shape != t.shape for o, t in zip(outs, targets)):
         raise SystemExit("training and test photos differ in size; the other-photo row needs one size")
-    per = pair_scores(outs, targets)
-    scores = {f"{k}_other": {"value": float(np.mean(v))} for k, v in per.items()}
+    scores = {f"{k}_other": {"value": float(np.mean(v))} for k, v in pair_scores(outs, targets).items()}
     scores["kid_other"] = {"value": kid_of(RandomConvFeatures(), outs, targets, seed)}
     return scores
 

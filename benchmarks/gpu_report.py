@@ -67,15 +67,9 @@ def write(res: dict, out: Path) -> None:
 
 def record(md: str) -> None:
     """Put ``md`` between the markers in BENCHMARKS.md (or append a section with them)."""
-    text = DOC.read_text() if DOC.exists() else ""
-    block = f"{START}\n{md}{END}"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text += ("\n" if text else "") + "## GPU (python -m benchmarks.gpu)\n\n" + block + "\n"
-    DOC.write_text(text)
+    from benchmarks.markers import put_between
 
+    put_between(DOC, START, END, md, heading="## GPU (python -m benchmarks.gpu)\n\n")
 
 if __name__ == "__main__":
     import sys

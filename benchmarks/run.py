@@ -745,14 +745,9 @@ def markdown(res: Results, meta: dict) -> str:
 
 
 def record(md: str) -> None:
-    text = DOC.read_text() if DOC.exists() else ""
-    block = f"{TABLE_START}\n{md}{TABLE_END}"
-    if TABLE_START in text and TABLE_END in text:
-        head, rest = text.split(TABLE_START, 1)
-        text = head + block + rest.split(TABLE_END, 1)[1]
-    else:
-        text = text + ("\n" if text else "") + block + "\n"
-    DOC.write_text(text)
+    from benchmarks.markers import put_between
+
+    put_between(DOC, TABLE_START, TABLE_END, md)
 
 
 def main(argv: list[str] | None = None) -> int:
