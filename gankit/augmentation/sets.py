@@ -142,7 +142,9 @@ def _labelled(raw, name: str, cfg) -> Labelled:
                           f"images in one sub-folder per class (folder/cat/*.png, folder/dog/*.png)")
     y = raw.labels.astype(np.int64)
     if raw.kind == "image":
-        return raw.x.astype(np.float32, copy=False), y, [str(c) for c in raw.classes], None, "image"
+        from gankit.data.images import unit
+
+        return unit(raw.x).astype(np.float32, copy=False), y, [str(c) for c in raw.classes], None, "image"
     feats = list(raw.columns or [f"x{j}" for j in range(raw.x.shape[1])])
     decimals = list(raw.decimals) if raw.decimals is not None else [None] * len(feats)
     at = raw.label_position if raw.label_position is not None else len(feats)
@@ -209,7 +211,11 @@ def read_like(cfg, path: str, classes: list[str], info: Optional[TableInfo], wha
     if shape is not None and tuple(x.shape[1:]) != tuple(shape):
         raise GankitError(f"{what} holds items of shape {tuple(x.shape[1:])}, but the training data's are "
                           f"{tuple(shape)}; give items of the same kind and size")
-    return Items(x.astype(np.float32 if raw.kind == "image" else np.float64, copy=False), y, np.full(len(y), -1))
+    if raw.kind == "image":
+        from gankit.data.images import unit
+
+        return Items(unit(x).astype(np.float32, copy=False), y, np.full(len(y), -1))
+    return Items(x.astype(np.float64, copy=False), y, np.full(len(y), -1))
 
 
 def _match_classes(raw, classes: list[str], what: str) -> tuple[np.ndarray, np.ndarray]:

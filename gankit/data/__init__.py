@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Raw:
-    x: np.ndarray  # images (N, C, H, W) float32 in [0, 1]; tables (N, D) float
+    x: np.ndarray  # images (N, C, H, W) uint8, or float32 in [0, 1]; tables (N, D) float
     kind: str  # the modality that reads it (gankit.modalities): image, table
     labels: Optional[np.ndarray] = None  # (N,) int64 class indices
     classes: Optional[list[str]] = None
@@ -46,7 +46,7 @@ class Raw:
 class Data:
     """Training tensor plus the codec that maps samples back to the data's own space."""
 
-    x: Tensor  # (N, *shape) float32, training space
+    x: Tensor  # (N, *shape) float32 in training space; 8-bit images: uint8 pixels, made floats a batch at a time
     kind: str  # the modality's name (gankit.modalities): image, table
     name: str
     codec: Codec
@@ -80,8 +80,15 @@ class Data:
         return self.codec.scale
 
     def decode(self, x: Tensor) -> Tensor:
-        """Training space -> the data's own space."""
+        """Training space (or stored pixels) -> the data's own space."""
         return self.codec.decode(x)
+
+    def training(self, x: Tensor) -> Tensor:
+        """Stored items (some of ``x``) -> training space: 8-bit images become floats here, a batch at a time
+        (:class:`gankit.modalities.image.PixelCodec`); everything else is stored in training space already."""
+        import torch
+
+        return self.codec.to_training(x) if x.dtype == torch.uint8 else x
 
     def __len__(self) -> int:
         return self.x.shape[0]

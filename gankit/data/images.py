@@ -1,12 +1,13 @@
 """A folder or archive of images (PNG, JPG, BMP, GIF, WebP), optionally one sub-folder per class.
 
-All images are decoded once into one (N, C, H, W) uint8 array (no per-image float copies: CIFAR-10's
-50,000 pictures are 150 MB there), then turned into float32 in [0, 1] in one vectorised pass, with the
-same float32 rounding a per-image conversion gives. ``data.image_size`` resizes to a square; without it
+All images are decoded once into one (N, C, H, W) uint8 array, and stay so in memory (CIFAR-10's 50,000
+pictures are 150 MB there, 600 MB as float32): the image codec (:class:`gankit.modalities.image.PixelCodec`)
+turns each training batch into floats as it is drawn, with the same float32 rounding a per-image
+conversion gives (:func:`unit`). Sets with 16-bit greyscale files are float32 in [0, 1] instead. ``data.image_size`` resizes to a square; without it
 all images must share one size. An archive (.zip, .tar.gz, ...) is read in memory
 as if it were its unpacked folder (:mod:`gankit.data.archives`). ``data.channels`` forces grayscale (1)
 or RGB (3); by default RGB is used when any image has colour, else grayscale. Decoding happens once, at load;
-training only indexes the resulting tensor.
+training only indexes the resulting array.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ WIDE_GRAY_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N"}
 
 
 def image_folder(cfg: DataConfig, seed: int) -> Raw:
-    """An image folder or archive (sub-folders = classes) as (N, C, H, W) in [0, 1]."""
+    """An image folder or archive (sub-folders = classes) as (N, C, H, W) uint8 pixels (float32 in [0, 1] for
+    16-bit greyscale)."""
     pics, classes, labels = decode_all(cfg.path)
     sizes = {p.size for p in pics}
     if cfg.image_size is None and len(sizes) > 1:
@@ -54,7 +56,7 @@ def image_folder(cfg: DataConfig, seed: int) -> Raw:
         raise GankitError(f"{cfg.path}: images have mixed sizes ({shown}); set data.image_size=N to resize them")
     channels = cfg.channels if cfg.channels is not None else 3 if any(map(_has_colour, pics)) else 1
     size = (cfg.image_size, cfg.image_size) if cfg.image_size is not None else None
-    x = stack_images(pics, channels, size)  # (N, C, H, W) float32 in [0, 1]
+    x = stack_images(pics, channels, size)  # (N, C, H, W) uint8, or float32 in [0, 1]
     return Raw(x, "image", labels=np.array(labels, np.int64) if labels else None, classes=classes)
 
 
@@ -132,12 +134,9 @@ def _read_each(path: str | None, read) -> tuple[list, list[str] | None, list[int
 
 
 def stack_images(pics: list, channels: int, size: tuple[int, int] | None) -> np.ndarray:
-    """Decoded images -> (N, C, H, W) float32 in [0, 1], each pixel equal to :func:`to_array`'s.
-
-    8-bit images go through one preallocated uint8 array and a single float conversion (a float32
-    copy per image and a stack of them held the set three times over); a set with 16-bit greyscale
-    files keeps the float path, which scales them by 65535 instead of clipping at 255.
-    """
+    """Decoded images -> (N, C, H, W) uint8 in one preallocated array, or float32 in [0, 1] when some file
+    is 16-bit greyscale (scaled by 65535 instead of clipped at 255). ``unit`` of the uint8 array is, pixel
+    for pixel, what :func:`to_array` gives each image."""
     if any(p.mode in WIDE_GRAY_MODES for p in pics):
         return np.stack([to_array(p, channels, size) for p in pics])
     first = pixels(pics[0], channels, size)
@@ -145,9 +144,17 @@ def stack_images(pics: list, channels: int, size: tuple[int, int] | None) -> np.
     out[0] = first
     for i, p in enumerate(pics[1:], 1):
         out[i] = pixels(p, channels, size)
-    x = out.astype(np.float32)
-    x *= 1.0 / 255.0  # float32 times the same Python float as to_array: the same numbers
-    return x
+    return out
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    """Images as float32 in [0, 1]: 8-bit pixels divided by 255 with :func:`to_array`'s float32 rounding
+    (the same Python float times float32: the same numbers); float images as they are."""
+    if x.dtype != np.uint8:
+        return x
+    out = x.astype(np.float32)
+    out *= 1.0 / 255.0
+    return out
 
 
 def pixels(img, channels: int, size: tuple[int, int] | None) -> np.ndarray:

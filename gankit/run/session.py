@@ -81,7 +81,10 @@ def batches_of(cfg, data: Data, device: torch.device, world, task) -> Batches:
     tensors = {k: v.to(device) for k, v in task.batch_tensors(data).items()}
     shard = (world.rank, world.size)
     own = task.batches(tensors, cfg.train.batch_size, cfg.train.seed, shard)  # a task's own batch source
-    return own if own is not None else Batches(tensors, cfg.train.batch_size, seed=cfg.train.seed, shard=shard)
+    if own is not None:
+        return own
+    return Batches(tensors, cfg.train.batch_size, seed=cfg.train.seed, shard=shard,
+                   transforms=task.batch_transforms(data))
 
 
 def train(cfg, out: str | Path | None = None, *, resume: str | Path | None = None, quiet: bool | None = None,

@@ -22,7 +22,7 @@ A new task is one new file that subclasses :class:`Task` and registers itself in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 from torch import Tensor, nn
@@ -117,6 +117,11 @@ class Task:
         if data.labels is not None:
             tensors["y"] = data.labels
         return tensors
+
+    def batch_transforms(self, data) -> dict[str, Callable[[Tensor], Tensor]]:
+        """Maps applied to each drawn batch of :meth:`batch_tensors`, by name: stored items -> training
+        values (default: ``x`` through :meth:`gankit.data.Data.training`, which makes 8-bit images floats)."""
+        return {"x": data.training}
 
     def batches(self, tensors: dict[str, Tensor], batch_size: int, seed: int, shard: tuple[int, int]):
         """The task's own batch source (``next()``, ``epoch``, ``per_epoch``, ``state_dict`` as

@@ -3,7 +3,8 @@
 The order comes from its own ``torch.Generator`` so that data order is reproducible and its state
 can be checkpointed. Incomplete last batches are dropped (constant batch size). A batch is a dict
 of tensors that share their first dimension (``{"x": images, "y": labels}``, or two image sets for
-a translation task).
+a translation task). ``transforms`` maps some of them from their stored form to training values as they
+are drawn (8-bit images to floats: :meth:`gankit.data.Data.training`), so a set is held in memory once, small.
 
 ``shard=(rank, world_size)``: every process draws the same permutation and takes its rank's
 contiguous slice of each global batch of ``batch_size`` (then B = batch_size / world_size).
@@ -11,13 +12,17 @@ contiguous slice of each global batch of ``batch_size`` (then B = batch_size / w
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import Tensor
 
 
 class Batches:
-    def __init__(self, tensors: dict[str, Tensor], batch_size: int, seed: int, shard: tuple[int, int] = (0, 1)) -> None:
+    def __init__(self, tensors: dict[str, Tensor], batch_size: int, seed: int, shard: tuple[int, int] = (0, 1),
+                 transforms: dict[str, Callable[[Tensor], Tensor]] | None = None) -> None:
         self.tensors = {k: v for k, v in tensors.items() if v is not None}
+        self.transforms = transforms or {}
         first = next(iter(self.tensors.values()))
         self.n = first.shape[0]
         self.device = first.device
@@ -39,7 +44,8 @@ class Batches:
         start = self.pos * self.batch_size + self.offset
         idx = self.perm[start : start + self.local]
         self.pos += 1
-        return {k: v.index_select(0, idx) for k, v in self.tensors.items()}
+        out = {k: v.index_select(0, idx) for k, v in self.tensors.items()}
+        return {k: self.transforms[k](v) if k in self.transforms else v for k, v in out.items()}
 
     def state_dict(self) -> dict:
         return {"gen": self.gen.get_state(), "perm": self.perm.cpu(), "epoch": self.epoch, "pos": self.pos}

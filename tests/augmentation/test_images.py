@@ -59,7 +59,7 @@ def test_the_augmented_set_is_class_folders_of_pngs_with_a_manifest(made):
     raw = DATASETS.get("images")(DataConfig(path=str(pics)), 0)
     r = real[0]
     with Image.open(out / "data" / r["file"]) as im:
-        np.testing.assert_array_equal(np.asarray(im), np.round(raw.x[int(r["source_index"]), 0] * 255))
+        np.testing.assert_array_equal(np.asarray(im), raw.x[int(r["source_index"]), 0])  # 8-bit pixels as read
     assert "augment set conditional.mode=projection" in doc["notes"]
 
 
@@ -105,8 +105,8 @@ def test_the_holdout_is_never_seen_by_the_generator_or_any_classifier(made, tmp_
     with pictures_off():
         doc = gankit.augment(run, out=tmp_path / "again", ratio=1, measure=True, seeds=2, classifier=Spy(),
                              filter=0.2)
-    held_rows = {np.round(raw.x[i] * 255).astype(np.uint8).tobytes() for i in held}
-    kept_rows = {np.round(raw.x[i] * 255).astype(np.uint8).tobytes() for i in keep}
+    held_rows = {raw.x[i].tobytes() for i in held}  # 8-bit pixels as read
+    kept_rows = {raw.x[i].tobytes() for i in keep}
     assert len(Spy.seen) == 1 + 2 * 4  # the filter's judge, then 2 seeds x (real, gan, baseline, filtered)
     for x in Spy.seen:
         rows = {np.round(r.reshape(1, 16, 16) * 255).astype(np.uint8).tobytes() for r in x}

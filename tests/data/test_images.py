@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from gankit.config import DataConfig
 from gankit.data import guess_name, load_data
-from gankit.data.images import image_folder
+from gankit.data.images import image_folder, unit
 from gankit.errors import GankitError
 
 
@@ -25,13 +26,19 @@ def gray_images(n: int, h: int = 6, w: int = 5, seed: int = 0) -> np.ndarray:
 
 
 def load(folder: Path, **kw):
-    return image_folder(DataConfig(name="images", path=str(folder), **kw), 0)
+    """The loaded set with its 8-bit pixels as floats in [0, 1], as training sees them."""
+    raw = image_folder(DataConfig(name="images", path=str(folder), **kw), 0)
+    raw.x = unit(raw.x)
+    return raw
 
 
 def test_grayscale_png_exact(tmp_path):
     imgs = gray_images(4)
     for i, a in enumerate(imgs):
         save(tmp_path / f"{i}.png", a)
+    stored = image_folder(DataConfig(name="images", path=str(tmp_path)), 0).x
+    assert stored.dtype == np.uint8 and stored.shape == (4, 1, 6, 5)
+    np.testing.assert_array_equal(stored[:, 0], imgs)
     raw = load(tmp_path)
     assert raw.x.shape == (4, 1, 6, 5) and raw.x.dtype == np.float32 and raw.kind == "image"
     np.testing.assert_allclose(raw.x[:, 0], imgs / 255.0, atol=1e-7)
@@ -181,8 +188,29 @@ def test_missing_path_and_file_path(tmp_path):
 def test_training_range(tmp_path, output, lo):
     save(tmp_path / "a.png", np.array([[0, 255], [51, 102]], np.uint8).repeat(2, 0).repeat(2, 1))
     d = load_data(DataConfig(name="images", path=str(tmp_path)), output=output)
-    assert d.x.shape == (1, 1, 4, 4)
-    assert float(d.x.min()) == lo and float(d.x.max()) == 1.0
+    assert d.x.shape == (1, 1, 4, 4) and d.x.dtype == torch.uint8  # stored as pixels, floats per batch
+    x = d.training(d.x)
+    assert x.dtype == torch.float32 and float(x.min()) == lo and float(x.max()) == 1.0
+    assert torch.equal(d.decode(d.x), d.decode(x))
+
+
+@pytest.mark.parametrize("output", ["tanh", "sigmoid"])
+def test_batches_of_pixels_are_the_floats_a_whole_set_conversion_gives(output):
+    """8-bit images stay uint8 in memory and become training values a batch at a time: bit for bit the
+    values of converting the whole set to float32 first (the path before), for every pixel value."""
+    from gankit.data import Raw, prepare
+    from gankit.modalities.base import Codec
+    from gankit.training.batches import Batches
+
+    px = np.arange(256, dtype=np.uint8).reshape(4, 1, 8, 8)
+    d = prepare(Raw(px, "image"), "images", output=output, standardize=False)
+    assert d.x.dtype == torch.uint8 and torch.equal(d.x, torch.from_numpy(px))
+    whole = Codec(d.codec.offset, d.codec.scale, d.codec.clamp).encode(unit(px))  # float32 set, then affine
+    assert torch.equal(d.training(d.x), whole)
+    batches = Batches({"x": d.x}, 2, seed=0, transforms={"x": d.training})
+    first = batches.perm[:2]
+    batch = batches.next()["x"]
+    assert batch.dtype == torch.float32 and torch.equal(batch, whole[first])
 
 
 @pytest.mark.parametrize("channels,size", [(3, None), (1, None), (3, (5, 5)), (1, (7, 4))])
@@ -195,7 +223,9 @@ def test_one_uint8_pass_gives_each_image_its_own_float_pixels(channels, size):
     rgb = rng.integers(0, 256, size=(6, 5, 3), dtype=np.uint8)
     pics = [Image.fromarray(rgb), Image.fromarray(rgb[..., 0]), Image.fromarray(rgb).convert("P"),
             Image.fromarray(np.dstack([rgb, rgb[..., :1]]), "RGBA"), Image.fromarray(np.full((6, 5), 255, np.uint8))]
-    got = stack_images(pics, channels, size)
+    stored = stack_images(pics, channels, size)
+    assert stored.dtype == np.uint8
+    got = unit(stored)
     want = np.stack([to_array(p, channels, size) for p in pics])
     assert got.dtype == np.float32 and got.shape == want.shape
     np.testing.assert_array_equal(got, want)
