@@ -3,11 +3,11 @@
 All images are decoded once into one (N, C, H, W) uint8 array, and stay so in memory (CIFAR-10's 50,000
 pictures are 150 MB there, 600 MB as float32): the image codec (:class:`gankit.modalities.image.PixelCodec`)
 turns each training batch into floats as it is drawn, with the same float32 rounding a per-image
-conversion gives (:func:`unit`). Sets with 16-bit greyscale files are float32 in [0, 1] instead. ``data.image_size`` resizes to a square; without it
-all images must share one size. An archive (.zip, .tar.gz, ...) is read in memory
-as if it were its unpacked folder (:mod:`gankit.data.archives`). ``data.channels`` forces grayscale (1)
-or RGB (3); by default RGB is used when any image has colour, else grayscale. Decoding happens once, at load;
-training only indexes the resulting array.
+conversion gives (:func:`unit`). Sets with 16-bit greyscale files are float32 in [0, 1] instead.
+``data.image_size`` resizes to a square; without it all images must share one size. An archive (.zip,
+.tar.gz, ...) is read in memory as if it were its unpacked folder (:mod:`gankit.data.archives`).
+``data.channels`` forces grayscale (1) or RGB (3); by default RGB is used when any image has colour, else
+grayscale. Decoding happens once, at load; training only indexes the resulting array.
 """
 
 from __future__ import annotations
