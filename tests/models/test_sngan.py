@@ -52,7 +52,9 @@ def tiny_archive(path: Path, classes=("cat", "dog", "ship"), n: int = 8, size: i
 
 
 def nets(shape, *overrides, classes: int = 10, mode: str = "projection"):
-    cfg = C.load("cifar10-sngan", ["data.path=null", *overrides])
+    """The preset's networks, with the projection paper's one-hot class norms unless ``overrides`` say otherwise."""
+    cfg = C.load("cifar10-sngan", ["data.path=null", "generator.shared_dim=0", "generator.hierarchical=false",
+                                   *overrides])
     G = build_generator(cfg.generator, shape, classes)
     D = build_discriminator(cfg.discriminator, shape, classes, mode if classes else "none")
     return cfg, G, D
@@ -257,3 +259,7 @@ def test_presets_and_train_help_name_the_family(capsys):
     assert (gpu.generator.channels, gpu.discriminator.channels, gpu.train.n_critic, gpu.train.batch_size) == (
         [256, 256, 256], [128, 128], 5, 64)
     assert (gpu.generator.lr, gpu.generator.betas, gpu.loss, gpu.train.steps) == (2e-4, (0.0, 0.9), "hinge", 50000)
+    cpu = C.load("cifar10-sngan", ["data.path=null"])  # the CPU recipe, as the preset and the README state it
+    assert (cpu.generator.channels, cpu.discriminator.channels, cpu.train.n_critic) == ([64, 32, 16], [16, 32], 1)
+    assert (cpu.generator.shared_dim, cpu.generator.hierarchical, cpu.generator.lr, cpu.discriminator.lr) == (
+        128, True, 2e-4, 4e-4)
