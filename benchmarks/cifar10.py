@@ -4,7 +4,9 @@ Both class-conditional presets train **side by side**, one process each at ``tra
 same training time: ``train.time_limit`` of 30 minutes, then resumed to 90, counted in each process's CPU
 time (``train.time_clock=cpu``), so that each run gets 30 (90) minutes of one core, as on an otherwise
 quiet 2-core machine, whatever else the machine runs. The budget is the run's, so a resumed run goes on
-where it stopped; the schedules are constant, so the 30-minute model is the 90-minute run's prefix.
+where it stopped, and the 30-minute model is the 90-minute run's prefix. A preset whose learning rates
+decay keeps its ``train.steps`` (``cifar10-sngan``'s 30,000 end near 90 CPU-minutes), so its rates are
+still at two thirds at 30 minutes; one with constant rates trains until the budget ends.
 At each budget both generators are scored as ``gankit eval`` scores them, on ``--n`` samples (10,000)
 against CIFAR-10's 10,000 test images, in the feature space of gankit's CIFAR-10 domain classifier
 (:mod:`gankit.metrics.classifier`; its sha256 and test accuracy are in every score's provenance): FID,
@@ -58,10 +60,24 @@ def budget_seconds(minutes: float, quick: bool) -> int:
 
 
 def used(run: Path) -> dict:
-    """Training time the run has used: CPU seconds (its budget's clock), wall seconds, steps."""
+    """Training time the run has used: CPU seconds (its budget's clock), wall seconds, steps; ``done`` when it
+    has trained all its ``train.steps`` (a preset with a learning-rate schedule may end before the budget)."""
     info = json.loads((run / "run.json").read_text()) if (run / "run.json").is_file() else {}
+    steps = int(info.get("steps_done", 0))
     return {"cpu_seconds": float(info.get("time_limit", {}).get("cpu_seconds", 0.0)),
-            "wall_seconds": float(info.get("seconds", 0.0)), "steps": int(info.get("steps_done", 0))}
+            "wall_seconds": float(info.get("seconds", 0.0)), "steps": steps,
+            "done": steps >= int(info.get("steps", 1 << 62))}
+
+
+def length(preset: str) -> list[str]:
+    """The run's length: a preset whose learning rates decay keeps its ``train.steps``, as its schedule is
+    part of its recipe; one with constant rates trains until the budget ends, whatever its ``train.steps``
+    (the DCGAN's 20,000 take ~57 CPU-minutes)."""
+    from gankit.config import load
+
+    cfg = load(preset, [])
+    scheduled = cfg.generator.schedule != "constant" or cfg.discriminator.schedule != "constant"
+    return [] if scheduled else ["train.steps=10000000"]
 
 
 def train_side_by_side(a, seconds: int) -> dict:
@@ -69,18 +85,15 @@ def train_side_by_side(a, seconds: int) -> dict:
     procs = {}
     for name, preset in RUNS.items():
         run = a.out / name
-        if (run / "generator.json").is_file() and used(run)["cpu_seconds"] >= seconds - 1:
+        if (run / "generator.json").is_file() and (used(run)["cpu_seconds"] >= seconds - 1 or used(run)["done"]):
             continue
-        # the budget ends each run, not the presets' train.steps (the DCGAN takes 20,000 steps in ~35 CPU-minutes);
-        # both presets' learning rates are constant, so the length changes nothing else
-        limit = [f"train.time_limit={seconds}s", "train.time_clock=cpu", "train.threads=1", "train.steps=10000000",
-                 "log.sample_every=2000"]
+        limit = [f"train.time_limit={seconds}s", "train.time_clock=cpu", "train.threads=1", "log.sample_every=2000"]
         if (run / "checkpoints").is_dir() and any((run / "checkpoints").glob("*.safetensors")):
             cmd = ["train", "--resume", str(run), *limit]
         else:
             shutil.rmtree(run, ignore_errors=True)  # a start that never reached a checkpoint
-            cmd = ["train", preset, *data_overrides(a.root, a.quick), *limit, "log.checkpoint_every=200",
-                   "log.keep_checkpoints=2", "--out", str(run)]
+            cmd = ["train", preset, *data_overrides(a.root, a.quick), *length(preset), *limit,
+                   "log.checkpoint_every=200", "log.keep_checkpoints=2", "--out", str(run)]
         print(f"training {name}: gankit {' '.join(cmd)}", flush=True)
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
         procs[name] = subprocess.Popen([sys.executable, "-m", "gankit", *cmd, "--quiet"], env=env)

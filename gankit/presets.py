@@ -229,12 +229,12 @@ PRESETS: dict[str, tuple[str, dict]] = {
     ),
     # SNGAN for a CPU, where equal time means equal steps: the paper's networks (below) narrowed to 1.7 DCGAN
     # steps' cost (0.18 CPU-s): G's blocks 64 -> 32 -> 16 channels, D's 16, 32 (the paper: 256, 128); 1 D step
-    # per G step (the paper: 5) at G 2e-4, D 4e-4; BigGAN's shared class embedding and hierarchical z (Brock et
-    # al. 2019); EMA. At 30 CPU-minutes FID 63, where the wider one-hot version had 109 (BENCHMARKS.md).
+    # per G step (the paper: 5) at G 2e-4, D 4e-4, both decayed linearly to 0 as the paper's; BigGAN's shared
+    # class embedding and hierarchical z (Brock et al. 2019); EMA. 30 CPU-minutes: FID 55 (BENCHMARKS.md).
     "cifar10-sngan": (
         "class-conditional SNGAN on CIFAR-10, sized for a CPU: ResNet G with class-conditional batch norm, "
         "spectrally normalised ResNet D with projection, hinge loss (Miyato et al. 2018)",
-        _sngan([64, 32, 16], [16, 32], lr=(2e-4, 4e-4), n_critic=1, steps=30000, schedule="constant", ema=0.999,
+        _sngan([64, 32, 16], [16, 32], lr=(2e-4, 4e-4), n_critic=1, steps=30000, schedule="linear", ema=0.999,
                shared_dim=128),
     ),
     # The paper's recipe (SNGAN, Miyato et al. 2018; the conditional CIFAR-10 config of the authors'

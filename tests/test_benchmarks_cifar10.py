@@ -33,3 +33,22 @@ def test_the_table_has_the_floor_each_budget_and_says_higher_when_fid_is_higher(
 def test_quick_budgets_keep_their_order():
     assert cifar10.budget_seconds(30, True) < cifar10.budget_seconds(90, True)
     assert cifar10.budget_seconds(30, False) == 1800
+
+
+def test_a_preset_with_a_decaying_rate_keeps_its_length_and_a_constant_one_trains_to_the_budget():
+    from gankit.config import load
+
+    assert cifar10.length("cifar10-dcgan") == ["train.steps=10000000"]
+    assert cifar10.length("cifar10-sngan") == cifar10.length("cifar10-sngan-gpu") == []  # rates decay to 0
+    assert load("cifar10-sngan-gpu", []).generator.schedule == "linear"
+
+
+def test_a_run_that_trained_all_its_steps_is_done_before_its_budget(tmp_path):
+    import json
+
+    (tmp_path / "run.json").write_text(json.dumps({"steps": 100, "steps_done": 100, "seconds": 9.0,
+                                                   "time_limit": {"cpu_seconds": 8.5}}))
+    assert cifar10.used(tmp_path) == {"cpu_seconds": 8.5, "wall_seconds": 9.0, "steps": 100, "done": True}
+    (tmp_path / "run.json").write_text(json.dumps({"steps": 10000000, "steps_done": 100}))
+    assert not cifar10.used(tmp_path)["done"]
+    assert not cifar10.used(tmp_path / "absent")["done"]

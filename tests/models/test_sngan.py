@@ -263,3 +263,4 @@ def test_presets_and_train_help_name_the_family(capsys):
     assert (cpu.generator.channels, cpu.discriminator.channels, cpu.train.n_critic) == ([64, 32, 16], [16, 32], 1)
     assert (cpu.generator.shared_dim, cpu.generator.hierarchical, cpu.generator.lr, cpu.discriminator.lr) == (
         128, True, 2e-4, 4e-4)
+    assert (cpu.generator.schedule, cpu.discriminator.schedule, cpu.train.steps) == ("linear", "linear", 30000)
