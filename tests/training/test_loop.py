@@ -43,7 +43,6 @@ def test_each_optimiser_follows_its_own_schedule_and_it_resumes(tmp_path):
     assert (part / "generator.safetensors").read_bytes() != (whole / "generator.safetensors").read_bytes()
 
 
-
 def test_a_scheduled_run_stopped_midway_and_resumed_ends_as_the_whole(tmp_path):
     """What a time limit then ``--resume`` does to a scheduled run (benchmarks/cifar10.py's 30 then 90
     minutes): the same train.steps, so the same rates at every step, and the same weights at the end."""
@@ -61,6 +60,7 @@ def test_a_scheduled_run_stopped_midway_and_resumed_ends_as_the_whole(tmp_path):
     assert [c.stem for c in checkpoint.checkpoints_in(part / "checkpoints")] == ["step_00000010"]
     gankit.train(None, resume=part, quiet=True)
     assert (part / "generator.safetensors").read_bytes() == (whole / "generator.safetensors").read_bytes()
+
 
 def test_a_time_limit_stops_cleanly_and_train_steps_reproduces_it(tmp_path):
     limited = gankit.train(*RING, "train.steps=100000", "train.time_limit=2s", out=tmp_path / "lim", quiet=True)
