@@ -76,7 +76,7 @@ def length(preset: str) -> list[str]:
     from gankit.config import load
 
     cfg = load(preset, [])
-    scheduled = cfg.generator.schedule != "constant" or cfg.discriminator.schedule != "constant"
+    scheduled = any(net.schedule != "constant" for net in (cfg.generator, cfg.discriminator))
     return [] if scheduled else ["train.steps=10000000"]
 
 

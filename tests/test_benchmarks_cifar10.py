@@ -1,7 +1,10 @@
 """benchmarks/cifar10.py: the verdict against issue 17's targets and the table it writes (the training
 itself is gankit's, tested elsewhere; the benchmark's own arithmetic is tested here)."""
 
+import json
+
 from benchmarks import cifar10
+from gankit.config import load
 
 
 def scores(fid: float, acc: float) -> dict:
@@ -36,16 +39,12 @@ def test_quick_budgets_keep_their_order():
 
 
 def test_a_preset_with_a_decaying_rate_keeps_its_length_and_a_constant_one_trains_to_the_budget():
-    from gankit.config import load
-
     assert cifar10.length("cifar10-dcgan") == ["train.steps=10000000"]
     assert cifar10.length("cifar10-sngan") == cifar10.length("cifar10-sngan-gpu") == []  # rates decay to 0
     assert load("cifar10-sngan-gpu", []).generator.schedule == "linear"
 
 
 def test_a_run_that_trained_all_its_steps_is_done_before_its_budget(tmp_path):
-    import json
-
     (tmp_path / "run.json").write_text(json.dumps({"steps": 100, "steps_done": 100, "seconds": 9.0,
                                                    "time_limit": {"cpu_seconds": 8.5}}))
     assert cifar10.used(tmp_path) == {"cpu_seconds": 8.5, "wall_seconds": 9.0, "steps": 100, "done": True}
