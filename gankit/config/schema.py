@@ -143,6 +143,9 @@ class DiscriminatorConfig:
                              "CIFAR: 2)")
     attention: Optional[int] = setting(None, "sngan: self-attention (SAGAN) after the block that makes feature maps "
                                              "of this side, e.g. 16; null = none")
+    projection: Literal["pooled", "spatial"] = setting(
+        "pooled", "sngan: what a projection's class embedding reads: pooled (the paper's: the C features summed over "
+                  "positions) or spatial (the last map's C x H x W, as a dcgan D's flattened features)")
     phase_shuffle: int = setting(2, "wavegan: shift D's activations by up to this many samples at random (Donahue "
                                     "et al. 2019; 0 = off)")
     lr: float = free(2e-4, "Adam learning rate")

@@ -139,7 +139,7 @@ def _dcgan_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
 
 
 SNGAN_G_KEYS = ("channels", "norm", "attention", "shared_dim", "hierarchical")
-SNGAN_D_KEYS = ("channels", "blocks", "norm", "attention")
+SNGAN_D_KEYS = ("channels", "blocks", "norm", "attention", "projection")
 #: sngan D's blocks come after its down-sampling ones: none is a valid choice
 SNGAN_D_RULES = {"blocks": lambda v, k: need(v >= 0, k, f"must be >= 0 (residual blocks after the down-sampling "
                                                         f"ones), got {v}")}
@@ -168,7 +168,7 @@ def _sngan_g(c: GeneratorConfig, shape: tuple[int, ...], num_classes: int = 0) -
 def _sngan_d(c: DiscriminatorConfig, shape: tuple[int, ...]) -> nn.Module:
     from gankit.models.sngan import SNGANDiscriminator
 
-    return SNGANDiscriminator(shape, list(c.channels), c.blocks, c.norm, c.attention)
+    return SNGANDiscriminator(shape, list(c.channels), c.blocks, c.norm, c.attention, c.projection)
 
 
 TABLE_G_KEYS = ("hidden",)

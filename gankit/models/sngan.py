@@ -21,7 +21,10 @@ Any image size whose sides divide by 2^len(channels), 1 or 3 channels; CIFAR-10'
   shared by every layer (BigGAN, Brock et al. 2019). ``hierarchical`` splits z into len(channels) + 1
   chunks: the first feeds the linear layer, each of the others joins the class in one block's batch
   norms (BigGAN). D is conditioned outside, by projection (gankit.models.conditional): it exposes
-  ``features`` and ``head`` for that.
+  ``features`` and ``head`` for that. ``projection="pooled"`` (the paper's) projects the class on the
+  summed (N, C) features; ``"spatial"`` on the whole (N, C·H·W) last map, the sum moved into ``head``
+  (:class:`PositionSumHead`), so that the class embedding weighs every position, as a DCGAN D's flattened
+  features let it. D's logit without the class is the same function either way.
 * Optional self-attention (SAGAN, Zhang et al. 2019) after the block that makes a chosen side
   (:mod:`gankit.models.attention`).
 
@@ -29,6 +32,9 @@ Weights start orthogonal (Saxe et al. 2014), as BigGAN initialises them; biases 
 """
 
 from __future__ import annotations
+
+import math
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -162,13 +168,41 @@ class SumPool(nn.Module):
         return F.relu(x).sum((2, 3))
 
 
+class SpatialFeatures(nn.Module):
+    """(N, C, H, W) -> (N, C·H·W): ReLU, every position kept, times √(H·W).
+
+    The factor keeps a spectrally normalised class embedding's term as large as with sum pooling: the
+    pooled term ⟨e, Σ_p h_p⟩ is a flat embedding of ``e`` repeated over the H·W positions, whose norm is
+    √(H·W)·‖e‖."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.relu(x).flatten(1) * math.sqrt(x.shape[2] * x.shape[3])
+
+
+class PositionSumHead(nn.Module):
+    """(N, C·P) :class:`SpatialFeatures` -> (N, 1): the linear head of the sum over the P positions, the
+    logit that :class:`SumPool` and a linear layer give."""
+
+    def __init__(self, channels: int, positions: int, sn: bool) -> None:
+        super().__init__()
+        self.channels, self.positions = channels, positions
+        self.in_features = channels * positions  # what a projection's class embedding spans
+        self.linear = ortho_sn(nn.Linear(channels, 1, bias=False), sn)
+
+    def forward(self, f: Tensor) -> Tensor:
+        pooled = f.reshape(f.shape[0], self.channels, self.positions).sum(2) / math.sqrt(self.positions)
+        return self.linear(pooled)
+
+
 class SNGANDiscriminator(nn.Module):
-    """``features`` (N, C, H, W) -> (N, F); ``head`` (N, F) -> (N, 1) logit; ``self(x)`` = head(features(x))."""
+    """``features`` (N, C, H, W) -> (N, F); ``head`` (N, F) -> (N, 1) logit; ``self(x)`` = head(features(x)).
+
+    F is C with ``projection="pooled"`` and C·H·W of the last map with ``"spatial"`` (module docstring)."""
 
     def __init__(self, in_shape: tuple[int, ...], channels: list[int], blocks: int = 2, norm: str = "spectral",
-                 attention: int | None = None) -> None:
+                 attention: int | None = None, projection: Literal["pooled", "spatial"] = "pooled") -> None:
         super().__init__()
-        sh, _ = check_size(in_shape, len(channels), "discriminator")
+        sh, sw = check_size(in_shape, len(channels), "discriminator")
         sn = norm == "spectral"
         self.spectral_embedding = sn  # the projection's class embedding is spectrally normalised too
         layers: list[nn.Module] = []
@@ -181,9 +215,14 @@ class SNGANDiscriminator(nn.Module):
         at = attention_at(attention, sides, "discriminator")
         if at is not None:
             layers.insert(at + 1, SelfAttention2d(channels[min(at, len(channels) - 1)], spectral=sn))
-        self.features = nn.Sequential(*layers, SumPool())
-        self.feature_dim = cin
-        self.head = ortho_sn(nn.Linear(cin, 1, bias=False), sn)  # the authors' final layer has no bias
+        if projection == "spatial":
+            self.features = nn.Sequential(*layers, SpatialFeatures())
+            self.head: nn.Module = PositionSumHead(cin, sh * sw, sn)
+            self.feature_dim = cin * sh * sw
+        else:
+            self.features = nn.Sequential(*layers, SumPool())
+            self.head = ortho_sn(nn.Linear(cin, 1, bias=False), sn)  # the authors' final layer has no bias
+            self.feature_dim = cin
         self.in_shape = tuple(in_shape)
 
     def forward(self, x: Tensor) -> Tensor:  # (N, C, H, W) -> (N, 1) logits

@@ -70,8 +70,10 @@ def nets(shape, *overrides, classes: int = 10, mode: str = "projection"):
     ((1, 64, 64), "[16,16,8,8]", "[8,8,16]"),
 ])
 @pytest.mark.parametrize("classes", [0, 10])
-def test_shapes_at_32_and_64_pixels(shape, g, d, classes):
-    _, G, D = nets(shape, f"generator.channels={g}", f"discriminator.channels={d}", classes=classes)
+@pytest.mark.parametrize("projection", ["pooled", "spatial"])
+def test_shapes_at_32_and_64_pixels(shape, g, d, classes, projection):
+    _, G, D = nets(shape, f"generator.channels={g}", f"discriminator.channels={d}",
+                   f"discriminator.projection={projection}", classes=classes)
     z, y = torch.randn(5, 128), torch.arange(5) % 10
     x = G(z, y) if classes else G(z)
     assert x.shape == (5, *shape) and x.min() >= -1 and x.max() <= 1  # tanh
@@ -173,24 +175,43 @@ def test_hierarchical_latent_feeds_one_chunk_per_block_beside_the_shared_embeddi
     assert (a - b).abs().max() > 1e-4
 
 
-def test_projection_term_equals_the_hand_computation():
+def _normalised_weight(m: torch.nn.Module) -> torch.Tensor:
+    return m.weight_orig / torch.dot(m.weight_u, m.weight_orig.reshape(len(m.weight_u), -1) @ m.weight_v)
+
+
+@pytest.mark.parametrize("projection", ["pooled", "spatial"])
+def test_projection_term_equals_the_hand_computation(projection):
     torch.manual_seed(1)
-    _, _, D = nets((3, 32, 32), "discriminator.channels=[8,8]")
+    _, _, D = nets((3, 32, 32), "discriminator.channels=[8,8]", f"discriminator.projection={projection}")
     x, y = torch.randn(4, 3, 32, 32), torch.tensor([3, 1, 3, 9])
     D.train()
     D(x, y)  # a power iteration in training mode moves the spectral norms' u, v
     D.eval()  # then they stay: weight = weight_orig / (u . W v)
     with torch.no_grad():
         out = D(x, y)
-        blocks = D.base.features[:-1]
-        phi = torch.relu(blocks(x)).sum((2, 3))  # ReLU, global sum pooling: (N, F)
-
-        def normalised(m):
-            return m.weight_orig / torch.dot(m.weight_u, m.weight_orig.reshape(len(m.weight_u), -1) @ m.weight_v)
-
-        head, embed = normalised(D.base.head), normalised(D.embed)
-        want = phi @ head.T + (embed[y] * phi).sum(1, keepdim=True)  # ψ(φ(x)) + <embed(y), φ(x)>
+        h = torch.relu(D.base.features[:-1](x))  # (N, 8, 8, 8): the last map, after its ReLU
+        pooled = h.sum((2, 3))  # global sum pooling: (N, 8)
+        # what the class embedding reads: the pooled features, or every position times √(8·8)
+        phi = pooled if projection == "pooled" else h.flatten(1) * 8.0
+        head = _normalised_weight(D.base.head if projection == "pooled" else D.base.head.linear)
+        embed = _normalised_weight(D.embed)
+        assert embed.shape == (10, 8 if projection == "pooled" else 8 * 8 * 8)
+        want = pooled @ head.T + (embed[y] * phi).sum(1, keepdim=True)  # ψ(Σ_p h_p) + <embed(y), φ(x)>
     torch.testing.assert_close(out, want, atol=1e-5, rtol=1e-5)
+
+
+def test_spatial_projection_leaves_the_unconditional_logit_unchanged():
+    """The same weights give the same logit: only what the class embedding reads differs."""
+    torch.manual_seed(2)
+    pooled = SNGANDiscriminator((3, 16, 24), [8, 8], 1, projection="pooled")
+    spatial = SNGANDiscriminator((3, 16, 24), [8, 8], 1, projection="spatial")
+    spatial.load_state_dict({k.replace("head.", "head.linear."): v for k, v in pooled.state_dict().items()})
+    pooled.eval()
+    spatial.eval()
+    x = torch.randn(4, 3, 16, 24)
+    with torch.no_grad():
+        assert spatial.features(x).shape == (4, 8 * 4 * 6) and spatial.feature_dim == 8 * 4 * 6
+        torch.testing.assert_close(spatial(x), pooled(x), atol=1e-5, rtol=1e-5)
 
 
 def test_self_attention_starts_as_the_identity_and_sits_where_asked():
@@ -264,3 +285,4 @@ def test_presets_and_train_help_name_the_family(capsys):
     assert (cpu.generator.shared_dim, cpu.generator.hierarchical, cpu.generator.lr, cpu.discriminator.lr) == (
         128, True, 2e-4, 4e-4)
     assert (cpu.generator.schedule, cpu.discriminator.schedule, cpu.train.steps) == ("linear", "linear", 30000)
+    assert (cpu.discriminator.projection, gpu.discriminator.projection) == ("pooled", "pooled")
