@@ -50,12 +50,12 @@ class ConditionalGenerator(nn.Module):
 
 class ConditionalDiscriminator(nn.Module):
     def __init__(self, base: nn.Module, num_classes: int, mode: str = "projection", acgan: bool = False,
-                 feature_dim: int | None = None, concat_channels: bool = False) -> None:
+                 concat_channels: bool = False) -> None:
         super().__init__()
         self.base, self.num_classes, self.mode = base, num_classes, mode
         self.concat_channels = concat_channels  # concat mode: class as image channels (conv D) or features
         self._features, head = split(base)
-        f = feature_dim or head.in_features
+        f = getattr(base, "feature_dim", None) or head.in_features  # φ(x)'s width: what the base D declares
         self.embed = nn.Embedding(num_classes, f) if mode == "projection" else None
         if self.embed is not None and getattr(base, "spectral_embedding", False):
             # a spectrally normalised D (sngan) normalises the class embedding too, as the projection

@@ -186,7 +186,6 @@ class PositionSumHead(nn.Module):
     def __init__(self, channels: int, positions: int, sn: bool) -> None:
         super().__init__()
         self.channels, self.positions = channels, positions
-        self.in_features = channels * positions  # what a projection's class embedding spans
         self.linear = ortho_sn(nn.Linear(channels, 1, bias=False), sn)
 
     def forward(self, f: Tensor) -> Tensor:
