@@ -123,6 +123,8 @@ class GeneratorConfig:
     lr: float = free(2e-4, "Adam learning rate")
     betas: tuple[float, float] = free((0.5, 0.999), "Adam betas")
     schedule: Schedule = free("constant", "learning rate over the run: constant, linear (decay to 0) or cosine")
+    decay_start: float = free(0.0, "share of the run at the full learning rate before schedule=linear|cosine "
+                                   "decays it (pix2pix/cyclegan: translate.decay_start holds both)")
 
 
 @dataclass
@@ -151,6 +153,8 @@ class DiscriminatorConfig:
     lr: float = free(2e-4, "Adam learning rate")
     betas: tuple[float, float] = free((0.5, 0.999), "Adam betas")
     schedule: Schedule = free("constant", "learning rate over the run: constant, linear (decay to 0) or cosine")
+    decay_start: float = free(0.0, "share of the run at the full learning rate before schedule=linear|cosine "
+                                   "decays it (pix2pix/cyclegan: translate.decay_start holds both)")
 
 
 @dataclass

@@ -27,7 +27,7 @@ from gankit.diffaugment import diff_augment
 from gankit.data import Data
 from gankit.errors import GankitError
 from gankit.losses import LOSSES, GANLoss, gradient_penalty, r1_penalty
-from gankit.tasks.base import OptimizerSetting, Phase, PhaseContext, Task
+from gankit.tasks.base import OptimizerSetting, Phase, PhaseContext, Task, adam_settings
 from gankit.tasks.trained import balanced_classes, class_names
 
 
@@ -106,9 +106,7 @@ class NoiseGAN(Task):
         s = NoiseSettings(cfg.generator.latent_dim, cfg.train.n_critic, cfg.penalty.gp_weight, cfg.penalty.r1_gamma,
                           cfg.penalty.r1_interval, cfg.conditional.acgan_weight if cfg.conditional.acgan else 0.0,
                           tuple(parse_policy(cfg.augment.policy)), cfg.train.seed + 2)  # + 1: the grids' noise
-        opts = {"G": OptimizerSetting(("G",), cfg.generator.lr, tuple(cfg.generator.betas), cfg.generator.schedule),
-                "D": OptimizerSetting(("D",), cfg.discriminator.lr, tuple(cfg.discriminator.betas),
-                                      cfg.discriminator.schedule)}
+        opts = adam_settings(cfg)
         c = cfg.conditional  # how D sees the class, for the start-up line
         how = " + ".join([m for m in (c.mode,) if m != "none"] + (["AC-GAN"] if c.acgan else []))
         meta = {"generator": to_dict(cfg)["generator"], "preset": cfg.preset, "conditional": how}

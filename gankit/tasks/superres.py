@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from gankit.errors import GankitError
 from gankit.losses import LOSSES, GANLoss
-from gankit.tasks.base import OptimizerSetting, Phase, PhaseContext, Task
+from gankit.tasks.base import OptimizerSetting, Phase, PhaseContext, Task, adam_settings
 
 
 def content_loss(kind: str, out: Tensor, target: Tensor) -> Tensor:
@@ -73,9 +73,7 @@ class SuperResolution(Task):
         D = build_discriminator(cfg.discriminator, data.shape).to(device)
         sr = cfg.sr
         s = SRSettings(sr.content, sr.adv_weight, sr.pretrain, sr.patch, cfg.generator.scale)
-        opts = {"G": OptimizerSetting(("G",), cfg.generator.lr, tuple(cfg.generator.betas), cfg.generator.schedule),
-                "D": OptimizerSetting(("D",), cfg.discriminator.lr, tuple(cfg.discriminator.betas),
-                                      cfg.discriminator.schedule)}
+        opts = adam_settings(cfg)
         meta = {"generator": to_dict(cfg)["generator"], "preset": cfg.preset, "tile": sr.tile}
         return cls(G, D, LOSSES.get(cfg.loss), s, opts, data, meta)
 

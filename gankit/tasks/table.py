@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from gankit.errors import GankitError
 from gankit.losses import LOSSES, GANLoss, gradient_penalty
 from gankit.tables.condition import ConditionedBatches, Conditions
-from gankit.tasks.base import OptimizerSetting, Phase, PhaseContext, Task
+from gankit.tasks.base import OptimizerSetting, Phase, PhaseContext, Task, adam_settings
 
 
 @dataclass(frozen=True)
@@ -83,9 +83,7 @@ class TableGAN(Task):
         D = build_discriminator(cfg.discriminator, (width + conditions.dim,)).to(device)
         s = TableSettings(cfg.generator.latent_dim, cfg.train.n_critic, cfg.penalty.gp_weight, cfg.discriminator.pac,
                           cfg.train.seed + 2)
-        opts = {"G": OptimizerSetting(("G",), cfg.generator.lr, tuple(cfg.generator.betas), cfg.generator.schedule),
-                "D": OptimizerSetting(("D",), cfg.discriminator.lr, tuple(cfg.discriminator.betas),
-                                      cfg.discriminator.schedule)}
+        opts = adam_settings(cfg)
         meta = {"generator": to_dict(cfg)["generator"], "preset": cfg.preset, "cond_dim": conditions.dim}
         return cls(G, D, LOSSES.get(cfg.loss), s, conditions, opts, data, meta, cfg.ema.decay)
 

@@ -44,6 +44,32 @@ def test_each_optimiser_follows_its_own_schedule_and_it_resumes(tmp_path):
     assert (part / "generator.safetensors").read_bytes() != (whole / "generator.safetensors").read_bytes()
 
 
+
+def test_decay_start_holds_each_rate_before_its_schedule(tmp_path):
+    args = [*RING, "train.steps=20", "generator.schedule=linear", "generator.decay_start=0.5",
+            "discriminator.schedule=cosine", "discriminator.decay_start=0.25", "log.checkpoint_every=10"]
+    run = gankit.train(*args, out=tmp_path / "held", quiet=True)
+    lr = {}
+    for ckpt in checkpoint.checkpoints_in(run / "checkpoints"):  # steps 10 and 20
+        state, _ = checkpoint.load(ckpt)
+        lr[ckpt.stem] = {n: state["train"]["opts"][n]["param_groups"][0]["lr"] for n in ("G", "D")}
+    # G: full for steps 0-9, then 1 -> 0 over the last 10; D: full for 0-4, then a cosine over 15
+    assert lr["step_00000010"]["G"] == pytest.approx(2e-3)  # set before step 10: the hold's last
+    assert lr["step_00000020"]["G"] == pytest.approx(2e-3 * (1 - 9 / 10))
+    assert lr["step_00000010"]["D"] == pytest.approx(2e-3 * 0.5 * (1 + math.cos(math.pi * 4 / 15)))
+    assert lr["step_00000020"]["D"] == pytest.approx(2e-3 * 0.5 * (1 + math.cos(math.pi * 14 / 15)))
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["generator.decay_start=1"], "generator.decay_start must be in [0, 1), got 1.0"),
+    (["facades-pix2pix", "discriminator.decay_start=0.5"],
+     "task=pix2pix holds both rates with translate.decay_start; set that instead"),
+])
+def test_a_bad_decay_start_is_refused(args, message, capsys):
+    preset = [] if args[0].startswith("facades") else RING
+    assert main(["train", *preset, *args, "--dry-run"]) == 2
+    assert message in capsys.readouterr().err
+
 def test_a_scheduled_run_stopped_midway_and_resumed_ends_as_the_whole(tmp_path):
     """What a time limit then ``--resume`` does to a scheduled run (benchmarks/cifar10.py's 30 then 90
     minutes): the same train.steps, so the same rates at every step, and the same weights at the end."""
