@@ -59,12 +59,12 @@ class OptimizerSetting:
     hold: float = 0.0  # share of the run at the full rate before the schedule's decay starts
 
 
-
 def adam_settings(cfg) -> dict[str, OptimizerSetting]:
     """G's and D's Adam as ``generator.*`` and ``discriminator.*`` set them: lr, betas, schedule, decay_start."""
     g, d = cfg.generator, cfg.discriminator
     return {"G": OptimizerSetting(("G",), g.lr, tuple(g.betas), g.schedule, g.decay_start),
             "D": OptimizerSetting(("D",), d.lr, tuple(d.betas), d.schedule, d.decay_start)}
+
 
 @dataclass
 class PhaseContext:
