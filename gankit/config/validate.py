@@ -115,6 +115,15 @@ def _check_log_data_eval(cfg: Config) -> None:
     need(sr.tile >= 8, "sr.tile", f"must be >= 8, got {sr.tile}")
     _check_sound(cfg)
     _check_translate(cfg)
+    _check_decay_start(cfg)
+
+
+def _check_decay_start(cfg: Config) -> None:
+    for net in ("generator", "discriminator"):
+        start = getattr(cfg, net).decay_start
+        need(0 <= start < 1, f"{net}.decay_start", f"must be in [0, 1), got {start}")
+        need(start == 0 or cfg.task not in ("pix2pix", "cyclegan"), f"{net}.decay_start",
+             f"task={cfg.task} holds both rates with translate.decay_start; set that instead")
 
 
 def _check_sound(cfg: Config) -> None:
@@ -148,11 +157,6 @@ def _check_translate(cfg: Config) -> None:
     need(t.identity >= 0, "translate.identity", f"must be >= 0, got {t.identity}")
     need(t.pool >= 0, "translate.pool", f"must be >= 0, got {t.pool}")
     need(0 <= t.decay_start < 1, "translate.decay_start", f"must be in [0, 1), got {t.decay_start}")
-    for net in ("generator", "discriminator"):
-        start = getattr(cfg, net).decay_start
-        need(0 <= start < 1, f"{net}.decay_start", f"must be in [0, 1), got {start}")
-        need(start == 0 or cfg.task not in ("pix2pix", "cyclegan"), f"{net}.decay_start",
-             f"task={cfg.task} holds both rates with translate.decay_start; set that instead")
     if cfg.task in ("pix2pix", "cyclegan") and cfg.generator.arch in ("unet", "resnet"):
         m = 2 ** cfg.generator.blocks if cfg.generator.arch == "unet" else 4
         need(t.size % m == 0, "translate.size", f"must be a multiple of {m} for generator.arch={cfg.generator.arch} "

@@ -59,11 +59,14 @@ class OptimizerSetting:
     hold: float = 0.0  # share of the run at the full rate before the schedule's decay starts
 
 
-def adam_settings(cfg) -> dict[str, OptimizerSetting]:
-    """G's and D's Adam as ``generator.*`` and ``discriminator.*`` set them: lr, betas, schedule, decay_start."""
+def adam_settings(cfg, g_nets: tuple[str, ...] = ("G",), d_nets: tuple[str, ...] = ("D",),
+                  hold: float | None = None) -> dict[str, OptimizerSetting]:
+    """G's and D's Adam as ``generator.*`` and ``discriminator.*`` set them: lr, betas, schedule, decay_start
+    (``hold``, where given, replaces both decay_starts: the translation tasks' ``translate.decay_start``)."""
     g, d = cfg.generator, cfg.discriminator
-    return {"G": OptimizerSetting(("G",), g.lr, tuple(g.betas), g.schedule, g.decay_start),
-            "D": OptimizerSetting(("D",), d.lr, tuple(d.betas), d.schedule, d.decay_start)}
+    g_hold, d_hold = (g.decay_start, d.decay_start) if hold is None else (hold, hold)
+    return {"G": OptimizerSetting(g_nets, g.lr, tuple(g.betas), g.schedule, g_hold),
+            "D": OptimizerSetting(d_nets, d.lr, tuple(d.betas), d.schedule, d_hold)}
 
 
 @dataclass

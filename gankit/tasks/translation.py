@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit.losses import LOSSES
-from gankit.tasks.base import OptimizerSetting, Task
+from gankit.tasks.base import OptimizerSetting, Task, adam_settings
 from gankit.training.batches import CropBatches
 
 
@@ -137,9 +137,7 @@ class Translation(Task):
 
     @staticmethod
     def settings(cfg, g_nets: tuple, d_nets: tuple) -> dict[str, OptimizerSetting]:
-        g, d, hold = cfg.generator, cfg.discriminator, cfg.translate.decay_start
-        return {"G": OptimizerSetting(g_nets, g.lr, tuple(g.betas), g.schedule, hold),
-                "D": OptimizerSetting(d_nets, d.lr, tuple(d.betas), d.schedule, hold)}
+        return adam_settings(cfg, g_nets, d_nets, hold=cfg.translate.decay_start)
 
     @classmethod
     def load_data(cls, cfg):
