@@ -47,27 +47,25 @@ _CIFAR10 = {"path": "../shared/data/cifar10/train.tar.gz", "test_path": "../shar
 
 
 def _sngan(g_channels: list[int], d_channels: list[int], *, lr: tuple[float, float], n_critic: int, steps: int,
-           schedule: str, ema: float, shared_dim: int = 0) -> dict:
+           schedule: str, ema: float, shared_dim: int = 0, projection: str = "pooled", hold: float = 0.0) -> dict:
     """SNGAN (Miyato et al. 2018) on CIFAR-10, class-conditional as the projection paper trains it (Miyato
     & Koyama 2018): ResNet G with a gain and bias per class in its batch norms (``shared_dim``: BigGAN's
     shared class embedding and hierarchical z instead), spectrally normalised ResNet D with projection,
-    hinge loss, Adam with betas (0, 0.9) at ``lr`` (G's, D's), batch 64."""
+    hinge loss, Adam with betas (0, 0.9) at ``lr`` (G's, D's), batch 64; ``hold``: both decay_starts."""
     betas = [0.0, 0.9]
     biggan = {"shared_dim": shared_dim, "hierarchical": True} if shared_dim else {}
     return {
         "data": dict(_CIFAR10),
         "generator": {"arch": "sngan", "latent_dim": 128, "channels": g_channels, "norm": "batch", "output": "tanh",
-                      "lr": lr[0], "betas": betas, "schedule": schedule, **biggan},
+                      "lr": lr[0], "betas": betas, "schedule": schedule, "decay_start": hold, **biggan},
         "discriminator": {"arch": "sngan", "channels": d_channels, "blocks": 2, "norm": "spectral", "lr": lr[1],
-                          "betas": betas, "schedule": schedule},
+                          "betas": betas, "schedule": schedule, "decay_start": hold, "projection": projection},
         "loss": "hinge",
         "conditional": {"mode": "projection"},
         "ema": {"decay": ema},
         "train": {"steps": steps, "batch_size": 64, "n_critic": n_critic},
     }
 
-
-#: name -> (one-line description, config values)
 
 def _mode_coverage(data: dict, *, beta2: float, r1_gamma: float, steps: int) -> dict:
     """The ring/grid recipe (issue 4; the comment at the ring preset says why each part is there)."""
@@ -83,6 +81,8 @@ def _mode_coverage(data: dict, *, beta2: float, r1_gamma: float, steps: int) -> 
         "train": {"steps": steps, "batch_size": 512, "threads": 1},
     }
 
+
+#: name -> (one-line description, config values)
 PRESETS: dict[str, tuple[str, dict]] = {
     "digits": (
         "MLP GAN on scikit-learn's bundled 8x8 digits (1,797 images, no download)",
@@ -228,14 +228,14 @@ PRESETS: dict[str, tuple[str, dict]] = {
         },
     ),
     # SNGAN for a CPU, where equal time means equal steps: the paper's networks (below) narrowed to 1.7 DCGAN
-    # steps' cost (0.18 CPU-s): G's blocks 64 -> 32 -> 16 channels, D's 16, 32 (the paper: 256, 128); 1 D step
-    # per G step (the paper: 5) at G 2e-4, D 4e-4, both decayed linearly to 0 as the paper's; BigGAN's shared
-    # class embedding and hierarchical z (Brock et al. 2019); EMA. 30 CPU-minutes: FID 55 (BENCHMARKS.md).
+    # steps' cost (0.18 CPU-s): G's blocks 64 -> 32 -> 16, D's 16, 32 (the paper: 256, 128); 1 D step (the
+    # paper: 5); G 2e-4, D 4e-4 held for 10,000 steps, then linear to 0; BigGAN's shared class embedding and
+    # hierarchical z (Brock et al. 2019); EMA; the class projected on D's every position (BENCHMARKS.md).
     "cifar10-sngan": (
         "class-conditional SNGAN on CIFAR-10, sized for a CPU: ResNet G with class-conditional batch norm, "
         "spectrally normalised ResNet D with projection, hinge loss (Miyato et al. 2018)",
         _sngan([64, 32, 16], [16, 32], lr=(2e-4, 4e-4), n_critic=1, steps=30000, schedule="linear", ema=0.999,
-               shared_dim=128),
+               shared_dim=128, projection="spatial", hold=0.3333),
     ),
     # The paper's recipe (SNGAN, Miyato et al. 2018; the conditional CIFAR-10 config of the authors'
     # sngan_projection code): G 256 channels, D 128, z 128, hinge loss, Adam 2e-4 betas (0, 0.9), 5 D steps per

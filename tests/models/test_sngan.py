@@ -216,7 +216,7 @@ def test_spatial_projection_leaves_the_unconditional_logit_unchanged():
 
 def test_self_attention_starts_as_the_identity_and_sits_where_asked():
     _, G, D = nets((3, 32, 32), "generator.channels=[16,16,16]", "discriminator.channels=[8,8]",
-                   "generator.attention=16", "discriminator.attention=8")
+                   "generator.attention=16", "discriminator.attention=8", "discriminator.projection=pooled")
     assert G.attn_at == 1 and G.attention.gamma.item() == 0.0
     kinds = [type(m).__name__ for m in D.base.features]
     assert kinds == ["DownBlock", "DownBlock", "SelfAttention2d", "DownBlock", "DownBlock", "SumPool"]
@@ -285,4 +285,5 @@ def test_presets_and_train_help_name_the_family(capsys):
     assert (cpu.generator.shared_dim, cpu.generator.hierarchical, cpu.generator.lr, cpu.discriminator.lr) == (
         128, True, 2e-4, 4e-4)
     assert (cpu.generator.schedule, cpu.discriminator.schedule, cpu.train.steps) == ("linear", "linear", 30000)
-    assert (cpu.discriminator.projection, gpu.discriminator.projection) == ("pooled", "pooled")
+    assert (cpu.generator.decay_start, cpu.discriminator.decay_start, gpu.generator.decay_start) == (0.3333, 0.3333, 0)
+    assert (cpu.discriminator.projection, gpu.discriminator.projection) == ("spatial", "pooled")

@@ -70,6 +70,7 @@ def test_a_bad_decay_start_is_refused(args, message, capsys):
     assert main(["train", *preset, *args, "--dry-run"]) == 2
     assert message in capsys.readouterr().err
 
+
 def test_a_scheduled_run_stopped_midway_and_resumed_ends_as_the_whole(tmp_path):
     """What a time limit then ``--resume`` does to a scheduled run (benchmarks/cifar10.py's 30 then 90
     minutes): the same train.steps, so the same rates at every step, and the same weights at the end."""
