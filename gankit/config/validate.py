@@ -13,6 +13,7 @@ import math
 
 from gankit.config.schema import Config, all_keys, parse_policy
 from gankit.errors import need
+from gankit.tasks import TRANSLATION_TASKS
 
 
 def _check_finite(cfg: Config) -> None:
@@ -122,7 +123,7 @@ def _check_decay_start(cfg: Config) -> None:
     for net in ("generator", "discriminator"):
         start = getattr(cfg, net).decay_start
         need(0 <= start < 1, f"{net}.decay_start", f"must be in [0, 1), got {start}")
-        need(start == 0 or cfg.task not in ("pix2pix", "cyclegan"), f"{net}.decay_start",
+        need(start == 0 or cfg.task not in TRANSLATION_TASKS, f"{net}.decay_start",
              f"task={cfg.task} holds both rates with translate.decay_start; set that instead")
 
 
@@ -157,7 +158,7 @@ def _check_translate(cfg: Config) -> None:
     need(t.identity >= 0, "translate.identity", f"must be >= 0, got {t.identity}")
     need(t.pool >= 0, "translate.pool", f"must be >= 0, got {t.pool}")
     need(0 <= t.decay_start < 1, "translate.decay_start", f"must be in [0, 1), got {t.decay_start}")
-    if cfg.task in ("pix2pix", "cyclegan") and cfg.generator.arch in ("unet", "resnet"):
+    if cfg.task in TRANSLATION_TASKS and cfg.generator.arch in ("unet", "resnet"):
         m = 2 ** cfg.generator.blocks if cfg.generator.arch == "unet" else 4
         need(t.size % m == 0, "translate.size", f"must be a multiple of {m} for generator.arch={cfg.generator.arch} "
              f"with generator.blocks={cfg.generator.blocks}, got {t.size}")
