@@ -75,6 +75,7 @@ def test_steps_and_epochs_clear_each_other():
         ("noequals", "key=value"),
         ("train.deterministic=maybe", "true or false"),
         ("generator.dropout=1.5", "generator.dropout must be in [0, 1)"),
+        ("penalty.r1_start=-1", "penalty.r1_start must be >= 0"),
     ],
 )
 def test_bad_overrides_are_explained(override, fragment):

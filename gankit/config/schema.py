@@ -188,6 +188,8 @@ class PenaltyConfig:
     gp_weight: float = free(10.0, "WGAN-GP lambda (Gulrajani et al. 2017), used by loss=wgan-gp")
     r1_gamma: float = free(0.0, "R1 penalty weight (Mescheder et al. 2018); 0 = off")
     r1_interval: int = free(1, "lazy regularisation: apply R1 every k D steps (scaled by k)")
+    r1_start: int = free(0, "training step from which R1 applies (0 = from the first); a late start leaves D "
+                            "unregularised while it is still learning")
 
 
 @dataclass

@@ -65,6 +65,7 @@ def _check_models(cfg: Config) -> None:
     p = cfg.penalty
     need(p.r1_gamma >= 0, "penalty.r1_gamma", "must be >= 0")
     need(p.r1_interval >= 1, "penalty.r1_interval", "must be >= 1")
+    need(p.r1_start >= 0, "penalty.r1_start", "must be >= 0 (a training step; 0 = from the first)")
 
 
 def _check_train(cfg: Config) -> None:

@@ -69,6 +69,7 @@ class NoiseSettings:
     gp_weight: float
     r1_gamma: float
     r1_interval: int
+    r1_start: int
     acgan_weight: float
     augment: tuple[str, ...]
     noise_seed: int | None
@@ -104,7 +105,7 @@ class NoiseGAN(Task):
         k = num_classes(cfg, data)
         G, D = build_networks(cfg, data, k, device)
         s = NoiseSettings(cfg.generator.latent_dim, cfg.train.n_critic, cfg.penalty.gp_weight, cfg.penalty.r1_gamma,
-                          cfg.penalty.r1_interval, cfg.conditional.acgan_weight if cfg.conditional.acgan else 0.0,
+                          cfg.penalty.r1_interval, cfg.penalty.r1_start, cfg.conditional.acgan_weight if cfg.conditional.acgan else 0.0,
                           tuple(parse_policy(cfg.augment.policy)), cfg.train.seed + 2)  # + 1: the grids' noise
         opts = adam_settings(cfg)
         c = cfg.conditional  # how D sees the class, for the start-up line
@@ -141,7 +142,7 @@ class NoiseGAN(Task):
 
     def loss(self, phase: Phase, inputs, ctx: PhaseContext) -> tuple[Tensor, dict[str, Tensor]]:
         if phase.name == "D":
-            r1 = self.s.r1_gamma > 0 and ctx.updates % self.s.r1_interval == 0
+            r1 = self.s.r1_gamma > 0 and ctx.step >= self.s.r1_start and ctx.updates % self.s.r1_interval == 0
             return self._d_loss(inputs["real"], inputs["fake"], inputs["y"], r1, ctx)
         fake = inputs.get("fake")
         if fake is None:
