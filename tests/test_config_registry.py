@@ -134,7 +134,7 @@ FREE = {
     "preset", "version", "loss",
     "data.path", "data.download", "data.cache_dir", "data.test_path", "data.griffin_lim", "data.mel_inverse",
     *(f"{net}.{k}" for net in ("generator", "discriminator") for k in ("lr", "betas", "schedule", "decay_start")),
-    "penalty.gp_weight", "penalty.r1_gamma", "penalty.r1_interval",
+    "penalty.gp_weight", "penalty.r1_gamma", "penalty.r1_interval", "penalty.r1_start",
     "conditional.acgan_weight", "ema.decay", "augment.policy",
     "train.steps", "train.epochs", "train.batch_size", "train.accumulate", "train.n_critic", "train.device",
     "train.precision", "train.deterministic", "train.threads", "train.divergence_lr_factor", "train.max_rollbacks",

@@ -104,8 +104,9 @@ class NoiseGAN(Task):
 
         k = num_classes(cfg, data)
         G, D = build_networks(cfg, data, k, device)
-        s = NoiseSettings(cfg.generator.latent_dim, cfg.train.n_critic, cfg.penalty.gp_weight, cfg.penalty.r1_gamma,
-                          cfg.penalty.r1_interval, cfg.penalty.r1_start, cfg.conditional.acgan_weight if cfg.conditional.acgan else 0.0,
+        p = cfg.penalty
+        s = NoiseSettings(cfg.generator.latent_dim, cfg.train.n_critic, p.gp_weight, p.r1_gamma, p.r1_interval,
+                          p.r1_start, cfg.conditional.acgan_weight if cfg.conditional.acgan else 0.0,
                           tuple(parse_policy(cfg.augment.policy)), cfg.train.seed + 2)  # + 1: the grids' noise
         opts = adam_settings(cfg)
         c = cfg.conditional  # how D sees the class, for the start-up line
