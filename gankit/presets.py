@@ -230,12 +230,15 @@ PRESETS: dict[str, tuple[str, dict]] = {
     # SNGAN for a CPU, where equal time means equal steps: the paper's networks (below) narrowed to 1.7 DCGAN
     # steps' cost (0.18 CPU-s): G's blocks 64 -> 32 -> 16, D's 16, 32 (the paper: 256, 128); 1 D step (the
     # paper: 5); G 2e-4, D 4e-4 held for 10,000 steps, then linear to 0; BigGAN's shared class embedding and
-    # hierarchical z (Brock et al. 2019); EMA; the class projected on D's every position (BENCHMARKS.md).
+    # hierarchical z (Brock et al. 2019); EMA; the class projected on D's every position; lazy R1 (gamma 1, every
+    # 16th D step; Mescheder et al. 2018) from step 6,500, before D began to take over (~9,500 steps) in the
+    # runs without it (BENCHMARKS.md).
     "cifar10-sngan": (
         "class-conditional SNGAN on CIFAR-10, sized for a CPU: ResNet G with class-conditional batch norm, "
         "spectrally normalised ResNet D with projection, hinge loss (Miyato et al. 2018)",
-        _sngan([64, 32, 16], [16, 32], lr=(2e-4, 4e-4), n_critic=1, steps=30000, schedule="linear", ema=0.999,
-               shared_dim=128, projection="spatial", hold=0.3333),
+        {**_sngan([64, 32, 16], [16, 32], lr=(2e-4, 4e-4), n_critic=1, steps=30000, schedule="linear", ema=0.999,
+                  shared_dim=128, projection="spatial", hold=0.3333),
+         "penalty": {"r1_gamma": 1.0, "r1_interval": 16, "r1_start": 6500}},
     ),
     # The paper's recipe (SNGAN, Miyato et al. 2018; the conditional CIFAR-10 config of the authors'
     # sngan_projection code): G 256 channels, D 128, z 128, hinge loss, Adam 2e-4 betas (0, 0.9), 5 D steps per
