@@ -52,14 +52,13 @@ def _sngan(g_channels: list[int], d_channels: list[int], *, lr: tuple[float, flo
     & Koyama 2018): ResNet G with a gain and bias per class in its batch norms (``shared_dim``: BigGAN's
     shared class embedding and hierarchical z instead), spectrally normalised ResNet D with projection,
     hinge loss, Adam with betas (0, 0.9) at ``lr`` (G's, D's), batch 64; ``hold``: both decay_starts."""
-    betas = [0.0, 0.9]
     biggan = {"shared_dim": shared_dim, "hierarchical": True} if shared_dim else {}
     return {
         "data": dict(_CIFAR10),
         "generator": {"arch": "sngan", "latent_dim": 128, "channels": g_channels, "norm": "batch", "output": "tanh",
-                      "lr": lr[0], "betas": betas, "schedule": schedule, "decay_start": hold, **biggan},
+                      "lr": lr[0], "betas": [0.0, 0.9], "schedule": schedule, "decay_start": hold, **biggan},
         "discriminator": {"arch": "sngan", "channels": d_channels, "blocks": 2, "norm": "spectral", "lr": lr[1],
-                          "betas": betas, "schedule": schedule, "decay_start": hold, "projection": projection},
+                          "betas": [0.0, 0.9], "schedule": schedule, "decay_start": hold, "projection": projection},
         "loss": "hinge",
         "conditional": {"mode": "projection"},
         "ema": {"decay": ema},
@@ -227,12 +226,10 @@ PRESETS: dict[str, tuple[str, dict]] = {
             "train": {"steps": 20000, "batch_size": 64},
         },
     ),
-    # SNGAN for a CPU, where equal time means equal steps: the paper's networks (below) narrowed to 1.7 DCGAN
-    # steps' cost (0.18 CPU-s): G's blocks 64 -> 32 -> 16, D's 16, 32 (the paper: 256, 128); 1 D step (the
-    # paper: 5); G 2e-4, D 4e-4 held for 10,000 steps, then linear to 0; BigGAN's shared class embedding and
-    # hierarchical z (Brock et al. 2019); EMA; the class projected on D's every position; lazy R1 (gamma 1, every
-    # 16th D step; Mescheder et al. 2018) from step 6,500, before D began to take over (~9,500 steps) in the
-    # runs without it (BENCHMARKS.md).
+    # SNGAN for a CPU (equal time = equal steps): the paper's nets (below) narrowed to 1.7 DCGAN steps' cost: G
+    # 64->32->16, D 16, 32 (paper: 256, 128), 1 D step (paper: 5); G 2e-4, D 4e-4 held 10k steps, then linear to 0;
+    # BigGAN's shared class embedding, hierarchical z; EMA; the class projected on D's every position; lazy R1
+    # (Mescheder et al. 2018) from step 6,500, before D took over (~9,500 steps) in runs without it (BENCHMARKS.md).
     "cifar10-sngan": (
         "class-conditional SNGAN on CIFAR-10, sized for a CPU: ResNet G with class-conditional batch norm, "
         "spectrally normalised ResNet D with projection, hinge loss (Miyato et al. 2018)",
