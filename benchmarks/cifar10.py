@@ -21,6 +21,7 @@ is Inception-v3 on 50,000 samples after GPU days).
 
     python -m benchmarks.cifar10                      # 30 then 90 minutes (about 95 minutes of wall time)
     python -m benchmarks.cifar10 --budgets 30         # the first budget only (resume later for 90)
+    python -m benchmarks.cifar10 --seed 1 --out DIR   # another seed of both runs, to see the spread
     python -m benchmarks.cifar10 --quick              # smoke: 10- and 30-second budgets, 200 samples
 
 Results: ``benchmarks/out/cifar10/cifar10.{json,md}`` and a sample grid per run and budget (10 rows, one
@@ -94,7 +95,7 @@ def train_side_by_side(a, seconds: int) -> dict:
             cmd = ["train", "--resume", str(run), *limit]
         else:
             shutil.rmtree(run, ignore_errors=True)  # a start that never reached a checkpoint
-            cmd = ["train", preset, *data_overrides(a.root, a.quick), *length(preset), *limit,
+            cmd = ["train", preset, *data_overrides(a.root, a.quick), *length(preset), *limit, f"train.seed={a.seed}",
                    "log.checkpoint_every=200", "log.keep_checkpoints=2", "--out", str(run)]
         print(f"training {name}: gankit {' '.join(cmd)}", flush=True)
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -172,6 +173,8 @@ def render(doc: dict) -> str:
             if name in at.get("scores", {}):
                 row(tag, preset, at["train"][name], at["scores"][name])
     out = ["\n".join(lines)]
+    if doc.get("seed"):
+        out.append(f"Seed {doc['seed']} (`train.seed` of both runs).")
     for tag, at in doc.get("budgets", {}).items():
         v = at.get("verdict")
         if v:
@@ -196,6 +199,7 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=10_000, help="samples scored per run")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: budgets in seconds, not minutes, divided by 3; 200 samples")
+    ap.add_argument("--seed", type=int, default=0, help="train.seed of both runs (default 0, the presets' own)")
     ap.add_argument("--rescore", action="store_true")
     ap.add_argument("--train-only", action="store_true", help="train and keep the snapshots; score in a later call")
     a = ap.parse_args(argv)
@@ -208,8 +212,11 @@ def main(argv=None) -> int:
     a.out.mkdir(parents=True, exist_ok=True)
     path = a.out / "cifar10.json"
     doc = json.loads(path.read_text()) if path.is_file() else {}
+    if doc.get("seed", 0) != a.seed and doc.get("budgets"):
+        raise SystemExit(f"{a.out} holds runs of seed {doc.get('seed', 0)}, not {a.seed}: "
+                         f"give another --out for seed {a.seed}")
     doc.update({"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__},
-                "n": a.n, "quick": a.quick, "metrics": METRICS})
+                "n": a.n, "quick": a.quick, "metrics": METRICS, "seed": a.seed})
 
     def save() -> None:
         path.write_text(json.dumps(doc, indent=1) + "\n")

@@ -3,6 +3,8 @@ itself is gankit's, tested elsewhere; the benchmark's own arithmetic is tested h
 
 import json
 
+import pytest
+
 from benchmarks import cifar10
 from gankit.config import load
 
@@ -51,3 +53,11 @@ def test_a_run_that_trained_all_its_steps_is_done_before_its_budget(tmp_path):
     (tmp_path / "run.json").write_text(json.dumps({"steps": 10000000, "steps_done": 100}))
     assert not cifar10.used(tmp_path)["done"]
     assert not cifar10.used(tmp_path / "absent")["done"]
+
+
+def test_the_table_names_a_seed_other_than_the_presets_and_a_folder_keeps_one_seed(tmp_path):
+    assert "Seed 1 (`train.seed` of both runs)." in cifar10.render({"seed": 1})
+    assert "Seed" not in cifar10.render({"seed": 0})
+    (tmp_path / "cifar10.json").write_text(json.dumps({"budgets": {"30 min": {}}}))
+    with pytest.raises(SystemExit, match="holds runs of seed 0, not 1"):
+        cifar10.main(["--out", str(tmp_path), "--seed", "1"])
