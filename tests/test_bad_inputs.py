@@ -64,11 +64,17 @@ def mnist(tmp: Path, images: bytes | None = None, labels: bytes | None = None, n
     return ["train", "mnist-mlp", f"data.path={folder}", "data.download=false", *SMALL, *out(tmp)]
 
 
-def images(tmp: Path, files: dict[str, bytes], *extra: str) -> list[str]:
+def images(tmp: Path, files: dict[str, bytes | None], *extra: str, archive: str | None = None) -> list[str]:
+    """A folder of images (None: an empty sub-folder), or with ``archive`` (a .tar.gz or .zip name) the
+    folder packed into it."""
     folder = tmp / "pics"
     folder.mkdir()
     for name, blob in files.items():
-        (folder / name).write_bytes(blob)
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).mkdir() if blob is None else (folder / name).write_bytes(blob)
+    if archive:
+        folder = Path(shutil.make_archive(str(tmp / archive.split(".")[0]), "zip" if archive.endswith(".zip")
+                                          else "gztar", root_dir=folder))
     return ["train", "digits", "data.name=images", f"data.path={folder}", *SMALL, *extra, *out(tmp)]
 
 
@@ -243,6 +249,39 @@ def images_not_an_image(tmp, _):
 @case
 def images_mixed_sizes(tmp, _):
     return images(tmp, {"a.png": png((8, 8)), "b.png": png((9, 8))}), ["mixed sizes", "data.image_size"]
+
+
+@case
+def images_empty_class_folder(tmp, _):
+    return images(tmp, {"cat/a.png": png((8, 8)), "dog": None}), ["class sub-folder dog/ holds no images",
+                                                                   "remove it"]
+
+
+@case
+def archive_empty_class_folder(tmp, _):
+    pics = {"cat/a.png": png((8, 8)), "dog/b.png": png((8, 8)), "owl": None}
+    return images(tmp, pics, archive="pics.tar.gz"), ["pics.tar.gz: class sub-folder owl/ holds no images"]
+
+
+@case
+def archive_without_images(tmp, _):
+    return images(tmp, {"cat/notes.txt": b"hi"}, archive="pics.zip"), ["pics.zip: no images found"]
+
+
+def archive(tmp: Path, name: str, blob: bytes) -> list[str]:
+    (tmp / name).write_bytes(blob)
+    return ["train", "digits", "data.name=images", f"data.path={tmp / name}", *SMALL, *out(tmp)]
+
+
+@case
+def archive_damaged_tar_gz(tmp, _):  # a gzip header, then nonsense: one line, the gzip reader's reason
+    return archive(tmp, "pics.tar.gz", b"\x1f\x8b\x08\x00" + b"garbage" * 20), ["pics.tar.gz: not a readable "
+                                                                                "archive (method gz:"]
+
+
+@case
+def archive_damaged_zip(tmp, _):
+    return archive(tmp, "pics.zip", b"PK\x03\x04" + b"garbage" * 20), ["pics.zip: not a readable archive"]
 
 
 # ----------------------------------------------------------------------------- data: sound folders

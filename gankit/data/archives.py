@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tarfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from gankit.errors import GankitError
@@ -44,24 +45,38 @@ def _parts(name: str) -> tuple[str, ...]:
 
 
 def _bad(path: Path, e: Exception) -> GankitError:
-    return GankitError(f"{path}: not a readable archive ({e}); check the file or unpack it and give the folder")
+    """One line: tarfile's "r:*" lists why each compression failed, one per line; the one the name promises
+    is the one that matters."""
+    lines = [line.strip(" -") for line in str(e).splitlines() if line.strip(" -")] or [type(e).__name__]
+    promised = next((m for s, m in _COMPRESSIONS.items() if path.name.lower().endswith(s)), None)
+    why = next((line for line in lines[1:] if promised and line.startswith(f"method {promised}:")), lines[0])
+    return GankitError(f"{path}: not a readable archive ({why}); check the file or unpack it and give the folder")
 
 
-def members(path: str | Path) -> list[tuple[str, ...]]:
-    """The regular, visible files of an archive, as path parts (names only: nothing is decompressed
-    for a zip; a compressed tar is read through once)."""
-    return [parts for parts, _ in _walk(Path(path), read=False)]
+#: archive suffix -> tarfile's name for its compression, as its "r:*" error names each
+_COMPRESSIONS = {".tar.gz": "gz", ".tgz": "gz", ".tar.bz2": "bz2", ".tar.xz": "xz", ".tar": "tar"}
 
 
-def read(path: str | Path, suffixes: set[str]) -> list[tuple[tuple[str, ...], bytes]]:
-    """(path parts, content) of the visible regular files whose suffix is in ``suffixes``, in name order."""
-    return sorted(_walk(Path(path), read=True, suffixes=suffixes), key=lambda item: item[0])
+def members(path: str | Path) -> Iterator[tuple[str, ...]]:
+    """The regular, visible files of an archive, as path parts, one at a time in archive order: a caller
+    looking for one kind of file stops at the first, and a compressed tar is decompressed only up to it."""
+    return (parts for parts, _ in _walk(Path(path), read=False))
 
 
-def _walk(path: Path, *, read: bool, suffixes: set[str] | None = None) -> list[tuple[tuple[str, ...], bytes]]:
+def read(path: str | Path, suffixes: set[str]) -> tuple[list[tuple[tuple[str, ...], bytes]], list[tuple[str, ...]]]:
+    """(path parts, content) of the visible regular files whose suffix is in ``suffixes``, in name order, and
+    the path parts of the visible folders the archive lists (a folder may hold none of the files)."""
+    folders: list[tuple[str, ...]] = []
+    files = sorted(_walk(Path(path), read=True, suffixes=suffixes, folders=folders), key=lambda item: item[0])
+    return files, folders
+
+
+def _walk(path: Path, *, read: bool, suffixes: set[str] | None = None,
+          folders: list[tuple[str, ...]] | None = None) -> Iterator[tuple[tuple[str, ...], bytes]]:
+    """The visible regular files (``suffixes``: only these); the visible folders go to ``folders`` if given."""
     if not path.is_file():
         raise GankitError(f"data.path {str(path)!r}: no such archive file")
-    out = []
+    folders = [] if folders is None else folders
 
     def want(parts: tuple[str, ...]) -> bool:
         return suffixes is None or PurePosixPath(parts[-1]).suffix.lower() in suffixes
@@ -71,28 +86,36 @@ def _walk(path: Path, *, read: bool, suffixes: set[str] | None = None) -> list[t
             with zipfile.ZipFile(path) as z:
                 for info in z.infolist():
                     parts = _parts(info.filename)
-                    if info.is_dir() or not parts or hidden(parts) or not want(parts):
+                    if not parts or hidden(parts):
                         continue
-                    out.append((parts, z.read(info) if read else b""))
+                    if info.is_dir():
+                        folders.append(parts)
+                    elif want(parts):
+                        yield parts, z.read(info) if read else b""
         else:
             with tarfile.open(path, "r:*") as t:
                 for m in t:
                     parts = _parts(m.name)
-                    if not m.isfile() or not parts or hidden(parts) or not want(parts):
+                    if not parts or hidden(parts):
                         continue
-                    f = t.extractfile(m) if read else None
-                    out.append((parts, f.read() if f is not None else b""))
+                    if m.isdir():
+                        folders.append(parts)
+                    elif m.isfile() and want(parts):
+                        f = t.extractfile(m) if read else None
+                        yield parts, f.read() if f is not None else b""
     except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, RuntimeError) as e:
         raise _bad(path, e) from None  # RuntimeError: an encrypted zip member
-    return out
 
 
-def strip_wrapper(parts: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
-    """Drop the top-level folders that wrap every member (``tar czf shapes.tar.gz shapes``), so the
-    archive's class sub-folders are the unpacked folder's (one class left is no labels)."""
-    while parts and all(len(p) > 1 for p in parts) and len({p[0] for p in parts}) == 1:
-        parts = [p[1:] for p in parts]
-    return parts
+def wrapper_depth(files: list[tuple[str, ...]], folders: list[tuple[str, ...]] = ()) -> int:
+    """How many top-level folders wrap every member (``tar czf shapes.tar.gz shapes``: 1); without them the
+    archive's class sub-folders are the unpacked folder's (one class left is no labels, unless the archive
+    lists a sibling folder beside it)."""
+    depth = 0
+    while files and all(len(p) > depth + 1 for p in files) and len(
+            {p[depth] for p in [*files, *folders] if len(p) > depth}) == 1:
+        depth += 1
+    return depth
 
 
 def one_image(p: Path) -> GankitError:

@@ -60,9 +60,10 @@ def image_folder(cfg: DataConfig, seed: int) -> Raw:
     return Raw(x, "image", labels=np.array(labels, np.int64) if labels else None, classes=classes)
 
 
-def sources(path: str | None) -> tuple[list, list[str], list[str] | None, list[int] | None]:
+def sources(path: str | None, *, labelled: bool = True) -> tuple[list, list[str], list[str] | None, list[int] | None]:
     """(what PIL opens: file paths or in-memory files, their names for errors, classes, labels) of an
-    image folder or archive (:mod:`gankit.data.archives`: read in memory, never extracted)."""
+    image folder or archive (:mod:`gankit.data.archives`: read in memory, never extracted); ``labelled``:
+    the sub-folders are classes, so one without images is refused."""
     import io
 
     if path is None:
@@ -70,17 +71,33 @@ def sources(path: str | None) -> tuple[list, list[str], list[str] | None, list[i
                           "sub-folders = classes), e.g. gankit train images-dcgan data.path=my_images/")
     p = Path(path)
     if archives.is_archive(p):
-        found = archives.read(p, EXTENSIONS)
-        rels = archives.strip_wrapper([parts for parts, _ in found])
-        classes, labels = classes_of(rels)
-        return ([io.BytesIO(b) for _, b in found], [f"{p}:{'/'.join(parts)}" for parts, _ in found],
-                classes, labels)
-    if p.is_file() and p.suffix.lower() in EXTENSIONS:
-        raise one_image(p)
-    if not p.is_dir():
-        raise GankitError(f"data.path {path!r} is not a folder of images (nor a .zip/.tar.gz archive of them)")
-    files, classes, labels = find_images(p)
-    return files, [str(f) for f in files], classes, labels
+        found, listed = archives.read(p, EXTENSIONS)
+        k = archives.wrapper_depth([parts for parts, _ in found], listed)
+        classes, labels = classes_of([parts[k:] for parts, _ in found])
+        top = found[0][0][:k] if found else ()
+        folders = {f[k] for f in listed if len(f) == k + 1 and f[:k] == top}
+        opened, names = [io.BytesIO(b) for _, b in found], [f"{p}:{'/'.join(parts)}" for parts, _ in found]
+    else:
+        if p.is_file() and p.suffix.lower() in EXTENSIONS:
+            raise one_image(p)
+        if not p.is_dir():
+            raise GankitError(f"data.path {path!r} is not a folder of images (nor a .zip/.tar.gz archive of them)")
+        opened, classes, labels = find_images(p)
+        folders = {q.name for q in p.iterdir() if q.is_dir() and not q.name.startswith(".")}
+        names = [str(f) for f in opened]
+    if labelled and classes:
+        no_empty_class(p, classes, folders)
+    return opened, names, classes, labels
+
+
+def no_empty_class(path: Path, classes: list[str], folders: set[str]) -> None:
+    """Refuse a class sub-folder without images: its class would silently vanish from the labels (and from a
+    conditional model), which a user who made the folder did not mean."""
+    empty = sorted(folders - set(classes))
+    if empty:
+        shown = ", ".join(classes[:3]) + (f" and {len(classes) - 3} more" if len(classes) > 3 else "")
+        raise GankitError(f"{path}: class sub-folder {empty[0]}/ holds no images (the classes with images: {shown}); "
+                          f"put its images in it or remove it")
 
 
 def classes_of(rels: list[tuple[str, ...]]) -> tuple[list[str] | None, list[int] | None]:

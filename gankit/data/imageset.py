@@ -121,7 +121,7 @@ def read_set(path: str, scale: int, channels: int | None,
             hr.append(a[:, :H, :W])
             lr.append(b)
         return hr, lr, names, True, ch, [p.mode in GRAY_MODES for p in hr_pics]
-    opened, names, _, _ = sources(path)
+    opened, names, _, _ = sources(path, labelled=False)  # sub-folders are no classes here
     if not opened:
         raise GankitError(f"{path}: no images found")
     pics = _decode(opened, names)

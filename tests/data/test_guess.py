@@ -16,7 +16,8 @@ from PIL import Image
 
 from gankit.cli import main
 from gankit.config import DataConfig
-from gankit.data import guess_name, load_data
+from gankit.data import archives, guess_name, load_data
+from gankit.data.images import sources
 from gankit.errors import GankitError
 
 #: a DCGAN small enough to train a few steps in a second or two
@@ -144,6 +145,38 @@ def test_an_archive_is_read_in_memory_never_extracted(tmp_path):
     assert len(data) == 3 and data.classes is None  # the link is skipped
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["evil.tar.gz", "in"]
     assert not Path("/tmp/gankit-absolute.png").exists()
+
+
+def test_the_guess_stops_at_an_archives_first_image(tmp_path):
+    """A config load guesses the data from the first image name, not a read through the whole archive: a
+    tar.gz cut short after its first member still guesses, and only loading it says it is damaged."""
+    png = io.BytesIO()
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(png, format="PNG")
+    out = tmp_path / "cut.tar.gz"
+    with tarfile.open(out, "w:gz") as t:
+        for i, blob in enumerate([png.getvalue()] + [np.random.default_rng(i).bytes(20_000) for i in range(8)]):
+            info = tarfile.TarInfo(f"cat/{i}.png")
+            info.size = len(blob)
+            t.addfile(info, io.BytesIO(blob))
+    out.write_bytes(out.read_bytes()[: out.stat().st_size // 2])
+    assert guess_name(DataConfig(path=str(out))) == "images"
+    assert "cut.tar.gz: not a readable archive" in _one_line(lambda: load_data(DataConfig(path=str(out))))
+
+
+def test_a_listed_sibling_folder_is_no_wrapper_and_an_empty_class_is_refused(tmp_path):
+    """One class with images beside an empty one: the archive's folder list keeps them classes (not a
+    wrapper to strip), and the empty one is named; a super-resolution set's sub-folders are no classes."""
+    folder = shapes(tmp_path / "shapes", n=2, classes=("circle",))
+    (folder / "square").mkdir()
+    tgz = tmp_path / "shapes.tar.gz"
+    with tarfile.open(tgz, "w:gz") as t:
+        t.add(folder, "shapes")
+    assert archives.wrapper_depth([("shapes", "circle", "0.png")], [("shapes",), ("shapes", "circle")]) == 2
+    assert archives.wrapper_depth([("shapes", "circle", "0.png")], [("shapes",), ("shapes", "square")]) == 1
+    for path in (folder, tgz):
+        msg = _one_line(lambda: load_data(DataConfig(path=str(path))))
+        assert "class sub-folder square/ holds no images (the classes with images: circle)" in msg
+    assert len(sources(str(tgz), labelled=False)[0]) == 2
 
 
 def test_a_parquet_table_with_a_word_label(tmp_path):
