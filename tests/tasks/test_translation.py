@@ -127,14 +127,14 @@ def test_cyclegan_losses_match_the_paper(tmp_path):
     adv = (n["D_b"](fb) - 1).pow(2).mean() + (n["D_a"](fa) - 1).pow(2).mean()  # least squares, as the paper
     cycle = (n["G_ba"](fb) - a).abs().mean() + (n["G_ab"](fa) - b).abs().mean()
     identity = (n["G_ab"](b) - b).abs().mean() + (n["G_ba"](a) - a).abs().mean()
-    assert float(total) == pytest.approx(float(adv + 10 * cycle + 5 * identity), rel=1e-5)
-    assert float(stats["cycle"]) == pytest.approx(float(cycle), rel=1e-6)
-    assert float(stats["identity"]) == pytest.approx(float(identity), rel=1e-6)
+    assert total.item() == pytest.approx((adv + 10 * cycle + 5 * identity).item(), rel=1e-5)
+    assert float(stats["cycle"]) == pytest.approx(cycle.item(), rel=1e-6)
+    assert float(stats["identity"]) == pytest.approx(identity.item(), rel=1e-6)
     x = {"a": a, "b": b, "fake_a": fa.detach(), "fake_b": fb.detach()}
     d, _ = task.d_loss(n, x)
     expect = sum(0.5 * (n[f"D_{k}"](x[k]) - 1).pow(2).mean() + 0.5 * n[f"D_{k}"](x[f"fake_{k}"]).pow(2).mean()
                  for k in ("a", "b"))
-    assert float(d) == pytest.approx(float(expect), rel=1e-5)
+    assert d.item() == pytest.approx(expect.item(), rel=1e-5)
 
 
 def test_image_pool_behaves_as_the_papers_buffer():
