@@ -70,8 +70,11 @@ def images(tmp: Path, files: dict[str, bytes | None], *extra: str, archive: str 
     folder = tmp / "pics"
     folder.mkdir()
     for name, blob in files.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).mkdir() if blob is None else (folder / name).write_bytes(blob)
+        if blob is None:
+            (folder / name).mkdir(parents=True)
+        else:
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(blob)
     if archive:
         folder = Path(shutil.make_archive(str(tmp / archive.split(".")[0]), "zip" if archive.endswith(".zip")
                                           else "gztar", root_dir=folder))
