@@ -5,9 +5,10 @@ same training time: ``train.time_limit`` of 30 minutes, then resumed to 90, coun
 time (``train.time_clock=cpu``), so that each run gets 30 (90) minutes of one core, as on an otherwise
 quiet 2-core machine, whatever else the machine runs. The budget is the run's, so a resumed run goes on
 where it stopped, and the 30-minute model is the 90-minute run's prefix. A preset whose learning rates
-decay keeps its ``train.steps`` (``cifar10-sngan``'s 30,000 end near 90 CPU-minutes at 0.18 CPU-s a step;
-it holds its rates for the first 10,000, so at 30 minutes they are held, or within a few percent of it on
-a fast machine); one with constant rates trains until the budget ends.
+decay keeps its ``train.steps`` (``cifar10-sngan``'s 30,000 take about 95 CPU-minutes at the 0.19 CPU-s of
+its batch-32 step on the second 2-core machine, and it holds its rates for the first 10,000, so at 30 minutes
+they are held; a faster machine ends the schedule before 90 minutes, and the run stops there); one with
+constant rates trains until the budget ends.
 At each budget both generators are scored as ``gankit eval`` scores them, on ``--n`` samples (10,000)
 against CIFAR-10's 10,000 test images, in the feature space of gankit's CIFAR-10 domain classifier
 (:mod:`gankit.metrics.classifier`; its sha256 and test accuracy are in every score's provenance): FID,

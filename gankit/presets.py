@@ -47,11 +47,12 @@ _CIFAR10 = {"path": "../shared/data/cifar10/train.tar.gz", "test_path": "../shar
 
 
 def _sngan(g_channels: list[int], d_channels: list[int], *, lr: tuple[float, float], n_critic: int, steps: int,
-           schedule: str, ema: float, shared_dim: int = 0, projection: str = "pooled", hold: float = 0.0) -> dict:
-    """SNGAN (Miyato et al. 2018) on CIFAR-10, class-conditional as the projection paper trains it (Miyato
-    & Koyama 2018): ResNet G with a gain and bias per class in its batch norms (``shared_dim``: BigGAN's
-    shared class embedding and hierarchical z instead), spectrally normalised ResNet D with projection,
-    hinge loss, Adam with betas (0, 0.9) at ``lr`` (G's, D's), batch 64; ``hold``: both decay_starts."""
+           schedule: str, ema: float, shared_dim: int = 0, projection: str = "pooled", hold: float = 0.0,
+           batch: int = 64) -> dict:
+    """SNGAN (Miyato et al. 2018) on CIFAR-10, class-conditional as the projection paper trains it (Miyato & Koyama
+    2018): ResNet G with a gain and bias per class in its batch norms (``shared_dim``: BigGAN's shared class
+    embedding and hierarchical z instead), spectrally normalised ResNet D with projection, hinge loss, Adam with
+    betas (0, 0.9) at ``lr`` (G's, D's); ``hold``: both decay_starts."""
     biggan = {"shared_dim": shared_dim, "hierarchical": True} if shared_dim else {}
     return {
         "data": dict(_CIFAR10),
@@ -62,7 +63,7 @@ def _sngan(g_channels: list[int], d_channels: list[int], *, lr: tuple[float, flo
         "loss": "hinge",
         "conditional": {"mode": "projection"},
         "ema": {"decay": ema},
-        "train": {"steps": steps, "batch_size": 64, "n_critic": n_critic},
+        "train": {"steps": steps, "batch_size": batch, "n_critic": n_critic},
     }
 
 
@@ -226,22 +227,21 @@ PRESETS: dict[str, tuple[str, dict]] = {
             "train": {"steps": 20000, "batch_size": 64},
         },
     ),
-    # SNGAN for a CPU (equal time = equal steps): the paper's nets (below) narrowed to 1.7 DCGAN steps' cost: G
-    # 64->32->16, D 16, 32 (paper: 256, 128), 1 D step (paper: 5); G 2e-4, D 4e-4 held 10k steps, then linear to 0;
-    # BigGAN's shared class embedding, hierarchical z; EMA; the class projected on D's every position; lazy R1
-    # (Mescheder et al. 2018) from step 6,500, before D took over (~9,500 steps) in runs without it (BENCHMARKS.md).
+    # SNGAN for a CPU: the paper's nets (below) narrowed, G 64->32->16, D 16, 32 (paper: 256, 128), 1 D step (5),
+    # batch 32 (64: half the steps in a budget); G 2e-4, D 4e-4 held 10k steps, then linear to 0; BigGAN's shared
+    # class embedding, hierarchical z; EMA; the class projected on D's every position; lazy R1 (Mescheder et al.
+    # 2018) from step 6,500, before D took over (~9,500 steps) in runs without it (BENCHMARKS.md).
     "cifar10-sngan": (
         "class-conditional SNGAN on CIFAR-10, sized for a CPU: ResNet G with class-conditional batch norm, "
         "spectrally normalised ResNet D with projection, hinge loss (Miyato et al. 2018)",
         {**_sngan([64, 32, 16], [16, 32], lr=(2e-4, 4e-4), n_critic=1, steps=30000, schedule="linear", ema=0.999,
-                  shared_dim=128, projection="spatial", hold=0.3333),
+                  shared_dim=128, projection="spatial", hold=0.3333, batch=32),
          "penalty": {"r1_gamma": 1.0, "r1_interval": 16, "r1_start": 6500}},
     ),
-    # The paper's recipe (SNGAN, Miyato et al. 2018; the conditional CIFAR-10 config of the authors'
-    # sngan_projection code): G 256 channels, D 128, z 128, hinge loss, Adam 2e-4 betas (0, 0.9), 5 D steps per
-    # G step, batch 64, 50,000 G steps with both learning rates decayed linearly to 0. Not the paper's: the
-    # authors draw 128 samples for each G step (gankit: the batch's 64), and no EMA (ema.decay=0.9999 is a
-    # switch away). For a GPU: one step took 47 s at train.threads=1 on the busy 2-core machine (2 steps timed).
+    # The paper's recipe (SNGAN, Miyato et al. 2018; the conditional CIFAR-10 config of the authors' sngan_projection
+    # code): G 256 channels, D 128, z 128, hinge, Adam 2e-4 betas (0, 0.9), 5 D steps per G step, batch 64, 50,000 G
+    # steps, both rates decayed linearly to 0. Not the paper's: the authors draw 128 samples for each G step (gankit:
+    # the batch's 64), and no EMA (ema.decay=0.9999 is a switch away). For a GPU: 47 s a step on one CPU core.
     "cifar10-sngan-gpu": (
         "class-conditional SNGAN on CIFAR-10 with the paper's recipe (G 256, D 128 channels, 5 D steps per G step, "
         "50k G steps): for a GPU",

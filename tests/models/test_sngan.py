@@ -281,7 +281,8 @@ def test_presets_and_train_help_name_the_family(capsys):
         [256, 256, 256], [128, 128], 5, 64)
     assert (gpu.generator.lr, gpu.generator.betas, gpu.loss, gpu.train.steps) == (2e-4, (0.0, 0.9), "hinge", 50000)
     cpu = C.load("cifar10-sngan", ["data.path=null"])  # the CPU recipe, as the preset and the README state it
-    assert (cpu.generator.channels, cpu.discriminator.channels, cpu.train.n_critic) == ([64, 32, 16], [16, 32], 1)
+    assert (cpu.generator.channels, cpu.discriminator.channels, cpu.train.n_critic, cpu.train.batch_size) == (
+        [64, 32, 16], [16, 32], 1, 32)
     assert (cpu.generator.shared_dim, cpu.generator.hierarchical, cpu.generator.lr, cpu.discriminator.lr) == (
         128, True, 2e-4, 4e-4)
     assert (cpu.generator.schedule, cpu.discriminator.schedule, cpu.train.steps) == ("linear", "linear", 30000)
