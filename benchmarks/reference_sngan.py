@@ -167,11 +167,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pairs", type=int, default=5, help="alternating (reference, gankit) block pairs")
     p.add_argument("--seconds", type=float, default=4.0, help="length of one timed block")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--batch", type=int, default=None, help="batch size (default: the preset's train.batch_size)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
-    r = compare(a.preset, a.device, a.pairs, a.seconds)
+    if a.batch is None:
+        from gankit.config import load
+
+        a.batch = load(a.preset, ["data.path=null", "data.test_path=null"]).train.batch_size
+    r = compare(a.preset, a.device, a.pairs, a.seconds, batch=a.batch)
     print(json.dumps(r, indent=1))
-    print(f"{a.preset}, {a.device}, {a.threads} thread(s): gankit {r['gankit_sps']:.3f} steps/s, plain loop "
+    print(f"{a.preset}, {a.device}, {a.threads} thread(s), batch {a.batch}: gankit {r['gankit_sps']:.3f} steps/s, plain loop "
           f"{r['ref_sps']:.3f} steps/s, ratio {r['ratio']:.2f}x (CPU time {r['cpu_time_ratio']:.2f}x)")
     return 0
 
