@@ -176,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         a.batch = load(a.preset, ["data.path=null", "data.test_path=null"]).train.batch_size
     r = compare(a.preset, a.device, a.pairs, a.seconds, batch=a.batch)
     print(json.dumps(r, indent=1))
-    print(f"{a.preset}, {a.device}, {a.threads} thread(s), batch {a.batch}: gankit {r['gankit_sps']:.3f} steps/s, plain loop "
-          f"{r['ref_sps']:.3f} steps/s, ratio {r['ratio']:.2f}x (CPU time {r['cpu_time_ratio']:.2f}x)")
+    print(f"{a.preset}, {a.device}, {a.threads} thread(s), batch {a.batch}: gankit {r['gankit_sps']:.3f} steps/s, "
+          f"plain loop {r['ref_sps']:.3f} steps/s, ratio {r['ratio']:.2f}x (CPU time {r['cpu_time_ratio']:.2f}x)")
     return 0
 
 
