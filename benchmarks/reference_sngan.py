@@ -144,10 +144,15 @@ class Loop:
             self.train_step()  # the tutorials print .item() every few hundred steps; not timed here
 
 
-def compare(preset: str, device: str, pairs: int, seconds: float, *, n: int = 2048, batch: int = 64,
+def compare(preset: str, device: str, pairs: int, seconds: float, *, n: int = 2048, batch: int | None = None,
             overrides: tuple[str, ...] = ()) -> dict:
-    """gankit's step against the plain loop, alternating timed blocks (benchmarks/run.py's method)."""
+    """gankit's step against the plain loop, alternating timed blocks (benchmarks/run.py's method), at
+    ``batch`` (None: the preset's ``train.batch_size``)."""
     from benchmarks.run import GankitLoop, LAST_BLOCKS, LAST_CPU_RATIO, block_size, side_by_side
+    from gankit.config import load
+
+    if batch is None:
+        batch = load(preset, ["data.path=null", "data.test_path=null"]).train.batch_size
 
     torch.manual_seed(0)
     data = cifar_like(n)
@@ -170,13 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=None, help="batch size (default: the preset's train.batch_size)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
-    if a.batch is None:
-        from gankit.config import load
-
-        a.batch = load(a.preset, ["data.path=null", "data.test_path=null"]).train.batch_size
     r = compare(a.preset, a.device, a.pairs, a.seconds, batch=a.batch)
     print(json.dumps(r, indent=1))
-    print(f"{a.preset}, {a.device}, {a.threads} thread(s), batch {a.batch}: gankit {r['gankit_sps']:.3f} steps/s, "
+    print(f"{a.preset}, {a.device}, {a.threads} thread(s), batch {r['batch']}: gankit {r['gankit_sps']:.3f} steps/s, "
           f"plain loop {r['ref_sps']:.3f} steps/s, ratio {r['ratio']:.2f}x (CPU time {r['cpu_time_ratio']:.2f}x)")
     return 0
 
