@@ -50,23 +50,24 @@ def cifar_like(n: int, classes: int = 10, seed: int = 0, side: int = 32, channel
                    output="tanh", standardize=True)
 
 
-def gankit_setup(preset: str, data, device: str, *, batch: int = 64, precision: str = "fp32",
+def gankit_setup(preset: str, data, device: str, *, batch: int | None = None, precision: str = "fp32",
                  channels_last: bool | None = None, overrides: tuple[str, ...] = ()):
     """(stepper, batches) of ``gankit train PRESET`` on ``data`` (a gankit Data), as gankit.run.session.build
-    makes them, with the Stepper's ``channels_last`` choice open (None: gankit's default, on for conv nets
-    on the CPU only)."""
+    makes them, at ``batch`` (None: the preset's ``train.batch_size``), with the Stepper's ``channels_last``
+    choice open (None: gankit's default, on for conv nets on the CPU only)."""
     from gankit.config import load
     from gankit.tasks import get_task
     from gankit.training.batches import Batches
     from gankit.training.phases import Stepper
 
-    cfg = load(preset, ["data.path=null", "data.test_path=null", f"train.batch_size={batch}",
-                        f"train.device={device}", f"train.precision={precision}", *overrides])
+    sized = [] if batch is None else [f"train.batch_size={batch}"]
+    cfg = load(preset, ["data.path=null", "data.test_path=null", *sized, f"train.device={device}",
+                        f"train.precision={precision}", *overrides])
     dev = torch.device(device)
     task = get_task(cfg.task).from_config(cfg, data, dev)
     stepper = Stepper(task, total=cfg.train.steps or 1, precision=precision, channels_last=channels_last)
     tensors = {k: v.to(dev) for k, v in task.batch_tensors(data).items()}
-    return stepper, Batches(tensors, batch, seed=0)
+    return stepper, Batches(tensors, cfg.train.batch_size, seed=0)
 
 
 def hinge_d(real: Tensor, fake: Tensor) -> Tensor:
@@ -149,14 +150,11 @@ def compare(preset: str, device: str, pairs: int, seconds: float, *, n: int = 20
     """gankit's step against the plain loop, alternating timed blocks (benchmarks/run.py's method), at
     ``batch`` (None: the preset's ``train.batch_size``)."""
     from benchmarks.run import GankitLoop, LAST_BLOCKS, LAST_CPU_RATIO, block_size, side_by_side
-    from gankit.config import load
-
-    if batch is None:
-        batch = load(preset, ["data.path=null", "data.test_path=null"]).train.batch_size
 
     torch.manual_seed(0)
     data = cifar_like(n)
     stepper, batches = gankit_setup(preset, data, device, batch=batch, overrides=overrides)
+    batch = batches.batch_size
     ours, ref = GankitLoop(stepper, batches), Loop(stepper, data, batch, device)
     block = block_size([ours.steps, ref.steps], seconds, device)
     t_ref, t_ours, ratio = side_by_side(lambda: ref.steps(block), lambda: ours.steps(block), pairs, device)
