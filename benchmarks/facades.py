@@ -13,9 +13,12 @@ Each is scored as ``gankit eval`` scores it (``gankit.metrics.translate_eval``: 
 sharpness ratio, KID in the offline randconv-v1 feature space), beside the identity and mean-target
 baselines. The KID sanity row scores, against the same test photos and in the same space: other real
 photos (the training split's), the test photos Gaussian-blurred (radius 2 px), and the L1-only model's
-outputs; it must read real < blurred < L1-only.
+outputs; it must read real < blurred < L1-only. Two sharp baselines price realism per pixel: a random
+training photo (real, of another facade) and the L1-only model's output plus another test facade's
+residual (the best per-pixel guess with real photo detail on top: what a sampler that knows no more
+than the L1-only model scores).
 
-    python -m benchmarks.facades              # the presets as shipped (~75 min at 1 thread)
+    python -m benchmarks.facades              # the presets as shipped (3 runs of 23-70 min at 1 thread)
     python -m benchmarks.facades --quick      # smoke: 30 steps each
 
 Resumable: a finished run is not retrained (an unfinished one resumes from its newest checkpoint);
@@ -80,18 +83,25 @@ def photos(run: Path):
     return test, [np.asarray(t) for t in test.a], [np.asarray(t) for t in train_set.a]
 
 
+def outputs(run: Path, test, seed: int = 0) -> list[np.ndarray]:
+    """The run's translations of the test label maps (side B), uint8 (C, H, W), as gankit eval makes them."""
+    import gankit
+    from gankit.metrics.translate_eval import to_u8
+
+    g = gankit.load(run)
+    return [to_u8(g.translate_tensor(t[None].float() / 255.0, g.default_to, seed)[0]) for t in test.b]
+
+
 def kid_sanity(a, l1_run: Path, seed: int = 0) -> dict:
     """KID against the test photos of: training photos, blurred test photos, the L1-only model's outputs."""
     from PIL import Image, ImageFilter
 
-    import gankit
-    from gankit.metrics.translate_eval import RandomConvFeatures, kid_of, to_u8
+    from gankit.metrics.translate_eval import RandomConvFeatures, kid_of
 
-    g = gankit.load(l1_run)
     test, targets, train_photos = photos(l1_run)
     blurred = [np.asarray(Image.fromarray(t.transpose(1, 2, 0)).filter(ImageFilter.GaussianBlur(BLUR_RADIUS)))
                .transpose(2, 0, 1).copy() for t in targets]
-    outs = [to_u8(g.translate_tensor(t[None].float() / 255.0, g.default_to, seed)[0]) for t in test.b]
+    outs = outputs(l1_run, test, seed)
     ext = RandomConvFeatures()
     return {"real (training photos)": kid_of(ext, train_photos, targets, seed),
             f"test photos blurred ({BLUR_RADIUS:g} px)": kid_of(ext, blurred, targets, seed),
@@ -117,6 +127,34 @@ def other_photo(a, run: Path, seed: int = 0) -> dict:
     return scores
 
 
+def partners(n: int, seed: int) -> np.ndarray:
+    """A random permutation of range(n) (n >= 2) that moves every index: one cycle through all of them."""
+    order = np.random.default_rng(seed).permutation(n)
+    other = np.empty_like(order)
+    other[order] = np.roll(order, 1)
+    return other
+
+
+def residual_sampler(a, l1_run: Path, seed: int = 0) -> dict:
+    """What a sharp model that knows no more than the L1-only one scores: for each test label map, the
+    L1-only model's output plus another test facade's residual (that facade's photo minus the L1-only
+    output for it). The layout is the model's best per-pixel guess and the detail is real photo detail, so
+    it stands for a sampler of p(photo | label map) at this model's knowledge. Two independent residuals
+    differ by about sqrt(2) times one, so its L1 is about 1.4 times the L1-only model's: the price a
+    realistic output pays per pixel wherever the label map leaves the photo open."""
+    from gankit.metrics.translate_eval import RandomConvFeatures, kid_of, pair_scores
+
+    test, targets, _ = photos(l1_run)
+    if len({t.shape for t in targets}) != 1:
+        raise SystemExit("the test photos differ in size; the residual row needs one size")
+    guess = [o.astype(np.int16) for o in outputs(l1_run, test, seed)]
+    outs = [np.clip(guess[i] + targets[j] - guess[j], 0, 255).astype(np.uint8)
+            for i, j in enumerate(partners(len(targets), seed))]
+    scores = {f"{k}_resid": {"value": float(np.mean(v))} for k, v in pair_scores(outs, targets).items()}
+    scores["kid_resid"] = {"value": kid_of(RandomConvFeatures(), outs, targets, seed)}
+    return scores
+
+
 def render(doc: dict) -> str:
     cols = ("l1", "psnr", "ssim", "sharpness", "kid")
     lines = ["| method | " + " | ".join(("L1", "PSNR (dB)", "SSIM", "sharpness", "KID ×10³")) + " | steps | minutes |",
@@ -135,6 +173,8 @@ def render(doc: dict) -> str:
         row("mean test photo", ev["pix2pix"], "_mean")
     if "other_photo" in doc:
         row("a random training photo (real, another facade)", doc["other_photo"], "_other")
+    if "residual_sampler" in doc:
+        row("L1-only output + another test facade's residual", doc["residual_sampler"], "_resid")
     for name, label in (("pix2pix-l1", "pix2pix, L1 only"), ("pix2pix", "pix2pix, L1 + GAN (shipped)"),
                         ("cyclegan", "CycleGAN, unpaired (shipped)")):
         if name in ev:
@@ -190,6 +230,9 @@ def main(argv=None) -> int:
         save()
     if "pix2pix-l1" in doc["eval"] and ("kid_sanity" not in doc or a.rescore):
         doc["kid_sanity"] = kid_sanity(a, a.out / "pix2pix-l1")
+        save()
+    if "pix2pix-l1" in doc["eval"] and ("residual_sampler" not in doc or a.rescore):
+        doc["residual_sampler"] = residual_sampler(a, a.out / "pix2pix-l1")
         save()
     print(render(doc))
     return 0

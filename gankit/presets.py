@@ -272,9 +272,9 @@ PRESETS: dict[str, tuple[str, dict]] = {
     # pix2pix (Isola et al. 2017) on facades, labels -> photo (the release's images are photo|labels, so
     # BtoA), sized for a 2-core CPU: 128-pixel crops of images resized to 143 (the paper's 286 -> 256 jitter,
     # halved), a 7-level U-Net and a 70x70 PatchGAN with 32 base filters (the paper: 64), batch 1, L1 x 100,
-    # Adam 2e-4 (0.5, 0.999), constant then linear decay over the second half. 30-step smoke at train.threads=1
-    # on the busy 2-core machine: 0.14 s a step, so 10,000 steps (25 epochs) in about 24 minutes;
-    # measured in BENCHMARKS.md.
+    # Adam 2e-4 (0.5, 0.999), constant then linear decay over the second half. 10,000 steps (25 epochs): about
+    # 24 minutes at train.threads=1 on the first 2-core machine (0.14 s a step), 47 at two threads on a slower
+    # one (0.28 s); measured in BENCHMARKS.md.
     "facades-pix2pix": (
         "paired translation (pix2pix) on facades, label maps -> photos: data.path=FOLDER of side-by-side A|B "
         "images or folders A/ B/; gankit translate RUN labels.png --out photo.png",
@@ -295,8 +295,8 @@ PRESETS: dict[str, tuple[str, dict]] = {
     # CycleGAN (Zhu et al. 2017) on facades with the pairs ignored (A and B drawn independently): two ResNet
     # generators with 6 residual blocks (the paper's for 128 px) and 32 base filters (the paper: 64), two
     # 70x70 PatchGANs with instance norm, least squares, cycle 10, identity 0.5, a pool of 50 fakes, batch 1.
-    # 1.4-1.6 s a step at train.threads=1 on the busy 2-core machine, so 1,000 steps (2.5 epochs: far shorter
-    # than the paper's 200) in about 25 minutes; measured in BENCHMARKS.md.
+    # 1.4-1.6 s a step at train.threads=1 on the first 2-core machine, so 1,000 steps (2.5 epochs: far shorter
+    # than the paper's 200) in about 25 minutes; 38 at two threads on a slower one; measured in BENCHMARKS.md.
     "facades-cyclegan": (
         "unpaired translation (CycleGAN) on facades, label maps <-> photos: data.path=FOLDER with A/ and B/ "
         "(or side-by-side images); gankit translate RUN photo.png --to A --out labels.png",

@@ -69,6 +69,11 @@ def adam_settings(cfg, g_nets: tuple[str, ...] = ("G",), d_nets: tuple[str, ...]
             "D": OptimizerSetting(d_nets, d.lr, tuple(d.betas), d.schedule, d_hold)}
 
 
+def averaged(decay: float, names: tuple[str, ...] = ("G",)) -> dict[str, float]:
+    """:attr:`Task.ema` for ``ema.decay``: each generator named averaged at that decay; none when it is 0."""
+    return {n: decay for n in names} if decay > 0 else {}
+
+
 @dataclass
 class PhaseContext:
     """What a phase's functions may use besides the batch."""

@@ -37,7 +37,7 @@ class CycleGAN(Translation):
     paired = False
 
     def __init__(self, cfg, data, device) -> None:
-        self.setup(cfg, data, device)
+        self.setup(cfg, data, device, G_NETS)
         self.nets = {k: v.to(device) for k, v in self.build_nets(cfg, data.shape[0]).items()}
         self.optimizers = self.settings(cfg, G_NETS, D_NETS)
         seed = cfg.train.seed

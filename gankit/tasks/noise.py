@@ -27,7 +27,7 @@ from gankit.diffaugment import diff_augment
 from gankit.data import Data
 from gankit.errors import GankitError
 from gankit.losses import LOSSES, GANLoss, gradient_penalty, r1_penalty
-from gankit.tasks.base import OptimizerSetting, Phase, PhaseContext, Task, adam_settings
+from gankit.tasks.base import OptimizerSetting, Phase, PhaseContext, Task, adam_settings, averaged
 from gankit.tasks.trained import balanced_classes, class_names
 
 
@@ -87,7 +87,7 @@ class NoiseGAN(Task):
         self.nets = {"G": G, "D": D}
         self.optimizers = optimizers or {"G": OptimizerSetting(("G",), 2e-4, (0.5, 0.999)),
                                          "D": OptimizerSetting(("D",), 2e-4, (0.5, 0.999))}
-        self.ema = {"G": ema_decay} if ema_decay > 0 else {}
+        self.ema = averaged(ema_decay)
         self.probability = loss.probability
         self.num_classes = num_classes
         self.conditional = num_classes > 0  # G(z, y) and D(x, y): the fake batch takes the real batch's labels

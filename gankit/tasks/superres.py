@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from gankit.errors import GankitError
 from gankit.losses import LOSSES, GANLoss
-from gankit.tasks.base import OptimizerSetting, Phase, PhaseContext, Task, adam_settings
+from gankit.tasks.base import OptimizerSetting, Phase, PhaseContext, Task, adam_settings, averaged
 
 
 def content_loss(kind: str, out: Tensor, target: Tensor) -> Tensor:
@@ -48,10 +48,10 @@ class SuperResolution(Task):
     num_classes = 0
 
     def __init__(self, G: nn.Module, D: nn.Module, loss: GANLoss, s: SRSettings,
-                 optimizers: dict[str, OptimizerSetting], data, meta: dict) -> None:
+                 optimizers: dict[str, OptimizerSetting], data, meta: dict, ema_decay: float = 0.0) -> None:
         self.G, self.D, self.loss_fn, self.s = G, D, loss, s
         self.nets = {"G": G, "D": D}
-        self.optimizers, self.ema = optimizers, {}
+        self.optimizers, self.ema = optimizers, averaged(ema_decay)
         self.probability = loss.probability
         self.data, self.meta = data, meta
 
@@ -75,7 +75,7 @@ class SuperResolution(Task):
         s = SRSettings(sr.content, sr.adv_weight, sr.pretrain, sr.patch, cfg.generator.scale)
         opts = adam_settings(cfg)
         meta = {"generator": to_dict(cfg)["generator"], "preset": cfg.preset, "tile": sr.tile}
-        return cls(G, D, LOSSES.get(cfg.loss), s, opts, data, meta)
+        return cls(G, D, LOSSES.get(cfg.loss), s, opts, data, meta, cfg.ema.decay)
 
     def batch_tensors(self, data) -> dict:
         """Image indices: the images differ in size, so :meth:`batches` crops them from ``data`` itself."""

@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from gankit.errors import GankitError
 from gankit.losses import LOSSES, GANLoss, gradient_penalty
 from gankit.tables.condition import ConditionedBatches, Conditions
-from gankit.tasks.base import OptimizerSetting, Phase, PhaseContext, Task, adam_settings
+from gankit.tasks.base import OptimizerSetting, Phase, PhaseContext, Task, adam_settings, averaged
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class TableGAN(Task):
         self.G, self.D, self.loss_fn, self.s, self.cond = G, D, loss, s, conditions
         self.nets = {"G": G, "D": D}
         self.optimizers = optimizers
-        self.ema = {"G": ema_decay} if ema_decay > 0 else {}  # sampling uses G's moving average
+        self.ema = averaged(ema_decay)  # sampling uses G's moving average
         self.probability = loss.probability
         self.data, self.meta = data, meta
         device = next(G.parameters()).device

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit.losses import LOSSES
-from gankit.tasks.base import OptimizerSetting, Task, adam_settings
+from gankit.tasks.base import OptimizerSetting, Task, adam_settings, averaged
 from gankit.training.batches import CropBatches
 
 
@@ -121,7 +121,8 @@ class Translation(Task):
     num_classes = 0
     paired = True
 
-    def setup(self, cfg, data, device) -> None:
+    def setup(self, cfg, data, device, generators: tuple[str, ...] = ("G",)) -> None:
+        """What both tasks keep; ``generators`` are the networks ``ema.decay`` averages."""
         from gankit.config.schema import to_dict
 
         self.data, self.t, self.device = data, cfg.translate, device
@@ -133,7 +134,7 @@ class Translation(Task):
         # the health monitor reads D's balance only where G learns from D (gan_weight 0: G ignores it)
         self.probability = self.loss_fn.probability and self.g_weight > 0
         self.meta = {"generator": to_dict(cfg)["generator"], "preset": cfg.preset}
-        self.ema = {}
+        self.ema = averaged(cfg.ema.decay, generators)
 
     @staticmethod
     def settings(cfg, g_nets: tuple, d_nets: tuple) -> dict[str, OptimizerSetting]:

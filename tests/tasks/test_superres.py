@@ -165,3 +165,14 @@ def test_bad_input_exits_2_with_one_line(run, tmp_path, capsys):
     assert len(err.splitlines()) == 1
     assert main(["train", "sr-t91", f"data.path={mixed}", *TINY, "data.channels=3", "train.steps=1",
                  "--out", str(tmp_path / "m3"), "--quiet"]) == 0
+
+
+def test_ema_decay_averages_the_generator(tmp_path):
+    from gankit.api import load_config
+    from gankit.data.imageset import load_image_set
+    from gankit.tasks.superres import SuperResolution
+
+    data_path = _images(tmp_path / "imgs")
+    for extra, ema in (([], {}), (["ema.decay=0.999"], {"G": 0.999})):
+        cfg = load_config("sr-t91", f"data.path={data_path}", *TINY, *extra)
+        assert SuperResolution.from_config(cfg, load_image_set(cfg, seed=0), "cpu").ema == ema

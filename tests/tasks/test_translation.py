@@ -212,7 +212,7 @@ def runs(tmp_path_factory):
     pix = gankit.train("facades-pix2pix", f"data.path={side_by_side(base / 'sbs')}", *PIX, out=base / "pix",
                        quiet=True)
     cyc = gankit.train("facades-cyclegan", f"data.path={ab_folders(base / 'ab')}", "data.direction=AtoB", *CYC,
-                       out=base / "cyc", quiet=True)
+                       "ema.decay=0.9", out=base / "cyc", quiet=True)  # resumed below: exact with EMA too
     return {"pix": pix, "cyc": cyc}
 
 
@@ -248,6 +248,20 @@ def test_translate_a_non_square_odd_size_image(runs, which, tmp_path):
     assert main(["translate", str(runs[which]), str(src), "--out", str(tmp_path / "o.png")]) == 0
     with Image.open(tmp_path / "o.png") as im:
         assert im.size == (77, 45)
+
+
+def test_ema_decay_averages_every_generator_and_the_export_is_the_average(runs, tmp_path):
+    state, _ = checkpoint.load(runs["cyc"] / "generator.json")
+    train_state, _ = checkpoint.load(checkpoint.checkpoints_in(runs["cyc"] / "checkpoints")[-1])
+    emas, nets = train_state["train"]["emas"], train_state["train"]["nets"]
+    assert set(emas) == set(state) == {"G_ab", "G_ba"}
+    for g in state:
+        assert all(torch.equal(v, emas[g][k]) for k, v in state[g].items())
+        assert any(not torch.equal(v, nets[g][k]) for k, v in emas[g].items())
+    for extra, ema in (([], {}), (["ema.decay=0.999"], {"G": 0.999})):
+        folder = tmp_path / f"ema{len(extra)}"
+        folder.mkdir()
+        assert _task(Pix2Pix, "facades-pix2pix", [*PIX, *extra], folder)[0].ema == ema
 
 
 def test_cyclegan_translates_both_ways_and_eval_scores(runs, tmp_path):
