@@ -83,25 +83,27 @@ def photos(run: Path):
     return test, [np.asarray(t) for t in test.a], [np.asarray(t) for t in train_set.a]
 
 
-def outputs(run: Path, test, seed: int = 0) -> list[np.ndarray]:
-    """The run's translations of the test label maps (side B), uint8 (C, H, W), as gankit eval makes them."""
+def l1_only_rows(l1_run: Path, seed: int = 0) -> dict:
+    """The two rows that rest on the L1-only model's test outputs, translated once for both:
+    ``kid_sanity`` and ``residual_sampler``."""
     import gankit
-    from gankit.metrics.translate_eval import to_u8
+    from gankit.metrics.translate_eval import translations
 
-    g = gankit.load(run)
-    return [to_u8(g.translate_tensor(t[None].float() / 255.0, g.default_to, seed)[0]) for t in test.b]
+    test, targets, train_photos = photos(l1_run)
+    g = gankit.load(l1_run)
+    outs = translations(g, test.b, g.default_to, seed)
+    return {"kid_sanity": kid_sanity(targets, train_photos, outs, seed),
+            "residual_sampler": residual_sampler(targets, outs, seed)}
 
 
-def kid_sanity(a, l1_run: Path, seed: int = 0) -> dict:
+def kid_sanity(targets: list, train_photos: list, outs: list, seed: int = 0) -> dict:
     """KID against the test photos of: training photos, blurred test photos, the L1-only model's outputs."""
     from PIL import Image, ImageFilter
 
     from gankit.metrics.translate_eval import RandomConvFeatures, kid_of
 
-    test, targets, train_photos = photos(l1_run)
     blurred = [np.asarray(Image.fromarray(t.transpose(1, 2, 0)).filter(ImageFilter.GaussianBlur(BLUR_RADIUS)))
                .transpose(2, 0, 1).copy() for t in targets]
-    outs = outputs(l1_run, test, seed)
     ext = RandomConvFeatures()
     return {"real (training photos)": kid_of(ext, train_photos, targets, seed),
             f"test photos blurred ({BLUR_RADIUS:g} px)": kid_of(ext, blurred, targets, seed),
@@ -110,20 +112,25 @@ def kid_sanity(a, l1_run: Path, seed: int = 0) -> dict:
             "n_train": len(train_photos)}
 
 
-def other_photo(a, run: Path, seed: int = 0) -> dict:
+def other_photo(run: Path, seed: int = 0) -> dict:
     """A realistic but uninformed baseline: for each test label map, the photo of a random *training*
     facade, scored as gankit eval scores a model's output. A sharp, real photo of the wrong building
     pays about sqrt(2) times the mean photo's L1 (two independent draws differ by sqrt(2) sigma; the mean
     is off by one sigma): the price of sharpness that a GAN's outputs pay in part."""
-    from gankit.metrics.translate_eval import RandomConvFeatures, kid_of, pair_scores
-
     _, targets, train_photos = photos(run)
     pick = np.random.default_rng(seed).choice(len(train_photos), len(targets), replace=False)
     outs = [train_photos[i] for i in pick]
     if any(o.shape != t.shape for o, t in zip(outs, targets)):
         raise SystemExit("training and test photos differ in size; the other-photo row needs one size")
-    scores = {f"{k}_other": {"value": float(np.mean(v))} for k, v in pair_scores(outs, targets).items()}
-    scores["kid_other"] = {"value": kid_of(RandomConvFeatures(), outs, targets, seed)}
+    return baseline_scores(outs, targets, "_other", seed)
+
+
+def baseline_scores(outs: list, targets: list, tag: str, seed: int) -> dict:
+    """A baseline's outputs scored as gankit eval scores a model's (means only), keys suffixed with ``tag``."""
+    from gankit.metrics.translate_eval import RandomConvFeatures, kid_of, pair_scores
+
+    scores = {f"{k}{tag}": {"value": float(np.mean(v))} for k, v in pair_scores(outs, targets).items()}
+    scores[f"kid{tag}"] = {"value": kid_of(RandomConvFeatures(), outs, targets, seed)}
     return scores
 
 
@@ -135,24 +142,19 @@ def partners(n: int, seed: int) -> np.ndarray:
     return other
 
 
-def residual_sampler(a, l1_run: Path, seed: int = 0) -> dict:
+def residual_sampler(targets: list, outs: list, seed: int = 0) -> dict:
     """What a sharp model that knows no more than the L1-only one scores: for each test label map, the
     L1-only model's output plus another test facade's residual (that facade's photo minus the L1-only
     output for it). The layout is the model's best per-pixel guess and the detail is real photo detail, so
     it stands for a sampler of p(photo | label map) at this model's knowledge. Two independent residuals
     differ by about sqrt(2) times one, so its L1 is about 1.4 times the L1-only model's: the price a
     realistic output pays per pixel wherever the label map leaves the photo open."""
-    from gankit.metrics.translate_eval import RandomConvFeatures, kid_of, pair_scores
-
-    test, targets, _ = photos(l1_run)
     if len({t.shape for t in targets}) != 1:
         raise SystemExit("the test photos differ in size; the residual row needs one size")
-    guess = [o.astype(np.int16) for o in outputs(l1_run, test, seed)]
-    outs = [np.clip(guess[i] + targets[j] - guess[j], 0, 255).astype(np.uint8)
-            for i, j in enumerate(partners(len(targets), seed))]
-    scores = {f"{k}_resid": {"value": float(np.mean(v))} for k, v in pair_scores(outs, targets).items()}
-    scores["kid_resid"] = {"value": kid_of(RandomConvFeatures(), outs, targets, seed)}
-    return scores
+    guess = [o.astype(np.int16) for o in outs]
+    sampled = [np.clip(guess[i] + targets[j] - guess[j], 0, 255).astype(np.uint8)
+               for i, j in enumerate(partners(len(targets), seed))]
+    return baseline_scores(sampled, targets, "_resid", seed)
 
 
 def render(doc: dict) -> str:
@@ -226,13 +228,10 @@ def main(argv=None) -> int:
             print(f"scored {name} in {time.perf_counter() - t:.0f} s", flush=True)
             save()
     if "pix2pix" in doc["eval"] and ("other_photo" not in doc or a.rescore):
-        doc["other_photo"] = other_photo(a, a.out / "pix2pix")
+        doc["other_photo"] = other_photo(a.out / "pix2pix")
         save()
-    if "pix2pix-l1" in doc["eval"] and ("kid_sanity" not in doc or a.rescore):
-        doc["kid_sanity"] = kid_sanity(a, a.out / "pix2pix-l1")
-        save()
-    if "pix2pix-l1" in doc["eval"] and ("residual_sampler" not in doc or a.rescore):
-        doc["residual_sampler"] = residual_sampler(a, a.out / "pix2pix-l1")
+    if "pix2pix-l1" in doc["eval"] and ({"kid_sanity", "residual_sampler"} - set(doc) or a.rescore):
+        doc.update(l1_only_rows(a.out / "pix2pix-l1"))
         save()
     print(render(doc))
     return 0

@@ -109,12 +109,18 @@ def to_u8(x: Tensor) -> np.ndarray:
     return np.round(x.cpu().numpy() * 255.0).astype(np.uint8)
 
 
+def translations(g, images: list, to: str, seed: int = 0) -> list[np.ndarray]:
+    """``g``'s translations of uint8 (C, H, W) images towards domain ``to``, as uint8 (C, H, W) arrays, each
+    image on its own and seeded as ``gankit eval`` runs them."""
+    return [to_u8(g.translate_tensor(t[None].float() / 255.0, to, seed)[0]) for t in images]
+
+
 def evaluate_translator(run, g, cfg, seed: int = 0) -> dict:
     """The ``scores`` and ``data`` parts of eval.json for a translation run."""
     data, where = reference_pairs(model_channels(cfg, g.shape[0]), paired=cfg.task == "pix2pix")
     to = g.default_to
     src, dst = (data.a, data.b) if to == "B" else (data.b, data.a)
-    outs = [to_u8(g.translate_tensor(t[None].float() / 255.0, to, seed)[0]) for t in src]
+    outs = translations(g, src, to, seed)
     targets = [np.asarray(t) for t in dst]
     runs = {"gankit": outs, "identity": [np.asarray(t) for t in src]}
     if len({t.shape for t in targets}) == 1:
