@@ -1,6 +1,6 @@
 """Image-to-image benchmark, part 2 (issue 14, "Measured"): pix2pix and CycleGAN on CMP facades.
 
-Three runs at one thread (``train.threads=1``), each the shipped preset at its own length:
+Three runs (``--threads``, default 1), each the shipped preset at its own length:
 
 * ``pix2pix`` — ``facades-pix2pix`` as shipped (L1 x 100 + the adversarial term);
 * ``pix2pix-l1`` — the same with ``translate.gan_weight=0``: the paper's L1-only ablation (Isola et al.
@@ -18,7 +18,7 @@ training photo (real, of another facade) and the L1-only model's output plus ano
 residual (the best per-pixel guess with real photo detail on top: what a sampler that knows no more
 than the L1-only model scores).
 
-    python -m benchmarks.facades              # the presets as shipped (3 runs of 23-70 min at 1 thread)
+    python -m benchmarks.facades --threads 2  # the presets as shipped (3 runs of about 28 min each)
     python -m benchmarks.facades --quick      # smoke: 30 steps each
 
 Resumable: a finished run is not retrained (an unfinished one resumes from its newest checkpoint);

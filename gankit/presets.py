@@ -248,11 +248,10 @@ PRESETS: dict[str, tuple[str, dict]] = {
         _sngan([256, 256, 256], [128, 128], lr=(2e-4, 2e-4), n_critic=5, steps=50000, schedule="linear", ema=0.0),
     ),
     # SRResNet then SRGAN (Ledig et al. 2017), sized for a 2-core CPU: 8 residual blocks of 32 channels
-    # (the paper: 16 of 64), 64-pixel HR crops, MSE content loss; a PSNR stage of 3,500 steps, then D and
-    # the adversarial term (1e-3, the paper's) for 1,200 more, G's rate 1e-3 on a cosine over the whole run
-    # (2e-4 gave +0.76 dB instead of +1.72). 0.24 s a PSNR step and 0.47 s an SRGAN step alone at
-    # train.threads=1: about 14 + 9.4 minutes. Set5: +1.72 dB over bicubic after the PSNR stage, +0.84 dB
-    # and sharper after SRGAN (BENCHMARKS.md).
+    # (the paper: 16 of 64), 64-pixel HR crops, MSE content loss; a PSNR stage of 3,000 steps, then D and
+    # the adversarial term (1e-3, the paper's) for 1,000 more, G's rate 1e-3 on a cosine over the whole run
+    # (2e-4 gave +0.76 dB instead of +1.72). Lengths fit the slowest 2-core machine measured, at torch's
+    # default two threads: 13.8 + 9.1 minutes; Set5 +1.56 dB over bicubic, then +0.97 and sharper (BENCHMARKS.md).
     "sr-t91": (
         "x4 super-resolution (SRResNet, then SRGAN) on T91: data.path=FOLDER of images of any sizes (default "
         "../shared/data/sr/T91); gankit upscale RUN photo.png --out big.png",
@@ -264,17 +263,16 @@ PRESETS: dict[str, tuple[str, dict]] = {
             "discriminator": {"arch": "srgan", "channels": [32, 64, 128], "negative_slope": 0.2, "lr": 1e-4,
                               "betas": [0.9, 0.999]},
             "loss": "bce",
-            "sr": {"patch": 64, "content": "mse", "adv_weight": 1e-3, "pretrain": 3500},
-            "train": {"steps": 4700, "batch_size": 16},
+            "sr": {"patch": 64, "content": "mse", "adv_weight": 1e-3, "pretrain": 3000},
+            "train": {"steps": 4000, "batch_size": 16},
             "log": {"grid_size": 4},
         },
     ),
     # pix2pix (Isola et al. 2017) on facades, labels -> photo (the release's images are photo|labels, so
     # BtoA), sized for a 2-core CPU: 128-pixel crops of images resized to 143 (the paper's 286 -> 256 jitter,
     # halved), a 7-level U-Net and a 70x70 PatchGAN with 32 base filters (the paper: 64), batch 1, L1 x 100,
-    # Adam 2e-4 (0.5, 0.999), constant then linear decay over the second half. 10,000 steps (25 epochs): about
-    # 24 minutes at train.threads=1 on the first 2-core machine (0.14 s a step), 47 at two threads on a slower
-    # one (0.28 s); measured in BENCHMARKS.md.
+    # Adam 2e-4 (0.5, 0.999), constant then linear decay over the second half. 6,000 steps (15 epochs): 20
+    # minutes at two threads on the slower 2-core machine, 28 at its slowest step time (BENCHMARKS.md).
     "facades-pix2pix": (
         "paired translation (pix2pix) on facades, label maps -> photos: data.path=FOLDER of side-by-side A|B "
         "images or folders A/ B/; gankit translate RUN labels.png --out photo.png",
@@ -288,15 +286,14 @@ PRESETS: dict[str, tuple[str, dict]] = {
                               "negative_slope": 0.2, "lr": 2e-4, "betas": [0.5, 0.999], "schedule": "linear"},
             "loss": "bce",
             "translate": {"size": 128, "load": 143, "flip": True, "l1_weight": 100.0, "decay_start": 0.5},
-            "train": {"steps": 10000, "batch_size": 1},
+            "train": {"steps": 6000, "batch_size": 1},
             "log": {"grid_size": 4},
         },
     ),
     # CycleGAN (Zhu et al. 2017) on facades with the pairs ignored (A and B drawn independently): two ResNet
     # generators with 6 residual blocks (the paper's for 128 px) and 32 base filters (the paper: 64), two
     # 70x70 PatchGANs with instance norm, least squares, cycle 10, identity 0.5, a pool of 50 fakes, batch 1.
-    # 1.4-1.6 s a step at train.threads=1 on the first 2-core machine, so 1,000 steps (2.5 epochs: far shorter
-    # than the paper's 200) in about 25 minutes; 38 at two threads on a slower one; measured in BENCHMARKS.md.
+    # 750 steps (under 2 epochs; the paper: 200): 22 minutes at two threads, 28 at the slowest step time.
     "facades-cyclegan": (
         "unpaired translation (CycleGAN) on facades, label maps <-> photos: data.path=FOLDER with A/ and B/ "
         "(or side-by-side images); gankit translate RUN photo.png --to A --out labels.png",
@@ -311,7 +308,7 @@ PRESETS: dict[str, tuple[str, dict]] = {
             "loss": "lsgan",
             "translate": {"size": 128, "load": 143, "flip": True, "cycle_weight": 10.0, "identity": 0.5,
                           "pool": 50, "decay_start": 0.5},
-            "train": {"steps": 1000, "batch_size": 1},
+            "train": {"steps": 750, "batch_size": 1},
             "log": {"grid_size": 4},
         },
     ),

@@ -32,6 +32,24 @@ def test_generator_and_discriminator_shapes(scale, channels):
         assert d(torch.zeros(2, channels, side, side + 3)).shape == (2, 1)
 
 
+def test_channels_last_tail_computes_the_plain_convolution():
+    """The 9x9 tail runs on channels-last input on a CPU (inference speed): the values and gradients of NCHW."""
+    torch.manual_seed(0)
+    g = SRResNet(3, width=8, blocks=1, scale=2)
+    x = torch.randn(2, 3, 6, 5)
+    out = g(x)
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    h = g.head(x)
+    u = g.up(h + g.body(h)).contiguous()
+    conv = g.tail[0]
+    plain = F.conv2d(u, conv.weight, conv.bias, padding=4)
+    assert plain.is_contiguous() and not plain.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(out, plain, atol=1e-5, rtol=1e-5)
+    grad_cl = torch.autograd.grad(out.square().sum(), conv.weight)[0]
+    grad_plain = torch.autograd.grad(plain.square().sum(), conv.weight)[0]
+    torch.testing.assert_close(grad_cl, grad_plain, atol=1e-4, rtol=1e-4)
+
+
 def test_content_and_adversarial_losses_match_their_formulas():
     torch.manual_seed(0)
     out, hr = torch.randn(4, 3, 8, 8), torch.randn(4, 3, 8, 8)
