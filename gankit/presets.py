@@ -250,8 +250,8 @@ PRESETS: dict[str, tuple[str, dict]] = {
     # SRResNet then SRGAN (Ledig et al. 2017), sized for a 2-core CPU: 8 residual blocks of 32 channels
     # (the paper: 16 of 64), 64-pixel HR crops, MSE content loss; a PSNR stage of 3,000 steps, then D and
     # the adversarial term (1e-3, the paper's) for 1,000 more, G's rate 1e-3 on a cosine over the whole run
-    # (2e-4 gave +0.76 dB instead of +1.72). Lengths fit the slowest 2-core machine measured, at torch's
-    # default two threads: 13.8 + 9.1 minutes; Set5 +1.56 dB over bicubic, then +0.97 and sharper (BENCHMARKS.md).
+    # (2e-4 gave +0.76 dB instead of +1.72). 13.8 + 9.1 minutes at torch's default two threads on the slower
+    # 2-core machine; Set5 +1.56 dB over bicubic, then +0.97 dB and sharper (BENCHMARKS.md).
     "sr-t91": (
         "x4 super-resolution (SRResNet, then SRGAN) on T91: data.path=FOLDER of images of any sizes (default "
         "../shared/data/sr/T91); gankit upscale RUN photo.png --out big.png",

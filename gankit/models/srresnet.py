@@ -68,7 +68,7 @@ class SRResNet(nn.Module):
         u = self.up(h + self.body(h))
         if u.device.type == "cpu":
             # oneDNN runs this 9x9 convolution to 1-3 channels 6x faster on channels-last input than on NCHW:
-            # upscaling 3.3x faster on x86 (BENCHMARKS.md). Training converts whole nets already (Stepper).
+            # upscaling 2.6-3.3x faster on x86 (BENCHMARKS.md). Training converts whole nets already (Stepper).
             u = u.contiguous(memory_format=torch.channels_last)
         return self.tail(u)
 
