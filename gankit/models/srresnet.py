@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 
-import torch
 from torch import Tensor, nn
 
 from gankit.errors import GankitError
@@ -65,12 +64,7 @@ class SRResNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.head(x)
-        u = self.up(h + self.body(h))
-        if u.device.type == "cpu":
-            # oneDNN runs this 9x9 convolution to 1-3 channels 6x faster on channels-last input than on NCHW:
-            # upscaling 2.6-3.3x faster on x86 (BENCHMARKS.md). Training converts whole nets already (Stepper).
-            u = u.contiguous(memory_format=torch.channels_last)
-        return self.tail(u)
+        return self.tail(self.up(h + self.body(h)))
 
     def margin(self) -> int:
         """Radius, in input pixels, of the window one output pixel depends on (rounded up)."""

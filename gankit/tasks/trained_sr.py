@@ -167,4 +167,9 @@ def load_upscaler(state: dict, meta: dict, source: str, device: str = "cpu") -> 
         G.load_state_dict(state["G"])
     except (KeyError, RuntimeError) as e:
         raise GankitError(f"{source}: the weights do not fit the generator it describes ({str(e)[:160]})") from None
-    return TrainedUpscaler(G.to(device).eval(), meta)
+    G = G.to(device).eval()
+    if torch.device(device).type == "cpu":
+        # channels-last on the CPU, as the training loop runs conv nets: oneDNN's NCHW kernel for the 9x9
+        # convolution to 1-3 channels is 6x slower, and upscaling 3.7x slower in all (BENCHMARKS.md)
+        G.to(memory_format=torch.channels_last)
+    return TrainedUpscaler(G, meta)

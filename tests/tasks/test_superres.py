@@ -32,24 +32,6 @@ def test_generator_and_discriminator_shapes(scale, channels):
         assert d(torch.zeros(2, channels, side, side + 3)).shape == (2, 1)
 
 
-def test_channels_last_tail_computes_the_plain_convolution():
-    """The 9x9 tail runs on channels-last input on a CPU (inference speed): the values and gradients of NCHW."""
-    torch.manual_seed(0)
-    g = SRResNet(3, width=8, blocks=1, scale=2)
-    x = torch.randn(2, 3, 6, 5)
-    out = g(x)
-    assert out.is_contiguous(memory_format=torch.channels_last)
-    h = g.head(x)
-    u = g.up(h + g.body(h)).contiguous()
-    conv = g.tail[0]
-    plain = F.conv2d(u, conv.weight, conv.bias, padding=4)
-    assert plain.is_contiguous() and not plain.is_contiguous(memory_format=torch.channels_last)
-    torch.testing.assert_close(out, plain, atol=1e-5, rtol=1e-5)
-    grad_cl = torch.autograd.grad(out.square().sum(), conv.weight)[0]
-    grad_plain = torch.autograd.grad(plain.square().sum(), conv.weight)[0]
-    torch.testing.assert_close(grad_cl, grad_plain, atol=1e-4, rtol=1e-4)
-
-
 def test_content_and_adversarial_losses_match_their_formulas():
     torch.manual_seed(0)
     out, hr = torch.randn(4, 3, 8, 8), torch.randn(4, 3, 8, 8)
@@ -194,3 +176,21 @@ def test_ema_decay_averages_the_generator(tmp_path):
     for extra, ema in (([], {}), (["ema.decay=0.999"], {"G": 0.999})):
         cfg = load_config("sr-t91", f"data.path={data_path}", *TINY, *extra)
         assert SuperResolution.from_config(cfg, load_image_set(cfg, seed=0), "cpu").ema == ema
+
+
+def test_loaded_upscaler_runs_channels_last_on_the_cpu_with_the_plain_values(run):
+    """gankit.load puts the upscaler channels-last on a CPU (inference speed): the values and gradients of NCHW."""
+    g = gankit.load(run)
+    assert g.G.tail[0].weight.is_contiguous(memory_format=torch.channels_last)
+    plain = SRResNet(3, width=8, blocks=1, scale=4).eval()
+    plain.load_state_dict({k: v.contiguous() for k, v in g.G.state_dict().items()})
+    assert plain.tail[0].weight.is_contiguous() and not plain.tail[0].weight.is_contiguous(
+        memory_format=torch.channels_last)
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 6, 5)
+    out, ref = g.G(x), plain(x)
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    grad_cl = torch.autograd.grad(out.square().sum(), g.G.tail[0].weight)[0]
+    grad_plain = torch.autograd.grad(ref.square().sum(), plain.tail[0].weight)[0]
+    torch.testing.assert_close(grad_cl, grad_plain, atol=1e-4, rtol=1e-4)
